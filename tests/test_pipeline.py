@@ -1,0 +1,237 @@
+"""`labeler run` end to end with the real embedding model: contract, quality, cache, safety."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+from click.testing import CliRunner
+from sklearn.metrics import adjusted_rand_score
+
+from labeler import TopicModel, load_run
+from labeler.cli import main
+from labeler.store import is_run
+
+
+def run_cli(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_output_contract(banking_run):
+    for name in ("topics.json", "documents.parquet", "report.html", "report.md", "run.json"):
+        assert (banking_run / name).is_file(), name
+    topics = json.loads((banking_run / "topics.json").read_text())
+    docs = pd.read_parquet(banking_run / "documents.parquet")
+    assert {"doc_id", "text", "topic", "probability", "x", "y", "class"} <= set(docs.columns)
+    assert len(docs) == 600 and docs["doc_id"].str.startswith("b").all()
+    assert sum(t["size"] for t in topics) == len(docs)
+    ids = {t["topic"] for t in topics}
+    assert set(docs["topic"]) == ids
+    for t in topics:
+        assert {"topic", "size", "label", "keywords", "representative_docs"} <= set(t)
+        assert t["size"] == int((docs["topic"] == t["topic"]).sum())
+        assert all(isinstance(w, str) and isinstance(s, float) for w, s in t["keywords"])
+        if t["topic"] >= 0:
+            assert re.fullmatch(rf"{t['topic']}_[\w-]+(_[\w-]+)*", t["label"])
+            assert t["keywords_keybert"] and t["keywords_mmr"]
+            assert 1 <= len(t["representative_docs"]) <= 5
+            texts = set(docs.loc[docs["topic"] == t["topic"], "text"])
+            assert set(t["representative_docs"]) <= texts
+
+
+def test_topics_match_the_intents_a_person_would_see(banking_run):
+    docs = pd.read_parquet(banking_run / "documents.parquet")
+    clustered = docs[docs["topic"] >= 0]
+    assert 4 <= clustered["topic"].nunique() <= 12
+    assert len(clustered) / len(docs) >= 0.7
+    assert adjusted_rand_score(clustered["class"], clustered["topic"]) >= 0.6
+    topics = json.loads((banking_run / "topics.json").read_text())
+    words = " ".join(w for t in topics for w, _ in t["keywords"][:5])
+    for expected in ("card", "exchange", "identity", "top"):
+        assert expected in words
+
+
+def test_second_run_reuses_embeddings_and_reduction(banking_file, banking_run, tmp_path, caplog):
+    result = CliRunner().invoke(main, ["run", str(banking_file), "--out", str(tmp_path / "again")])
+    assert result.exit_code == 0, result.output
+    assert "600 hits, 0 computed" in result.output
+    assert "reusing cached reduction" in result.output
+    first = pd.read_parquet(banking_run / "documents.parquet")["topic"]
+    second = pd.read_parquet(tmp_path / "again" / "documents.parquet")["topic"]
+    assert (first.to_numpy() == second.to_numpy()).all()
+
+
+def test_same_seed_same_topics_without_cache(banking_rows):
+    texts = [r["text"] for r in banking_rows[:300]]
+    a = TopicModel(seed=3, use_cache=False).fit(texts)
+    b = TopicModel(seed=3, use_cache=False).fit(texts)
+    assert np.array_equal(a.topics_, b.topics_)
+    assert np.allclose(a.layout_, b.layout_)
+    assert a.get_topic_info()["Name"].tolist() == b.get_topic_info()["Name"].tolist()
+
+
+def test_api_matches_cli(banking_rows, banking_run):
+    docs = pd.read_parquet(banking_run / "documents.parquet")
+    model = TopicModel().fit(
+        [r["text"] for r in banking_rows], doc_ids=[r["id"] for r in banking_rows]
+    )
+    assert np.array_equal(model.topics_, docs["topic"].to_numpy())
+    info = model.get_topic_info()
+    topics = json.loads((banking_run / "topics.json").read_text())
+    assert info["Name"].tolist() == [
+        t["label"] for t in sorted(topics, key=lambda t: (t["topic"] < 0, t["topic"]))
+    ]
+    assert {"Topic", "Count", "Name", "Representation", "Representative_Docs"} <= set(info.columns)
+
+
+def test_saved_run_opens_as_a_fitted_model(banking_run, banking_rows):
+    model = load_run(banking_run)
+    info = model.get_topic_info()
+    assert info["Count"].sum() == 600
+    biggest = int(info.loc[info["Topic"] >= 0, "Topic"].iloc[0])
+    assert (
+        model.get_topic(biggest)[0][0] in " ".join(model.get_representative_docs(biggest)).lower()
+    )
+    assert model.get_topic(999) is False
+    # New documents land in the topic of their neighbours.
+    topics, probs = model.transform([r["text"] for r in banking_rows[:200]])
+    fitted = model.topics_[:200]
+    agree = (topics == fitted)[fitted >= 0].mean()
+    assert agree >= 0.9 and ((probs > 0) & (probs <= 1)).all()
+    found, sims = model.find_topics("my new card still has not been delivered", top_n=3)
+    card_topic = found[0]
+    assert any(
+        w in ("arrive", "arrived", "delivery", "delivered")
+        for w, _ in model.get_topic(card_topic, "keybert")
+    ) or any(
+        w in ("arrive", "arrived", "delivery", "delivered") for w, _ in model.get_topic(card_topic)
+    )
+    assert sims == sorted(sims, reverse=True)
+    doc_info = model.get_document_info()
+    assert len(doc_info) == 600 and doc_info["Representative_document"].sum() >= 5
+
+
+def test_report_command_rerenders(banking_run):
+    html = (banking_run / "report.html").read_text()
+    (banking_run / "report.html").unlink()
+    (banking_run / "report.md").unlink()
+    run_cli("report", banking_run)
+    assert (banking_run / "report.html").read_text() == html
+    assert (banking_run / "report.md").is_file()
+
+
+class _Elements(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_hostile_documents_are_escaped(tmp_path, banking_rows):
+    hostile = [
+        "<script>alert('pwned')</script> my card has not arrived",
+        '<img src=x onerror="alert(1)"> card never arrived',
+        "| broken | table | ](javascript:alert(1)) card not arrived",
+    ]
+    rows = [{"text": r["text"]} for r in banking_rows[:200]] + [{"text": h} for h in hostile * 6]
+    corpus = tmp_path / "hostile.jsonl"
+    corpus.write_text("\n".join(json.dumps(r) for r in rows))
+    run_cli("run", corpus, "--out", tmp_path / "run", "--representative-docs", "10")
+    html = (tmp_path / "run" / "report.html").read_text()
+    parser = _Elements()
+    parser.feed(html)
+    scripts = [a for t, a in parser.tags if t == "script"]
+    assert len(scripts) == 1  # only the report's own filter script
+    assert not [a for t, a in parser.tags if t == "img"]
+    assert not any(k.startswith("on") for _, attrs in parser.tags for k in attrs)
+    assert "&lt;script&gt;alert(" in html or "&lt;img src=x" in html
+    md = (tmp_path / "run" / "report.md").read_text()
+    assert "<script>" not in md and "<img" not in md
+    table_rows = [line for line in md.splitlines() if line.startswith("| ") and "---" not in line]
+    assert all(
+        line.count(" | ") == 4 for line in table_rows if line[2].isdigit() or line.startswith("| -")
+    )
+
+
+def test_precomputed_embeddings(tmp_path, banking_rows, banking_run):
+    vectors = np.load(banking_run / "embeddings.npy")
+    np.save(tmp_path / "v.npy", vectors)
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(json.dumps({"text": r["text"]}) for r in banking_rows))
+    result = run_cli("run", corpus, "--embeddings", tmp_path / "v.npy", "--out", tmp_path / "pre")
+    topics = json.loads((tmp_path / "pre" / "topics.json").read_text())
+    assert "keywords_keybert" not in topics[0]  # no model to embed words in that space
+    docs = pd.read_parquet(tmp_path / "pre" / "documents.parquet")
+    assert (
+        docs["topic"].to_numpy()
+        == pd.read_parquet(banking_run / "documents.parquet")["topic"].to_numpy()
+    ).all()
+    np.save(tmp_path / "bad.npy", vectors[:10])
+    bad = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(corpus),
+            "--embeddings",
+            str(tmp_path / "bad.npy"),
+            "--out",
+            str(tmp_path / "x"),
+        ],
+    )
+    assert bad.exit_code == 2 and "has shape (10, 384)" in bad.output
+    assert "precomputed" in result.output
+
+
+def test_interrupted_write_leaves_no_complete_run(tmp_path, monkeypatch, banking_file, banking_run):
+    import labeler.pipeline as pipeline
+
+    def crash(run_dir):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "render_reports", crash)
+    out = tmp_path / "crashed"
+    result = CliRunner().invoke(main, ["run", str(banking_file), "--out", str(out)])
+    assert result.exit_code == 130
+    assert not out.exists()
+    assert not list(tmp_path.glob(".crashed*"))  # staging folder removed
+    # An existing run survives a crashed rerun untouched.
+    before = (banking_run / "topics.json").read_text()
+    result = CliRunner().invoke(main, ["run", str(banking_file), "--out", str(banking_run)])
+    assert result.exit_code == 130
+    assert is_run(banking_run) and (banking_run / "topics.json").read_text() == before
+
+
+def test_refuses_to_overwrite_a_folder_that_is_not_a_run(tmp_path, banking_file):
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "notes.txt").write_text("keep me")
+    result = CliRunner().invoke(
+        main, ["run", str(banking_file), "--out", str(tmp_path / "precious")]
+    )
+    assert result.exit_code == 2 and "not a labeler run" in result.output
+    assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
+
+
+def test_long_noisy_newsgroup_posts(tmp_path):
+    from conftest import read_corpus
+
+    rows = [
+        r
+        for r in read_corpus("20newsgroups")
+        if r["label"] in ("sci.space", "rec.autos", "comp.graphics")
+    ]
+    rows = rows[:: max(1, len(rows) // 240)][:240]
+    corpus = tmp_path / "ng.jsonl"
+    corpus.write_text("\n".join(json.dumps({"text": r["text"], "group": r["label"]}) for r in rows))
+    run_cli("run", corpus, "--class-column", "group", "--out", tmp_path / "ng")
+    topics = json.loads((tmp_path / "ng" / "topics.json").read_text())
+    for t in topics:
+        for w, _ in t["keywords"]:
+            assert re.fullmatch(r"[^\W\d_][\w-]*", w), w  # no numbers or hashes as keywords
+    assert len([t for t in topics if t["topic"] >= 0]) >= 2
