@@ -36,6 +36,9 @@ def _setup_logging(quiet: bool) -> None:
     handler.setFormatter(logging.Formatter("labeler: %(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(logging.WARNING if quiet else logging.INFO)
+    if quiet:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     log.propagate = False
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from labeler import __version__
+from labeler.cluster import default_min_samples
 from labeler.errors import LabelerError
 
 MANIFEST = "run.json"
@@ -291,7 +292,7 @@ def model_config(model) -> dict:
         },
         "hdbscan": {
             "min_cluster_size": model.min_cluster_size_,
-            "min_samples": model.min_samples,
+            "min_samples": model.min_samples or default_min_samples(model.min_cluster_size_),
             "cluster_selection_method": model.cluster_selection,
         },
         "vectorizer": {
