@@ -15,6 +15,22 @@ from sklearn.feature_extraction.text import CountVectorizer
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w-]*[^\W_]\b"
 
 
+# Fragments the token pattern leaves of contractions ("didn't" → "didn"), which sklearn's English
+# list misses; they would otherwise top the keywords of every conversational corpus.
+CONTRACTIONS = frozenset(
+    "didn doesn don dont isn wasn weren aren couldn wouldn shouldn haven hasn hadn won ll ve re "
+    "im ive id youre thats cant wont".split()
+)
+
+
+def stop_word_list(stop_words):
+    if stop_words == "english":
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        return sorted(ENGLISH_STOP_WORDS | CONTRACTIONS)
+    return stop_words
+
+
 def default_min_df(n_docs: int) -> int:
     """2 for small corpora, rising slowly so rare junk tokens never enter the vocabulary."""
     return int(max(1 if n_docs < 50 else 2, min(20, n_docs // 2000)))
@@ -24,7 +40,7 @@ def make_vectorizer(
     n_docs: int, ngram_range=(1, 1), min_df: int | None = None, stop_words="english"
 ):
     return CountVectorizer(
-        stop_words=stop_words,
+        stop_words=stop_word_list(stop_words),
         ngram_range=tuple(ngram_range),
         min_df=default_min_df(n_docs) if min_df is None else min_df,
         max_df=0.5 if n_docs >= 200 else 1.0,
