@@ -18,33 +18,9 @@ TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w-]*[^\W_]\b"
 # Fragments the token pattern leaves of contractions ("didn't" → "didn"), which sklearn's English
 # list misses; they would otherwise top the keywords of every conversational corpus.
 CONTRACTIONS = frozenset(
-    [
-        "didn",
-        "doesn",
-        "don",
-        "dont",
-        "isn",
-        "wasn",
-        "weren",
-        "aren",
-        "couldn",
-        "wouldn",
-        "shouldn",
-        "haven",
-        "hasn",
-        "hadn",
-        "won",
-        "ll",
-        "ve",
-        "re",
-        "im",
-        "ive",
-        "id",
-        "youre",
-        "thats",
-        "cant",
-        "wont",
-    ]
+    {"didn", "doesn", "don", "dont", "isn", "wasn", "weren", "aren", "couldn", "wouldn"}
+    | {"shouldn", "haven", "hasn", "hadn", "won", "ll", "ve", "re", "im", "ive", "id"}
+    | {"youre", "thats", "cant", "wont"}
 )
 
 
