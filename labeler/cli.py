@@ -131,18 +131,6 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     click.echo(str(result["run_dir"] / "report.html"))
 
 
-@main.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
-@user_errors
-def report(run_dir: Path) -> None:
-    """Re-render report.html and report.md from a saved run (no refitting)."""
-    from labeler.report import render_reports
-    from labeler.store import check_run
-
-    for path in render_reports(check_run(run_dir)):
-        click.echo(str(path))
-
-
 def _stem(path: Path) -> str:
     name = path.resolve().name if path.name in ("", ".") else path.name
     for suffix in (".gz", ".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".txt"):
@@ -150,6 +138,15 @@ def _stem(path: Path) -> str:
             name = name[: -len(suffix)]
     return name or "corpus"
 
+
+def _register() -> None:
+    from labeler.cli_share import SHARE_COMMANDS
+
+    for command in SHARE_COMMANDS:
+        main.add_command(command)
+
+
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -52,6 +52,25 @@ CREATE TABLE IF NOT EXISTS label_versions (
     UNIQUE (topic, version)
 );
 CREATE INDEX IF NOT EXISTS label_versions_current ON label_versions (topic, is_current);
+-- Review decisions (issue 4): one row per action, and each topic's resulting status.
+CREATE TABLE IF NOT EXISTS reviews (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic INTEGER NOT NULL,
+    action TEXT NOT NULL,          -- accept | edit | reject | note | merge | not_a_topic
+    label_before TEXT,
+    label_after TEXT,
+    summary_before TEXT,
+    summary_after TEXT,
+    note TEXT,
+    reviewer TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS topic_status (
+    topic INTEGER PRIMARY KEY,
+    status TEXT NOT NULL DEFAULT 'unreviewed',  -- accepted, edited, rejected, not_a_topic
+    reviewer TEXT,
+    updated_at TEXT
+);
 """
 
 
