@@ -6,7 +6,6 @@ traceback means a bug in labeler.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 import click
 
 from labeler import __version__
-from labeler.errors import LabelerError
+from labeler.cli_common import llm_options, llm_settings, user_errors
 
 log = logging.getLogger("labeler")
 
@@ -26,6 +25,9 @@ Examples:
   labeler run tickets.csv --text-column body --out reports/tickets
   labeler run corpus.jsonl.gz --sample 2000 --seed 7
   labeler run posts.parquet --embeddings vectors.npy --llm none
+  labeler run tickets.csv --llm-base-url http://gpu-box:8000/v1 --llm-model Qwen2.5-7B-Instruct
+  labeler relabel reports/tickets --prompt prompts/my_label.jinja
+  labeler labels reports/tickets
   labeler run notes/ --embedding-model sentence-transformers/all-mpnet-base-v2
   labeler report reports/tickets
 """
@@ -40,23 +42,6 @@ def _setup_logging(quiet: bool) -> None:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     log.propagate = False
-
-
-def user_errors(func):
-    """Turn LabelerError into one line on stderr and a non-zero exit; Ctrl-C into exit 130."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except LabelerError as exc:
-            click.echo(f"labeler: error: {exc}", err=True)
-            sys.exit(2)
-        except KeyboardInterrupt:
-            click.echo("labeler: interrupted; nothing was written to the output folder", err=True)
-            sys.exit(130)
-
-    return wrapper
 
 
 @click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
@@ -107,12 +92,10 @@ def main() -> None:
 @click.option("--representative-docs", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same topics.")
 @click.option(
-    "--llm", default="none", show_default=True, help="LLM for labels: 'none' keeps keyword labels."
-)
-@click.option(
     "--cache-dir", type=click.Path(path_type=Path), help="Cache folder [~/.cache/labeler]."
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@llm_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @user_errors
 def run(corpus: Path, out: Path | None, **opts) -> None:
@@ -122,12 +105,15 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     _setup_logging(opts.pop("quiet"))
     started = time.perf_counter()
     out = out or Path("reports") / _stem(corpus)
-    result = run_pipeline(corpus, out, **opts)
+    settings = llm_settings(opts)
+    result = run_pipeline(corpus, out, llm=settings, **opts)
     summary = result["summary"]
     click.echo(
         f"{summary['documents']:,} documents → {summary['topics']} topics, "
         f"{summary['outlier_share']:.1%} outliers in {time.perf_counter() - started:.1f} s"
     )
+    if result.get("labels"):
+        click.echo(result["labels"].line())
     click.echo(str(result["run_dir"] / "report.html"))
 
 
@@ -140,9 +126,10 @@ def _stem(path: Path) -> str:
 
 
 def _register() -> None:
+    from labeler.cli_llm import LLM_COMMANDS
     from labeler.cli_share import SHARE_COMMANDS
 
-    for command in SHARE_COMMANDS:
+    for command in [*LLM_COMMANDS, *SHARE_COMMANDS]:
         main.add_command(command)
 
 

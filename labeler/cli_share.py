@@ -1,4 +1,4 @@
-"""Commands that turn a saved run into shareable artifacts: `labeler report` (and exports)."""
+"""Commands that turn a saved run into shareable artifacts: `labeler report`, `labeler export`."""
 
 from __future__ import annotations
 
@@ -6,19 +6,91 @@ from pathlib import Path
 
 import click
 
-from labeler.cli import user_errors
+from labeler.cli_common import user_errors
+
+REPORT_EXAMPLES = """
+\b
+Examples:
+  labeler report reports/tickets
+  labeler report reports/tickets --no-text --out shared/tickets
+  labeler report reports/tickets --max-docs 2 --no-map-text --images
+"""
+
+EXPORT_EXAMPLES = """
+\b
+Examples:
+  labeler export reports/tickets --format csv
+  labeler export reports/tickets --format parquet --out exports/tickets
+  labeler export reports/tickets --format json --no-text
+"""
 
 
-@click.command()
+@click.command(epilog=REPORT_EXAMPLES)
 @click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Folder for report.html and report.md [RUN_DIR].",
+)
+@click.option(
+    "--no-text",
+    is_flag=True,
+    help="Leave out all document text and ids: labels, summaries, keywords and counts only.",
+)
+@click.option(
+    "--max-docs",
+    type=click.IntRange(min=0),
+    help="At most N example documents per topic [all representative documents].",
+)
+@click.option(
+    "--no-map-text", is_flag=True, help="The map shows topics on hover, not document text."
+)
+@click.option(
+    "--images", is_flag=True, help="Also write the charts as PNG files (images/) for report.md."
+)
 @user_errors
-def report(run_dir: Path) -> None:
+def report(
+    run_dir: Path,
+    out: Path | None,
+    no_text: bool,
+    max_docs: int | None,
+    no_map_text: bool,
+    images: bool,
+) -> None:
     """Re-render report.html and report.md from a saved run (no refitting)."""
-    from labeler.report import render_reports
+    from labeler.report import ReportOptions, render_reports
     from labeler.store import check_run
 
-    for path in render_reports(check_run(run_dir)):
+    options = ReportOptions(
+        text=not no_text, max_docs=max_docs, map_text=not no_map_text, images=images
+    )
+    for path in render_reports(check_run(run_dir), out, options):
         click.echo(str(path))
 
 
-SHARE_COMMANDS = [report]
+@click.command("export", epilog=EXPORT_EXAMPLES)
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet", "json"]),
+    default="csv",
+    show_default=True,
+    help="File format of the tables.",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Folder for the tables [RUN_DIR/export]."
+)
+@click.option("--no-text", is_flag=True, help="Leave the document text column out.")
+@user_errors
+def export(run_dir: Path, fmt: str, out: Path | None, no_text: bool) -> None:
+    """Write topics, documents and keywords as flat tables (one row per topic, document, word)."""
+    from labeler.export import export_run
+    from labeler.store import check_run
+
+    run_dir = check_run(run_dir)
+    for path in export_run(run_dir, fmt, out or run_dir / "export", text=not no_text):
+        click.echo(str(path))
+
+
+SHARE_COMMANDS = [report, export]

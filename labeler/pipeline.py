@@ -14,11 +14,15 @@ from labeler.corpus import load_corpus
 from labeler.errors import LabelerError
 from labeler.model import TopicModel
 from labeler.report import render_reports
-from labeler.store import model_config, save_model, write_run_dir
+from labeler.store import (
+    model_config,
+    read_llm_cache,
+    save_model,
+    write_llm_cache,
+    write_run_dir,
+)
 
 log = logging.getLogger("labeler")
-
-LLM_CHOICES = ("none",)
 
 
 def load_embeddings(path: Path, n_docs: int) -> np.ndarray:
@@ -56,14 +60,10 @@ def run_pipeline(
     top_n_words: int = 10,
     representative_docs: int = 5,
     seed: int = 42,
-    llm: str = "none",
+    llm=None,
     cache_dir: Path | None = None,
     no_cache: bool = False,
 ) -> dict:
-    if llm not in LLM_CHOICES:
-        raise LabelerError(
-            f"--llm {llm!r} is not available: choose one of {', '.join(LLM_CHOICES)}"
-        )
     corpus = load_corpus(
         corpus_path, text_column, id_column, time_column, class_column, encoding, sample, seed
     )
@@ -120,16 +120,25 @@ def run_pipeline(
         "encoding": encoding,
         "sample": sample,
     }
-    config["llm"] = {"provider": llm}
+    config["llm"] = llm.public() if llm else {"provider": "none"}
     frame = corpus.to_frame()
+    earlier_answers = read_llm_cache(out)
 
     def writer(staging: Path) -> None:
         save_model(model, staging, config, frame)
+        write_llm_cache(staging, earlier_answers)
         render_reports(staging)
 
     run_dir = write_run_dir(out, writer)
+    labels = None
+    if llm is not None:
+        from labeler.llm.labeling import label_run
+
+        labels = label_run(run_dir, llm, cache_dir=cache_dir)
+        log.info("%s", labels.line())
     n_out = int((model.topics_ < 0).sum())
     return {
+        "labels": labels,
         "run_dir": run_dir,
         "model": model,
         "summary": {

@@ -1,54 +1,91 @@
 """Render `report.html` and `report.md` from a run directory with the Jinja2 templates.
 
 Reports are always rendered from what is on disk, so `labeler run` and `labeler report` produce
-the same files. The HTML environment autoescapes everything; document and label text reaches the
-Markdown report only through the `md` filters, which neutralise HTML and table syntax.
+the same files. The HTML environment autoescapes everything; data for the charts reaches the page
+only through the `script_json` filter, which escapes every character that could end a script
+element. Document and label text reaches the Markdown report only through the `md` filters,
+which neutralise HTML and table syntax.
 """
 
 from __future__ import annotations
 
+import functools
 import html
+import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
+from labeler import charts, run_view
+from labeler.errors import LabelerError
 from labeler.resources import data_dir
-from labeler.store import (
-    CONFIG,
-    DOCUMENTS,
-    MANIFEST,
-    TOPICS,
-    current_labels,
-    read_json,
-    write_text,
+from labeler.store import CONFIG, DOCUMENTS, EMBEDDINGS, MANIFEST, read_json, write_text
+
+STAGES = (
+    ("keywords", "c-TF-IDF"),
+    ("keywords_keybert", "KeyBERT-inspired"),
+    ("keywords_mmr", "MMR"),
+)
+DOC_CHARS = 1500  # an example document longer than this is cut in the reports
+_SCRIPT_UNSAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 )
 
-PALETTE = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-    "#bcbd22", "#aec7e8", "#ffbb78", "#98df8a",
-]  # fmt: skip
-OUTLIER_COLOUR = "#c7c7c7"
-MAP_POINTS = 5000
-MAP_SIZE = 640
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What a shared report may contain.
+
+    `text=False` leaves out every document's text and id (examples, map hover): only labels,
+    summaries, keywords and counts remain. `max_docs` caps the example documents per topic;
+    `map_text=False` keeps examples but not the text behind every point on the map.
+    `images` also writes the charts as PNG files for the Markdown report.
+    """
+
+    text: bool = True
+    max_docs: int | None = None
+    map_text: bool = True
+    images: bool = False
 
 
-def md_cell(value, limit: int = 200) -> str:
-    """Text safe inside a Markdown table cell: one line, no HTML, escaped pipes."""
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#~|])")
+_MD_BULLET = re.compile(r"^([-+])(?=\s|$)")
+_MD_NUMBERED = re.compile(r"^(\d+)([.)])(?=\s|$)")
+
+
+def _one_line(value, limit: int) -> str:
     text = re.sub(r"\s+", " ", str(value if value is not None else "")).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
-    return html.escape(text, quote=False).replace("|", "\\|")
+    return text
+
+
+def md_cell(value, limit: int = 200) -> str:
+    """Text safe in Markdown, table cells included: one line, HTML escaped, Markdown syntax
+    (emphasis, links, images, code, pipes) escaped so it renders as the literal text."""
+    text = _MD_SPECIAL.sub(r"\\\1", html.escape(_one_line(value, limit), quote=False))
+    return _MD_NUMBERED.sub(r"\1\\\2", _MD_BULLET.sub(r"\\\1", text))  # not a list item
 
 
 def md_quote(value, limit: int = 600) -> str:
-    """Text safe as a Markdown block quote: HTML escaped, Markdown specials defused."""
-    text = md_cell(value, limit).replace("\\|", "|")
-    text = re.sub(r"([\\`*_\[\]#])", r"\\\1", text)
-    return text
+    """Text safe as a Markdown block quote (a longer `md_cell`)."""
+    return md_cell(value, limit)
+
+
+def script_json(value) -> Markup:
+    """JSON for a `<script>` element: compact, UTF-8, and unable to close the element.
+
+    Like Jinja's `tojson`, but without `ensure_ascii` (non-English text would double in size)
+    and escaping U+2028/9, which older JavaScript parsers treat as line ends.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return Markup(text.translate(_SCRIPT_UNSAFE))
 
 
 def environment() -> Environment:
@@ -62,82 +99,133 @@ def environment() -> Environment:
     )
     env.filters["md_cell"] = md_cell
     env.filters["md_quote"] = md_quote
+    env.filters["script_json"] = script_json
     env.filters["pct"] = lambda v: f"{100 * float(v):.1f}%"
     env.filters["thousands"] = lambda v: f"{int(v):,}"
+    env.filters["cut"] = lambda v, n=DOC_CHARS: v if len(v) <= n else v[: n - 1].rstrip() + "…"
     return env
 
 
-def colour(topic: int) -> str:
-    return OUTLIER_COLOUR if topic < 0 else PALETTE[topic % len(PALETTE)]
+@functools.lru_cache(maxsize=1)
+def plotly_js() -> Markup:
+    """Plotly's bundled JavaScript, inlined so the report needs no network."""
+    from plotly.offline import get_plotlyjs
+
+    js = get_plotlyjs()
+    if "</script" in js.lower() or "<!--" in js:  # would end the inline script early
+        raise LabelerError("this plotly build cannot be inlined safely; install another version")
+    return Markup(js)
 
 
-def _map(documents: pd.DataFrame, topics: list[dict], seed: int) -> dict:
-    """Points scaled into an SVG box, sampled when the corpus is large (the sampling is stated)."""
-    total = len(documents)
-    frame = documents
-    if total > MAP_POINTS:
-        frame = documents.sample(n=MAP_POINTS, random_state=seed)
-    xy = documents[["x", "y"]].to_numpy(dtype=float)
-    low, high = xy.min(axis=0), xy.max(axis=0)
-    span = np.where(high - low > 0, high - low, 1.0)
-    pad = 16
+def display_name(topic: int, label: str) -> str:
+    """Keyword labels already start with the topic number (`3_card_arrived`); others get one."""
+    return label if str(label).startswith(f"{topic}_") else f"{topic} · {label}"
 
-    def scale(points: np.ndarray) -> np.ndarray:
-        return pad + (points - low) / span * (MAP_SIZE - 2 * pad)
 
-    pts = scale(frame[["x", "y"]].to_numpy(dtype=float))
-    order = np.argsort(frame["topic"].to_numpy() >= 0, kind="stable")  # outliers drawn first
-    points = [
-        {"x": round(pts[i, 0], 1), "y": round(pts[i, 1], 1), "c": colour(int(t))}
-        for i, t in ((i, frame["topic"].iloc[i]) for i in order)
-    ]
-    labels = []
+def _documents(run_dir: Path, text: bool) -> pd.DataFrame:
+    available = set(pq.read_schema(run_dir / DOCUMENTS).names)
+    wanted = ["doc_id", "topic", "x", "y", "timestamp", "class"] + (["text"] if text else [])
+    return pd.read_parquet(run_dir / DOCUMENTS, columns=[c for c in wanted if c in available])
+
+
+def _topic_structure(run_dir: Path, documents: pd.DataFrame, topics: list[dict]) -> dict:
+    """Similarity, nearest topics and hierarchy from the saved embeddings (when there are any)."""
+    ids = [t["topic"] for t in topics if not t["is_outlier"]]
+    empty = {"similarity": None, "nearest": {}, "hierarchy": None}
+    path = run_dir / EMBEDDINGS
+    if len(ids) < 2 or not path.is_file():
+        return empty
+    embeddings = np.load(path, allow_pickle=False, mmap_mode="r")
+    if len(embeddings) != len(documents):
+        return empty
+    vectors = charts.topic_vectors(np.asarray(embeddings), documents["topic"].to_numpy(), ids)
+    tree = charts.hierarchy(vectors, ids)
+    order = tree["leaves"] if tree else ids
+    sizes = {t["topic"]: t["size"] for t in topics}
+    heatmap, nearest = charts.similarity(vectors, ids, sizes, order)
+    return {"similarity": heatmap, "nearest": nearest, "hierarchy": tree}
+
+
+def _prepare_topics(topics: list[dict], stages: list, nearest: dict, options: ReportOptions):
+    """Add what the templates show per topic: colour, display name, examples, search text."""
+    labels = {t["topic"]: t["label"] for t in topics}
     for record in topics:
-        if record["is_outlier"]:
-            continue
-        pos = scale(np.array(record["map_position"], dtype=float))
-        labels.append({"x": round(pos[0], 1), "y": round(pos[1], 1), "topic": record["topic"]})
+        record["colour"] = charts.colour(record["topic"])
+        record["name"] = display_name(record["topic"], record["label"])
+        texts = record.get("representative_docs") or []
+        ids = record.get("representative_doc_ids") or [None] * len(texts)
+        examples = [{"text": text, "id": doc_id} for text, doc_id in zip(texts, ids)]
+        if not options.text:
+            examples = []
+        elif options.max_docs is not None:
+            examples = examples[: options.max_docs]
+        record["examples"] = examples
+        words = " ".join(w for key, _ in stages for w, _ in record.get(key, []))
+        parts = [str(record["topic"]), record["label"], record["summary"] or "", record["status"]]
+        record["search"] = " ".join([*parts, words]).lower()
+        record["nearest"] = [
+            {"topic": t, "name": display_name(t, labels[t]), "similarity": s}
+            for t, s in nearest.get(record["topic"], [])
+        ]
+
+
+def _page_data(topics: list[dict], stages: list, charts_data: dict, nearest: dict) -> dict:
+    """The JSON the page's script draws from: topics as the panel shows them, and each chart."""
     return {
-        "points": points,
-        "labels": labels,
-        "size": MAP_SIZE,
-        "shown": len(frame),
-        "total": total,
+        "topics": [
+            {
+                "id": t["topic"],
+                "name": t["name"],
+                "label": t["label"],
+                "summary": t["summary"],
+                "size": t["size"],
+                "share": t["share"],
+                "colour": t["colour"],
+                "outlier": t["is_outlier"],
+                "status": t["status"],
+                "source": t["label_source"],
+                "flags": t["label_flags"],
+                "pos": t.get("map_position"),
+                "keywords": [[title, t[key][:10]] for key, title in stages],
+                "nearest": nearest.get(t["topic"], []),
+            }
+            for t in topics
+        ],
+        **charts_data,
     }
 
 
-def report_context(run_dir: Path) -> dict:
+def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
+    """Everything both templates need, read from the run directory."""
+    options = options or ReportOptions()
     run_dir = Path(run_dir)
     manifest = read_json(run_dir / MANIFEST) if (run_dir / MANIFEST).exists() else {}
     config = read_json(run_dir / CONFIG)
-    topics = read_json(run_dir / TOPICS)
-    documents = pd.read_parquet(run_dir / DOCUMENTS, columns=["doc_id", "topic", "x", "y"])
-    labels = current_labels(run_dir)
-    for record in topics:
-        current = labels.get(record["topic"])
-        if current:
-            record["label"] = current["label"]
-            record["summary"] = current["summary"]
-            record["label_source"] = current["source"]
-        record["colour"] = colour(record["topic"])
-    stages = [
-        (key, title)
-        for key, title in (
-            ("keywords", "c-TF-IDF"),
-            ("keywords_keybert", "KeyBERT-inspired"),
-            ("keywords_mmr", "MMR"),
-        )
-        if topics and key in topics[0]
-    ]
+    topics = run_view.topics(run_dir)
+    map_text = options.text and options.map_text
+    documents = _documents(run_dir, map_text)
+    stages = [(key, title) for key, title in STAGES if topics and key in topics[0]]
+    structure = _topic_structure(run_dir, documents, topics)
+    _prepare_topics(topics, stages, structure["nearest"], options)
+    sizes = {t["topic"]: t["size"] for t in topics}
+    charts_data = {
+        "map": charts.map_points(documents, int(config.get("seed", 42)), map_text),
+        "similarity": structure["similarity"],
+        "hierarchy": structure["hierarchy"],
+        "time": charts.over_time(documents),
+        "classes": charts.per_class(documents, sizes),
+    }
     real = [t for t in topics if not t["is_outlier"]]
     outliers = sum(t["size"] for t in topics if t["is_outlier"])
     n_docs = int(len(documents))
     corpus = config.get("corpus", {})
+    llm = config.get("llm") or {}
     return {
         "title": corpus.get("name") or run_dir.name,
         "manifest": manifest,
         "config": config,
         "corpus": corpus,
+        "llm": llm if llm.get("provider") not in (None, "none") else None,
         "topics": topics,
         "real_topics": real,
         "stages": stages,
@@ -147,17 +235,38 @@ def report_context(run_dir: Path) -> dict:
             "outliers": outliers,
             "outlier_share": outliers / n_docs if n_docs else 0.0,
         },
-        "map": _map(documents, topics, int(config.get("seed", 42))),
+        "review": run_view.review_progress(topics),
+        "options": options,
+        **charts_data,
+        "data": _page_data(topics, stages, charts_data, structure["nearest"]),
+        "images": {},
     }
 
 
-def render_reports(run_dir: Path) -> list[Path]:
-    """(Re)write report.html and report.md inside the run directory."""
+def render_reports(
+    run_dir: Path, out_dir: Path | None = None, options: ReportOptions | None = None
+) -> list[Path]:
+    """(Re)write report.html and report.md (and images/*.png when asked) into `out_dir`.
+
+    `out_dir` defaults to the run directory itself, which is what `labeler run` does.
+    """
     run_dir = Path(run_dir)
-    context = report_context(run_dir)
-    env = environment()
+    out_dir = Path(out_dir) if out_dir is not None else run_dir
+    options = options or ReportOptions()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise LabelerError(f"--out {out_dir} is a file, not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    context = report_context(run_dir, options)
     written = []
-    for template, name in (("report.html.j2", "report.html"), ("report.md.j2", "report.md")):
-        write_text(run_dir / name, env.get_template(template).render(**context))
-        written.append(run_dir / name)
-    return written
+    if options.images:
+        from labeler.images import write_images
+
+        images = write_images(context, out_dir / "images")
+        context["images"] = {name: path.relative_to(out_dir).as_posix() for name, path in images}
+        written += [path for _, path in images]
+    env = environment()
+    html_page = env.get_template("report.html.j2").render(plotly_js=plotly_js(), **context)
+    write_text(out_dir / "report.html", html_page)
+    markdown = env.get_template("report.md.j2").render(**context)
+    write_text(out_dir / "report.md", re.sub(r"\n{3,}", "\n\n", markdown))  # tidy blank lines
+    return [out_dir / "report.html", out_dir / "report.md", *written]

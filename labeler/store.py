@@ -47,11 +47,23 @@ CREATE TABLE IF NOT EXISTS label_versions (
     model TEXT,
     params TEXT,                   -- JSON
     flags TEXT,                    -- JSON list, e.g. ["fallback"]
+    request TEXT,                  -- JSON messages sent to the LLM (audit)
+    raw_answer TEXT,               -- the LLM's reply as received (audit)
     created_at TEXT NOT NULL,
     is_current INTEGER NOT NULL DEFAULT 0,
     UNIQUE (topic, version)
 );
 CREATE INDEX IF NOT EXISTS label_versions_current ON label_versions (topic, is_current);
+-- LLM answers by content hash of (model, messages, generation parameters, schema).
+CREATE TABLE IF NOT EXISTS llm_cache (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    request TEXT NOT NULL,
+    response TEXT NOT NULL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    created_at TEXT NOT NULL
+);
 -- Review decisions (issue 4): one row per action, and each topic's resulting status.
 CREATE TABLE IF NOT EXISTS reviews (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -200,10 +212,102 @@ def init_database(run_dir: Path, labels: dict[int, str]) -> None:
         )
 
 
+def read_llm_cache(run_dir: Path) -> list[tuple]:
+    """A previous run's LLM answers, so refitting into the same folder resumes, not repays."""
+    if not (Path(run_dir) / DATABASE).is_file():
+        return []
+    try:
+        with connect(run_dir) as con:
+            return [tuple(r) for r in con.execute("SELECT * FROM llm_cache").fetchall()]
+    except sqlite3.DatabaseError:
+        return []
+
+
+def write_llm_cache(run_dir: Path, rows: list[tuple]) -> None:
+    if rows:
+        with connect(run_dir) as con:
+            con.executemany("INSERT OR IGNORE INTO llm_cache VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
 def current_labels(run_dir: Path) -> dict[int, dict]:
     with connect(run_dir) as con:
         rows = con.execute("SELECT * FROM label_versions WHERE is_current = 1").fetchall()
     return {int(r["topic"]): dict(r) for r in rows}
+
+
+def label_history(run_dir: Path, topic: int | None = None) -> list[dict]:
+    query = "SELECT * FROM label_versions"
+    args: tuple = ()
+    if topic is not None:
+        query += " WHERE topic = ?"
+        args = (int(topic),)
+    with connect(run_dir) as con:
+        rows = con.execute(query + " ORDER BY topic, version", args).fetchall()
+    return [dict(r) for r in rows]
+
+
+def add_label_version(con: sqlite3.Connection, topic: int, label: str, **fields) -> int:
+    """Append a version and make it current; returns its version number."""
+    version = con.execute(
+        "SELECT COALESCE(MAX(version), 0) + 1 FROM label_versions WHERE topic = ?", (int(topic),)
+    ).fetchone()[0]
+    con.execute("UPDATE label_versions SET is_current = 0 WHERE topic = ?", (int(topic),))
+    columns = ["topic", "version", "label", "created_at", "is_current"]
+    values = [int(topic), version, label, now(), 1]
+    for key in (
+        "summary",
+        "source",
+        "prompt_name",
+        "prompt_hash",
+        "model",
+        "request",
+        "raw_answer",
+    ):
+        columns.append(key)
+        values.append(fields.get(key, "keywords" if key == "source" else None))
+    for key in ("params", "flags"):
+        columns.append(key)
+        values.append(json.dumps(fields[key]) if fields.get(key) is not None else None)
+    marks = ", ".join("?" * len(values))
+    con.execute(f"INSERT INTO label_versions ({', '.join(columns)}) VALUES ({marks})", values)
+    return version
+
+
+def set_current_version(run_dir: Path, topic: int, version: int) -> None:
+    with connect(run_dir) as con:
+        found = con.execute(
+            "SELECT 1 FROM label_versions WHERE topic = ? AND version = ?", (topic, version)
+        ).fetchone()
+        if not found:
+            raise LabelerError(f"topic {topic} has no label version {version}")
+        con.execute("UPDATE label_versions SET is_current = (version = ?) WHERE topic = ?",
+                    (version, topic))  # fmt: skip
+
+
+def topic_statuses(run_dir: Path) -> dict[int, str]:
+    with connect(run_dir) as con:
+        rows = con.execute("SELECT topic, status FROM topic_status").fetchall()
+    return {int(r["topic"]): r["status"] for r in rows}
+
+
+def sync_topics_json(run_dir: Path) -> None:
+    """Copy each topic's current label version into topics.json (the file tools read)."""
+    path = Path(run_dir) / TOPICS
+    topics = read_json(path)
+    labels = current_labels(run_dir)
+    statuses = topic_statuses(run_dir)
+    for record in topics:
+        current = labels.get(int(record["topic"]))
+        if current:
+            record["label"] = current["label"]
+            record["summary"] = current["summary"]
+            record["label_source"] = current["source"]
+            record["label_version"] = current["version"]
+            record["label_model"] = current["model"]
+            record["label_prompt"] = current["prompt_name"]
+            record["label_flags"] = json.loads(current["flags"]) if current["flags"] else []
+        record["review_status"] = statuses.get(int(record["topic"]), "unreviewed")
+    write_json(path, topics)
 
 
 # ---------------------------------------------------------------------------- saving a model

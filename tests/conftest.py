@@ -37,6 +37,8 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 def isolated_cache(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     os.environ["LABELER_CACHE_DIR"] = str(cache)
+    # Fits in tests keep keyword labels unless a test asks for an LLM explicitly.
+    os.environ["LABELER_LLM"] = "none"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     return cache
 
@@ -88,5 +90,34 @@ def banking_run(banking_file, tmp_path_factory) -> Path:
             str(out),
         ],
     )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def reuters_run(tmp_path_factory) -> Path:
+    """A real `labeler run` over 300 Reuters newswires with timestamps and classes (1987).
+
+    Six subjects, 50 wires each, cut to their first 400 characters so embedding stays quick.
+    """
+    from click.testing import CliRunner
+
+    from labeler.cli import main
+
+    subjects = ("earn", "acq", "crude", "grain", "money-fx", "trade")
+    members = {s: [] for s in subjects}
+    for row in read_corpus("reuters21578"):
+        if row["label"] in members:
+            members[row["label"]].append(row)
+    picked = [r for s in subjects for r in members[s][:: len(members[s]) // 50][:50]]
+    rows = [
+        {"id": f"r{i}", "text": r["text"][:400], "timestamp": r["timestamp"], "subject": r["label"]}
+        for i, r in enumerate(picked)
+    ]
+    corpus = write_jsonl(tmp_path_factory.mktemp("corpus") / "reuters.jsonl", rows)
+    out = tmp_path_factory.mktemp("runs") / "reuters"
+    args = ["run", str(corpus), "--id-column", "id", "--time-column", "timestamp"]
+    args += ["--class-column", "subject", "--llm", "none", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     return out

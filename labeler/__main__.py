@@ -1,0 +1,5 @@
+"""`python -m labeler` runs the command line."""
+
+from labeler.cli import main
+
+main()

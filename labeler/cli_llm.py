@@ -1,0 +1,138 @@
+"""LLM commands: `labeler relabel`, `labeler labels`, `labeler llm serve`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from labeler.cli_common import llm_options, llm_settings, user_errors
+from labeler.errors import LabelerError
+
+
+def _parse_topics(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return sorted({int(part) for part in text.replace(" ", "").split(",") if part})
+    except ValueError as exc:
+        raise LabelerError(f"--topics takes topic ids separated by commas, not {text!r}") from exc
+
+
+def _logging(quiet: bool) -> None:
+    from labeler.cli import _setup_logging
+
+    _setup_logging(quiet)
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@llm_options
+@click.option("--topics", help="Only these topic ids, e.g. 3,7,12 [all].")
+@click.option("--force", is_flag=True, help="Also relabel topics a reviewer accepted or edited.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the calls and tokens it would take; call nothing."
+)
+@click.option(
+    "--cache-dir", type=click.Path(path_type=Path), help="Where packaged models are assembled."
+)
+@click.option("-q", "--quiet", is_flag=True)
+@user_errors
+def relabel(run_dir: Path, topics, force, dry_run, cache_dir, quiet, **opts) -> None:
+    """Rerun only the label step of RUN_DIR (no refitting): a new label version per topic."""
+    from labeler.llm.labeling import label_run
+    from labeler.store import check_run
+
+    _logging(quiet)
+    check_run(run_dir)
+    settings = llm_settings(opts)
+    if settings is None:
+        raise LabelerError("relabel needs an LLM: --llm local|small|FILE.gguf or --llm-base-url")
+    stats = label_run(
+        run_dir, settings, topics=_parse_topics(topics), force=force, dry_run=dry_run,
+        cache_dir=cache_dir,
+    )  # fmt: skip
+    if dry_run:
+        click.echo(
+            f"would label {stats.topics} topics: {stats.calls} LLM calls "
+            f"({stats.cache_hits} answers cached), about {stats.prompt_tokens:,} prompt tokens "
+            f"and at most {stats.completion_tokens:,} completion tokens"
+        )
+        return
+    click.echo(stats.line())
+    if stats.skipped_reviewed:
+        click.echo(f"kept {stats.skipped_reviewed} reviewed labels (use --force to relabel them)")
+    click.echo(f"{stats.new_versions} new label versions; report: {Path(run_dir) / 'report.html'}")
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--topic", type=int, help="Only this topic's versions.")
+@click.option("--set-current", nargs=2, type=int, metavar="TOPIC VERSION",
+              help="Make an older (or newer) version the current label.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@user_errors
+def labels(run_dir: Path, topic, set_current, as_json) -> None:
+    """List label versions per topic (* = current); --set-current picks another one."""
+    from labeler.store import check_run, label_history, set_current_version, sync_topics_json
+
+    check_run(run_dir)
+    if set_current:
+        set_current_version(run_dir, *set_current)
+        sync_topics_json(run_dir)
+        from labeler.report import render_reports
+
+        render_reports(run_dir)
+    history = label_history(run_dir, topic)
+    if as_json:
+        fields = ("topic", "version", "label", "summary", "source", "prompt_name", "model",
+                  "flags", "created_at", "is_current")  # fmt: skip
+        click.echo(json.dumps([{k: row[k] for k in fields} for row in history], indent=1))
+        return
+    for row in history:
+        mark = "*" if row["is_current"] else " "
+        origin = row["source"]
+        if row["source"] == "llm":
+            origin = f"llm {row['model']} · {row['prompt_name']}"
+        flags = (
+            f" [{', '.join(json.loads(row['flags']))}]" if row["flags"] not in (None, "[]") else ""
+        )
+        click.echo(
+            f"{mark} topic {row['topic']:>4} v{row['version']:<3} {row['label']}  ({origin}){flags}"
+        )
+
+
+@click.group()
+def llm() -> None:
+    """The packaged local LLM."""
+
+
+@llm.command()
+@click.option("--model", default="local", show_default=True, help="local, small or a .gguf file.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--context", type=click.IntRange(512), default=4096, show_default=True)
+@click.option("--parallel", type=click.IntRange(1, 16), default=2, show_default=True)
+@user_errors
+def serve(model: str, host: str, port: int, context: int, parallel: int) -> None:
+    """Serve the packaged model as an OpenAI-compatible endpoint until Ctrl-C."""
+    from labeler.llm.local import LocalServer
+
+    _logging(False)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger("labeler").warning("serving on %s: reachable beyond this machine", host)
+    server = LocalServer(model, host=host, port=port, context=context, parallel=parallel)
+    with server:
+        click.echo(f"{server.base_url}  (model name: {server.alias}; Ctrl-C stops)")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+
+
+LLM_COMMANDS = [relabel, labels, llm]

@@ -1,0 +1,130 @@
+"""`labeler export`: a run's topics, documents and keywords as flat tables (CSV, Parquet, JSON).
+
+One table per kind, one row per topic / document / (topic, stage, word), scalar columns only, so
+each file opens as-is in a spreadsheet, pandas or a database. Labels come from the same merged
+view as the reports (current label, review status), so an export always matches the report.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from labeler import run_view
+from labeler.errors import LabelerError
+from labeler.store import DOCUMENTS
+
+FORMATS = ("csv", "parquet", "json")
+STAGES = (("keywords", "ctfidf"), ("keywords_keybert", "keybert"), ("keywords_mmr", "mmr"))
+
+
+def topics_table(records: list[dict]) -> pd.DataFrame:
+    """One row per topic: label and its provenance, review status, size, keywords per stage."""
+    rows = []
+    for r in records:
+        position = r.get("map_position") or [None, None]
+        row = {
+            "topic": r["topic"],
+            "label": r["label"],
+            "summary": r.get("summary"),
+            "label_source": r.get("label_source"),
+            "label_model": r.get("label_model"),
+            "label_prompt": r.get("label_prompt"),
+            "label_version": r.get("label_version"),
+            "label_flags": ", ".join(r.get("label_flags") or []),
+            "status": r.get("status", "unreviewed"),
+            "size": r["size"],
+            "share": r["share"],
+            "is_outlier": bool(r.get("is_outlier")),
+            "map_x": position[0],
+            "map_y": position[1],
+        }
+        for key, _ in STAGES:
+            if key in r:
+                row[key] = ", ".join(w for w, _ in r[key])
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame["label_version"] = frame["label_version"].astype("Int64")
+    return frame
+
+
+def keywords_table(records: list[dict]) -> pd.DataFrame:
+    """One row per (topic, stage, word), best first: the weights the other tables leave out."""
+    rows = [
+        {"topic": r["topic"], "stage": stage, "rank": rank, "word": word, "weight": weight}
+        for r in records
+        for key, stage in STAGES
+        for rank, (word, weight) in enumerate(r.get(key, []), start=1)
+    ]
+    return pd.DataFrame(rows, columns=["topic", "stage", "rank", "word", "weight"])
+
+
+def documents_table(run_dir: Path, records: list[dict], text: bool = True) -> pd.DataFrame:
+    """One row per document with its topic's current label next to the topic number."""
+    frame = pd.read_parquet(Path(run_dir) / DOCUMENTS)
+    if not text:
+        frame = frame.drop(columns=["text"], errors="ignore")
+    labels = {r["topic"]: r["label"] for r in records}
+    frame.insert(frame.columns.get_loc("topic") + 1, "topic_label", frame["topic"].map(labels))
+    return frame
+
+
+def _iso_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text formats get ISO 8601 timestamps (UTC, `Z`), not pandas' default rendering."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            stamps = frame[column]
+            if stamps.dt.tz is not None:
+                stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+            frame[column] = stamps.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(stamps.notna(), None)
+    return frame
+
+
+def _write(path: Path, write: Callable[[str], None]) -> Path:
+    """Write next to the destination and rename, so a reader never sees half a table."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes the file private; give it the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_table(frame: pd.DataFrame, path: Path, fmt: str) -> Path:
+    if fmt == "parquet":
+        return _write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    frame = _iso_times(frame)
+    if fmt == "csv":
+        return _write(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+    return _write(
+        path,
+        lambda tmp: frame.to_json(tmp, orient="records", force_ascii=False),
+    )
+
+
+def export_run(run_dir: Path, fmt: str, out_dir: Path, text: bool = True) -> list[Path]:
+    """Write topics.<fmt>, documents.<fmt> and keywords.<fmt> into `out_dir`."""
+    if fmt not in FORMATS:
+        raise LabelerError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise LabelerError(f"--out {out_dir} is a file, not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = run_view.topics(run_dir)
+    tables = {
+        "topics": topics_table(records),
+        "documents": documents_table(run_dir, records, text),
+        "keywords": keywords_table(records),
+    }
+    return [write_table(frame, out_dir / f"{name}.{fmt}", fmt) for name, frame in tables.items()]

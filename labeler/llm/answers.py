@@ -1,0 +1,93 @@
+"""Turn a model's reply into a label (and summary), or say precisely what is wrong with it.
+
+Schema-constrained output guarantees shape, not sense, and servers without json_schema wrap JSON
+in code fences or prose: so the reply is unwrapped, parsed and checked for content.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+MAX_LABEL_CHARS = 60
+MAX_LABEL_WORDS = 8
+MAX_SUMMARY_CHARS = 400
+PLACEHOLDERS = {"", "...", "label", "topic", "unknown", "n/a", "none", "null", "untitled", "misc"}
+
+
+class AnswerError(ValueError):
+    """The reply cannot be used; the message is sent back to the model in the repair prompt."""
+
+
+def extract_json(content: str) -> dict:
+    text = (content or "").strip()
+    if not text:
+        raise AnswerError("the reply was empty")
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, flags=re.S)
+    if fenced:
+        text = fenced.group(1).strip()
+    start = text.find("{")
+    if start < 0:
+        raise AnswerError("the reply held no JSON object")
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text[start:])
+    except json.JSONDecodeError as exc:
+        raise AnswerError(f"the JSON was invalid ({exc.msg})") from exc
+    if not isinstance(value, dict):
+        raise AnswerError("the reply was not a JSON object")
+    return value
+
+
+def clean_label(value) -> str:
+    if not isinstance(value, str):
+        raise AnswerError("the label was not a string")
+    label = " ".join(value.split()).strip(" \"'`*.:;-")
+    if label.lower() in PLACEHOLDERS:
+        raise AnswerError(f"the label {label!r} is a placeholder, not a name for the topic")
+    if label.count(",") >= 2 or label.count(";") >= 2:
+        raise AnswerError(
+            "the label is a list of keywords; write a short name of 2 to 4 words instead"
+        )
+    if len(label) > MAX_LABEL_CHARS or len(label.split()) > MAX_LABEL_WORDS:
+        raise AnswerError(f"the label is too long ({len(label.split())} words): use 2 to 5 words")
+    return label
+
+
+def clean_summary(value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise AnswerError("the summary was missing or empty")
+    summary = " ".join(value.split())
+    if len(summary) > MAX_SUMMARY_CHARS:
+        raise AnswerError("the summary is too long: write one or two sentences")
+    if len(summary) < 12:
+        raise AnswerError("the summary is too short to describe the topic")
+    return summary
+
+
+def parse_label(content: str, fields: list[str]) -> dict:
+    data = extract_json(content)
+    lowered = {str(k).lower(): v for k, v in data.items()}
+    if "label" not in lowered:
+        raise AnswerError('the JSON had no "label" key')
+    answer = {"label": clean_label(lowered["label"]), "summary": None}
+    if "summary" in fields:
+        answer["summary"] = clean_summary(lowered.get("summary"))
+    elif isinstance(lowered.get("summary"), str) and lowered["summary"].strip():
+        answer["summary"] = " ".join(lowered["summary"].split())[:MAX_SUMMARY_CHARS]
+    return answer
+
+
+def parse_distinct(content: str, topic_ids: list[int]) -> dict[int, str]:
+    data = extract_json(content)
+    labels = data.get("labels", data)
+    if not isinstance(labels, dict):
+        raise AnswerError('"labels" was not an object of topic id to label')
+    out = {}
+    for key, value in labels.items():
+        match = re.search(r"-?\d+", str(key))
+        if match and int(match.group()) in topic_ids:
+            out[int(match.group())] = clean_label(value)
+    missing = [t for t in topic_ids if t not in out]
+    if missing:
+        raise AnswerError(f"labels were missing for topics {missing}")
+    return out

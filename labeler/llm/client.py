@@ -1,0 +1,157 @@
+"""The ChatModel protocol and its one implementation, over the `openai` client.
+
+OpenAI, vLLM, llama.cpp's server and Ollama all speak this API. The openai client already retries
+429/5xx/timeouts/connection errors with exponential backoff and honours Retry-After; this module
+adds what it cannot know: structured-output negotiation (json_schema → json_object → plain) and
+telling "the prompt is too long" apart from other errors so the caller can shrink it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+log = logging.getLogger("labeler")
+
+
+class LLMError(Exception):
+    """A request failed for good (after the client's own retries)."""
+
+
+class ContextExceeded(LLMError):
+    """The endpoint rejected the prompt as longer than its context window."""
+
+
+class Unreachable(LLMError):
+    """The endpoint cannot be reached at all (connection refused, DNS, repeated timeouts)."""
+
+
+@dataclass
+class ChatResult:
+    content: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """What the label step needs from an LLM."""
+
+    @property
+    def identity(self) -> str:
+        """Stable name of the model behind the endpoint (part of the cache key)."""
+        ...
+
+    def chat(
+        self, messages: list[dict], *, schema: dict | None, temperature: float, max_tokens: int
+    ) -> ChatResult: ...
+
+
+_CONTEXT_HINTS = ("context", "too long", "maximum", "exceed", "n_ctx", "tokens")
+
+
+def _is_context_error(message: str) -> bool:
+    text = message.lower()
+    return ("context" in text or "n_ctx" in text or "too long" in text) and any(
+        h in text for h in _CONTEXT_HINTS[2:]
+    )
+
+
+class OpenAIChat:
+    """Any OpenAI-compatible endpoint. The API key is read from the environment, never stored."""
+
+    FORMATS = ("json_schema", "json_object", "none")
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str = "OPENAI_API_KEY",
+        timeout: float = 60.0,
+        max_retries: int = 4,
+        identity: str | None = None,
+        http_client=None,
+    ):
+        from openai import OpenAI
+
+        self.base_url = base_url
+        self.model = model
+        self._identity = identity or model
+        self.timeout = timeout
+        # Local servers need no key; the client insists on a non-empty string.
+        key = os.environ.get(api_key_env) or "not-needed"
+        kwargs = {"http_client": http_client} if http_client is not None else {}
+        self._client = OpenAI(
+            base_url=base_url, api_key=key, timeout=timeout, max_retries=max_retries, **kwargs
+        )
+        self._format = 0  # index into FORMATS: downgraded once when a server rejects one
+        self._lock = threading.Lock()
+
+    @property
+    def identity(self) -> str:
+        return self._identity
+
+    def _response_format(self, schema: dict | None) -> dict | None:
+        kind = self.FORMATS[self._format]
+        if schema is None or kind == "none":
+            return None
+        if kind == "json_object":
+            return {"type": "json_object"}
+        return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+
+    def chat(
+        self, messages: list[dict], *, schema: dict | None, temperature: float, max_tokens: int
+    ) -> ChatResult:
+        import openai
+
+        while True:
+            fmt = self._format
+            kwargs = {}
+            response_format = self._response_format(schema)
+            if response_format:
+                kwargs["response_format"] = response_format
+            try:
+                reply = self._client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    **kwargs,
+                )
+            except openai.BadRequestError as exc:
+                message = str(exc)
+                if _is_context_error(message):
+                    raise ContextExceeded(message) from exc
+                if (
+                    response_format
+                    and fmt < len(self.FORMATS) - 1
+                    and ("response_format" in message or "schema" in message or "json" in message)
+                ):
+                    with self._lock:
+                        if self._format == fmt:
+                            self._format += 1
+                            log.info("endpoint rejects %s output; trying %s", self.FORMATS[fmt],
+                                     self.FORMATS[self._format])  # fmt: skip
+                    continue
+                raise LLMError(f"rejected by the endpoint: {message[:300]}") from exc
+            except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+                raise Unreachable(f"{type(exc).__name__}: {exc}"[:300]) from exc
+            except openai.APIStatusError as exc:
+                if exc.status_code in (401, 403):
+                    raise Unreachable(
+                        f"not authorised by {self.base_url} ({exc.status_code})"
+                    ) from exc
+                raise LLMError(f"HTTP {exc.status_code}: {str(exc)[:300]}") from exc
+            except openai.OpenAIError as exc:
+                raise LLMError(f"{type(exc).__name__}: {str(exc)[:300]}") from exc
+            choice = reply.choices[0] if reply.choices else None
+            content = (choice.message.content if choice and choice.message else None) or ""
+            usage = reply.usage
+            return ChatResult(
+                content=content,
+                prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+                completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            )

@@ -1,0 +1,136 @@
+"""Prompt files (Jinja2, in `prompts/` or any path) rendered into chat messages that fit.
+
+Token counts are estimated from UTF-8 bytes (2.5 bytes a token: safe for English, code and most
+scripts; uuencoded blobs are denser, which the caller handles by shrinking on "context exceeded").
+Estimating keeps rendering independent of the server, so a fully cached rerun never starts one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from labeler.errors import LabelerError
+from labeler.resources import data_dir
+
+BYTES_PER_TOKEN = 2.5
+MESSAGE_OVERHEAD = 8  # role markers and separators per message
+
+
+def estimate_tokens(text: str) -> int:
+    return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
+
+
+def truncate(text: str, max_tokens: int) -> str:
+    """Cut a document to about `max_tokens`, on a character boundary, marking the cut."""
+    text = " ".join(text.split())  # whitespace runs cost tokens and carry no meaning here
+    limit = int(max_tokens * BYTES_PER_TOKEN)
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text
+    return raw[: max(0, limit - 3)].decode("utf-8", errors="ignore").rstrip() + "…"
+
+
+def fence_for(documents: list[str]) -> str:
+    """A marker derived from the documents themselves, so no document can contain it."""
+    digest = hashlib.sha256("\x00".join(documents).encode("utf-8")).hexdigest()[:10]
+    return f"<<<DOCUMENT-{digest}>>>"
+
+
+@dataclass
+class Prompt:
+    name: str
+    text_hash: str
+    template: jinja2.Template
+    fields: list[str]
+
+    def render(self, **context) -> list[dict]:
+        messages = []
+        for role in ("system", "user"):
+            block = self.template.blocks.get(role)
+            if block is None:
+                continue
+            try:
+                text = "".join(block(self.template.new_context(context))).strip()
+            except jinja2.TemplateError as exc:
+                raise LabelerError(f"prompt {self.name}: {exc}") from exc
+            messages.append({"role": role, "content": text})
+        if not any(m["role"] == "user" for m in messages):
+            raise LabelerError(f"prompt {self.name} has no {{% block user %}}")
+        return messages
+
+
+def _environment(folder: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # plain text for an LLM, never HTML
+    )
+
+
+def _declared_fields(tree) -> list[str]:
+    """The `{% set fields = "..." %}` of a prompt file, read without rendering it."""
+    from jinja2 import nodes
+
+    for node in tree.find_all(nodes.Assign):
+        target, value = node.target, node.node
+        if (
+            isinstance(target, nodes.Name)
+            and target.name == "fields"
+            and isinstance(value, nodes.Const)
+        ):
+            return str(value.value).split()
+    return ["label", "summary"]
+
+
+def load_prompt(name_or_path: str | Path) -> Prompt:
+    """A prompt by file path, or by name of a file in the packaged `prompts/` folder."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        packaged = data_dir("prompts")
+        candidates = [packaged / str(name_or_path), packaged / f"{name_or_path}.jinja"]
+        path = next((c for c in candidates if c.is_file()), None)
+        if path is None:
+            names = ", ".join(sorted(p.stem for p in packaged.glob("*.jinja")))
+            raise LabelerError(f"prompt not found: {name_or_path} (packaged prompts: {names})")
+    source = path.read_text(encoding="utf-8")
+    try:
+        environment = _environment(path.parent)
+        template = environment.from_string(source)
+        fields = _declared_fields(environment.parse(source))
+    except jinja2.TemplateError as exc:
+        raise LabelerError(f"prompt {path.name}: {exc}") from exc
+    return Prompt(
+        name=path.name,
+        text_hash=hashlib.sha256(source.encode("utf-8")).hexdigest()[:16],
+        template=template,
+        fields=fields,
+    )
+
+
+def messages_tokens(messages: list[dict]) -> int:
+    return sum(estimate_tokens(m["content"]) + MESSAGE_OVERHEAD for m in messages)
+
+
+def fit_messages(
+    prompt: Prompt, documents: list[str], budget: int, doc_tokens: int = 200, **context
+) -> list[dict]:
+    """Render with as much of each document as the budget allows (at least two documents)."""
+    docs = list(documents)
+    while True:
+        cut = [truncate(d, doc_tokens) for d in docs]
+        messages = prompt.render(documents=cut, fence=fence_for(cut), **context)
+        if messages_tokens(messages) <= budget:
+            return messages
+        if doc_tokens > 32:
+            doc_tokens //= 2
+        elif len(docs) > 2:
+            docs = docs[:-1]
+        else:
+            return messages  # the endpoint will say if it is still too long; the caller shrinks

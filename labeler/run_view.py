@@ -1,0 +1,108 @@
+"""A saved run as readers see it: topics with their current labels, review status and history.
+
+Reports and exports read the same merged view, so a label edited in review (stored in
+`run.sqlite`) shows up everywhere without rewriting `topics.json`. The database is opened
+read-only: rendering a report must never change a run, and older runs may lack tables that later
+versions add (reviews, topic_status), so every missing piece reads as "nothing recorded yet".
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from labeler.store import DATABASE, TOPICS, read_json
+
+STATUSES = ("unreviewed", "accepted", "edited", "rejected", "not_a_topic")
+
+
+def _rows(run_dir: Path, sql: str) -> list[dict]:
+    """Rows of a read-only query; no database or no such table gives no rows."""
+    path = Path(run_dir) / DATABASE
+    if not path.is_file():
+        return []
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        return []
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql).fetchall()]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        con.close()
+
+
+def _flags(value) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return [value]
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def label_history(run_dir: Path) -> dict[int, list[dict]]:
+    """Every label version per topic, oldest first."""
+    history: dict[int, list[dict]] = {}
+    for row in _rows(run_dir, "SELECT * FROM label_versions ORDER BY topic, version"):
+        row["flags"] = _flags(row.get("flags"))
+        row["is_current"] = bool(row.get("is_current"))
+        history.setdefault(int(row["topic"]), []).append(row)
+    return history
+
+
+def topic_status(run_dir: Path) -> dict[int, str]:
+    """Review status per topic; topics without a row are simply not reviewed yet."""
+    return {
+        int(r["topic"]): str(r["status"] or "unreviewed")
+        for r in _rows(run_dir, "SELECT topic, status FROM topic_status")
+    }
+
+
+def topics(run_dir: Path) -> list[dict]:
+    """`topics.json` records merged with the current label row and the review status.
+
+    Adds `label_source`, `label_model`, `label_prompt`, `label_version`, `label_flags`,
+    `status` and `history` to every record, whatever the run recorded.
+    """
+    records = read_json(Path(run_dir) / TOPICS)
+    history = label_history(run_dir)
+    status = topic_status(run_dir)
+    for record in records:
+        topic = int(record["topic"])
+        versions = history.get(topic, [])
+        current = next((v for v in reversed(versions) if v["is_current"]), None)
+        record.setdefault("summary", None)
+        record.setdefault("label_source", "keywords")
+        record.setdefault("label_flags", [])
+        record.setdefault("label_model", None)
+        record.setdefault("label_prompt", None)
+        record.setdefault("label_version", None)
+        if current:
+            record["label"] = current["label"]
+            record["summary"] = current.get("summary")
+            record["label_source"] = current.get("source") or record["label_source"]
+            record["label_model"] = current.get("model") or record["label_model"]
+            record["label_prompt"] = current.get("prompt_name") or record["label_prompt"]
+            record["label_version"] = current.get("version")
+            record["label_flags"] = current["flags"] or _flags(record["label_flags"])
+        else:
+            record["label_flags"] = _flags(record["label_flags"])
+        record["status"] = status.get(topic, record.get("review_status") or "unreviewed")
+        record["history"] = versions
+    return records
+
+
+def review_progress(records: list[dict]) -> dict:
+    """Counts per review status over the real topics (outliers are not reviewed)."""
+    real = [r for r in records if not r.get("is_outlier")]
+    counts = {s: 0 for s in STATUSES}
+    for r in real:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    reviewed = len(real) - counts.get("unreviewed", 0)
+    return {"counts": counts, "reviewed": reviewed, "total": len(real)}

@@ -1,0 +1,405 @@
+/* labeler report: draws the charts from REPORT with Plotly and wires the topic list.
+   Every string from documents or labels is added as text (textContent), or escaped before
+   Plotly sees it, because Plotly reads a little HTML in its labels. */
+(function () {
+  "use strict";
+  var R = REPORT;
+  var topics = {};
+  R.topics.forEach(function (t) { topics[t.id] = t; });
+  var DIM = "#dde1e8";
+  var FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: "#1d2330" };
+  var CONFIG = { displaylogo: false, responsive: true, showSendToCloud: false, plotlyServerURL: "",
+                 modeBarButtonsToRemove: ["select2d", "lasso2d", "sendChartToCloud"] }; // nothing leaves the file
+  var GL_ABOVE = 3000; // points; below this SVG is fast enough and crisper
+  var MAP_LABELS = 40; // topic names drawn on the map (the largest topics, plus the selected one)
+  var SCALE = [[0, "#f4f7fc"], [0.35, "#a9c4e8"], [0.7, "#4e79a7"], [1, "#1b3a63"]];
+  var selected = null;
+  var plotly = typeof Plotly !== "undefined" ? Plotly : null;
+
+  function esc(s) {
+    return String(s == null ? "" : s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+  function short(s, n) {
+    s = String(s == null ? "" : s);
+    return s.length > n ? s.slice(0, n - 1) + "…" : s;
+  }
+  function wrap(s, width) { // escaped lines joined by Plotly's line break
+    var words = String(s).split(/\s+/), lines = [], line = "";
+    words.forEach(function (w) {
+      if (line && line.length + w.length + 1 > width) { lines.push(line); line = w; }
+      else { line = line ? line + " " + w : w; }
+    });
+    if (line) lines.push(line);
+    return lines.map(esc).join("<br>");
+  }
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    (children || []).forEach(function (c) {
+      node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return node;
+  }
+  function layout(extra) {
+    var base = { font: FONT, margin: { l: 10, r: 10, t: 10, b: 10 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
+                 hoverlabel: { font: FONT, align: "left" } };
+    Object.keys(extra).forEach(function (k) { base[k] = extra[k]; });
+    return base;
+  }
+  function lowest(z) {
+    var m = 1;
+    z.forEach(function (row) { row.forEach(function (v) { if (v < m) m = v; }); });
+    return Math.max(0, m);
+  }
+  function bySize(a, b) { return b.size - a.size; }
+  function realTopics() { return R.topics.filter(function (t) { return !t.outlier; }); }
+  function scrollTo(id) {
+    var node = document.getElementById(id);
+    if (node) node.scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+
+  /* ---------------------------------------------------------------- map
+     Traces (their uid names their SVG group, e.g. .tracedocs): every document, the selected
+     topic's documents drawn on top, topic names, and the selected topic's name. */
+  var mapDiv = document.getElementById("map-plot");
+  var panel = document.getElementById("map-panel");
+  var P = R.map.points;
+  var labelled = realTopics().filter(function (t) { return t.pos; }).sort(bySize).slice(0, MAP_LABELS);
+
+  function webgl() {
+    try {
+      var c = document.createElement("canvas");
+      return !!(window.WebGLRenderingContext && (c.getContext("webgl") || c.getContext("experimental-webgl")));
+    } catch (e) { return false; }
+  }
+
+  var baseColours = P.t.map(function (t) { return topics[t] ? topics[t].colour : "#c7c7c7"; });
+  var mapHover = [];
+  var members = {}; // topic -> indices of its points on the map
+  P.t.forEach(function (t, i) { (members[t] = members[t] || []).push(i); });
+
+  function mapRenderer() {
+    var query = new URLSearchParams(window.location.search);
+    var forced = query.get("map"), above = Number(query.get("gl_above") || GL_ABOVE);
+    return forced === "webgl" || (forced !== "svg" && P.x.length > above && webgl()) ? "webgl" : "svg";
+  }
+
+  function drawMap(renderer) {
+    var gl = renderer === "webgl";
+    var hover = P.t.map(function (t, i) {
+      var text = "<b>" + esc(short(topics[t] ? topics[t].name : t, 70)) + "</b>";
+      if (P.text) text += "<br><i>" + esc(short(P.id[i], 60)) + "</i><br>" + wrap(P.text[i], 60);
+      return text;
+    });
+    var points = {
+      type: gl ? "scattergl" : "scatter", uid: "docs", mode: "markers", name: "documents", x: P.x, y: P.y,
+      customdata: P.t, hovertext: hover, hoverinfo: "text", showlegend: false,
+      marker: { color: baseColours, size: P.x.length > 5000 ? 3 : 5, opacity: 0.8 },
+      hoverlabel: { bgcolor: "#fff", bordercolor: baseColours, font: FONT, align: "left" }
+    };
+    var chosen = { // the selected topic's points, drawn over the dimmed rest
+      type: points.type, uid: "chosen", mode: "markers", name: "selected documents", x: [], y: [], customdata: [], hovertext: [],
+      hoverinfo: "text", showlegend: false, marker: { color: "#000", size: points.marker.size + 1, opacity: 0.9 },
+      hoverlabel: { bgcolor: "#fff", font: FONT, align: "left" }
+    };
+    mapHover = hover;
+    var names = {
+      type: "scatter", uid: "names", mode: "text", name: "topics", showlegend: false,
+      x: labelled.map(function (t) { return t.pos[0]; }), y: labelled.map(function (t) { return t.pos[1]; }),
+      text: labelled.map(function (t) { return esc(short(t.name, 34)); }),
+      customdata: labelled.map(function (t) { return t.id; }),
+      hovertext: labelled.map(function (t) { return "<b>" + esc(t.name) + "</b><br>" + t.size + " documents"; }),
+      hoverinfo: "text", textfont: { family: FONT.family, size: 12, color: "#1d2330", shadow: "0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff" }
+    };
+    var focus = { type: "scatter", uid: "focus", mode: "text", name: "selected", showlegend: false, x: [], y: [], text: [], textposition: "top center",
+                  customdata: [], hoverinfo: "skip",
+                  textfont: { family: FONT.family, size: 15, color: "#000", weight: 700, shadow: "0 0 4px #fff, 0 0 4px #fff, 0 0 3px #fff" } };
+    var axis = { visible: false, showgrid: false, zeroline: false };
+    var y = Object.assign({ scaleanchor: "x", scaleratio: 1 }, axis);
+    return plotly.newPlot(mapDiv, [points, chosen, names, focus], layout({ xaxis: axis, yaxis: y, dragmode: "pan", hovermode: "closest" }),
+                          Object.assign({ scrollZoom: true }, CONFIG)).then(function () {
+      if (gl && mapDiv.querySelector(".no-webgl")) { // WebGL looked available but failed: draw SVG
+        plotly.purge(mapDiv);
+        return drawMap("svg");
+      }
+      mapDiv.on("plotly_click", function (ev) {
+        var p = ev && ev.points && ev.points[0];
+        if (p && p.customdata !== undefined && topics[p.customdata]) select(p.customdata);
+      });
+      mapDiv.setAttribute("data-renderer", renderer);
+      mapDiv.setAttribute("data-points", String(P.x.length));
+      document.getElementById("map-renderer").textContent =
+        P.x.length.toLocaleString() + " points drawn with " + (gl ? "WebGL" : "SVG") + ".";
+    });
+  }
+
+  function highlightMap(id) {
+    if (!plotly || !mapDiv.data) return;
+    var t = id === null ? null : topics[id];
+    var idx = t ? members[t.id] || [] : [];
+    function pick(values) { return idx.map(function (i) { return values[i]; }); }
+    plotly.restyle(mapDiv, { "marker.color": [t ? DIM : baseColours] }, [0]);
+    plotly.restyle(mapDiv, { x: [pick(P.x)], y: [pick(P.y)], customdata: [pick(P.t)], hovertext: [pick(mapHover)],
+                             "marker.color": t ? t.colour : "#000" }, [1]);
+    var show = t && t.pos && !t.outlier;
+    plotly.restyle(mapDiv, { "textfont.color": [labelled.map(function (l) {
+      if (!t) return "#1d2330";
+      return l.id === t.id ? "rgba(0,0,0,0)" : "#98a1b0";
+    })] }, [2]);
+    plotly.restyle(mapDiv, {
+      x: [show ? [t.pos[0]] : []], y: [show ? [t.pos[1]] : []],
+      text: [show ? [esc(short(t.name, 40))] : []], customdata: [show ? [t.id] : []]
+    }, [3]);
+  }
+
+  /* ---------------------------------------------------------------- selection */
+  function renderPanel(t) {
+    panel.textContent = "";
+    if (!t) {
+      panel.appendChild(el("p", { class: "muted" }, ["Click a topic on the map or in the list to see it here."]));
+      return;
+    }
+    var title = el("h3", {}, [el("span", { class: "swatch", style: "background:" + t.colour }), t.name]);
+    panel.appendChild(title);
+    var meta = el("p", { class: "muted" }, [t.size.toLocaleString() + " documents (" + (100 * t.share).toFixed(1) + "%) "]);
+    meta.appendChild(el("span", { class: "status st-" + t.status }, [t.status.replace(/_/g, " ")]));
+    meta.appendChild(el("span", { class: "badge" }, [t.source]));
+    (t.flags || []).forEach(function (f) { meta.appendChild(el("span", { class: "badge flag" }, [f])); });
+    panel.appendChild(meta);
+    if (t.summary) panel.appendChild(el("p", { class: "summary" }, [t.summary]));
+    t.keywords.forEach(function (stage) {
+      if (!stage[1].length) return;
+      panel.appendChild(el("div", { class: "stage" }, [el("b", {}, [stage[0]]), " " + stage[1].slice(0, 8).map(function (w) { return w[0]; }).join(", ")]));
+    });
+    if (t.nearest && t.nearest.length) {
+      var list = el("ul", {});
+      t.nearest.forEach(function (n) {
+        var b = el("button", { class: "link", type: "button" }, [short(topics[n[0]].name, 50)]);
+        b.addEventListener("click", function () { select(n[0]); });
+        list.appendChild(el("li", {}, [b, " (" + n[1].toFixed(2) + ")"]));
+      });
+      panel.appendChild(el("h4", {}, ["Nearest topics"]));
+      panel.appendChild(list);
+    }
+    var links = el("p", {}, [el("a", { href: "#topic-" + t.id }, ["Details, examples and history ↓"])]);
+    var clear = el("button", { class: "link", type: "button", style: "margin-left:12px" }, ["clear"]);
+    clear.addEventListener("click", function () { select(null); });
+    links.appendChild(clear);
+    panel.appendChild(links);
+  }
+
+  function select(id, opts) {
+    selected = id === null || id === undefined ? null : Number(id);
+    var t = selected === null ? null : topics[selected];
+    document.querySelectorAll("#topic-table tbody tr.selected, article.topic.selected").forEach(function (n) {
+      n.classList.remove("selected");
+    });
+    if (t) {
+      document.querySelectorAll('[data-topic="' + t.id + '"]').forEach(function (n) {
+        if (n.tagName === "TR" || n.tagName === "ARTICLE") n.classList.add("selected");
+      });
+    }
+    renderPanel(t);
+    highlightMap(t ? t.id : null);
+    if (opts && opts.scroll) scrollTo(opts.scroll);
+  }
+
+  /* ---------------------------------------------------------------- topic list */
+  function wireTable() {
+    var table = document.getElementById("topic-table");
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var box = document.getElementById("filter");
+    var count = document.getElementById("filter-count");
+    box.addEventListener("input", function () {
+      var q = box.value.toLowerCase().trim(), shown = 0;
+      rows.forEach(function (row) {
+        var hit = !q || row.getAttribute("data-search").indexOf(q) >= 0;
+        row.style.display = hit ? "" : "none";
+        if (hit) shown += 1;
+      });
+      count.textContent = (q ? shown + " of " : "") + rows.length + " topics";
+    });
+    table.querySelectorAll("th button").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var th = button.parentNode, key = button.getAttribute("data-key");
+        var num = button.getAttribute("data-type") === "num";
+        var dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
+        if (!th.hasAttribute("aria-sort") && num && key !== "topic") dir = "descending";
+        table.querySelectorAll("th").forEach(function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", dir);
+        var sign = dir === "ascending" ? 1 : -1;
+        rows.sort(function (a, b) {
+          var x = a.getAttribute("data-" + key), y = b.getAttribute("data-" + key);
+          if (num) return sign * (Number(x) - Number(y));
+          return sign * x.localeCompare(y);
+        });
+        rows.forEach(function (row) { body.appendChild(row); });
+      });
+    });
+    rows.forEach(function (row) {
+      row.addEventListener("click", function (ev) {
+        if (ev.target.closest("a")) return;
+        select(row.getAttribute("data-topic"), { scroll: "map" });
+      });
+    });
+  }
+
+  /* ---------------------------------------------------------------- per-topic charts */
+  function keywordChart(div) {
+    var t = topics[div.getAttribute("data-topic")];
+    var stages = t.keywords.filter(function (s) { return s[1].length; });
+    if (!stages.length) return;
+    var k = stages.length, traces = [], lay = layout({ height: 250, showlegend: false, margin: { l: 4, r: 8, t: 22, b: 24 } });
+    lay.annotations = [];
+    stages.forEach(function (stage, i) {
+      var words = stage[1].slice().reverse();
+      var suffix = i ? String(i + 1) : "";
+      traces.push({
+        type: "bar", orientation: "h", x: words.map(function (w) { return w[1]; }), y: words.map(function (w) { return esc(w[0]); }),
+        xaxis: "x" + suffix, yaxis: "y" + suffix, marker: { color: t.colour },
+        hovertemplate: "%{y}: %{x:.3f}<extra>" + esc(stage[0]) + "</extra>"
+      });
+      var left = i / k + 0.11, right = (i + 1) / k - 0.015;
+      lay["xaxis" + suffix] = { domain: [left, right], anchor: "y" + suffix, tickfont: { size: 10 }, nticks: 4, gridcolor: "#eef1f7" };
+      lay["yaxis" + suffix] = { anchor: "x" + suffix, tickfont: { size: 11 }, automargin: false };
+      lay.annotations.push({ text: esc(stage[0]), x: (left + right) / 2, y: 1.0, xref: "paper", yref: "paper",
+                             yanchor: "bottom", showarrow: false, font: { size: 12, color: "#5f6b7a" } });
+    });
+    plotly.newPlot(div, traces, lay, Object.assign({}, CONFIG, { displayModeBar: false }));
+  }
+
+  function timelineChart(div) {
+    var t = topics[div.getAttribute("data-topic")];
+    var counts = R.time.counts[t.id];
+    if (!counts) return;
+    plotly.newPlot(div, [{
+      type: "scatter", mode: "lines", x: R.time.periods, y: counts, line: { color: t.colour, width: 2, shape: "hv" },
+      fill: "tozeroy", hovertemplate: "%{x}: %{y} documents<extra></extra>"
+    }], layout({ height: 230, margin: { l: 40, r: 10, t: 26, b: 36 }, showlegend: false,
+                 title: { text: "Documents per " + R.time.unit, font: { size: 12, color: "#5f6b7a" }, x: 0.02 },
+                 yaxis: { rangemode: "tozero", gridcolor: "#eef1f7" }, xaxis: { type: "date" } }),
+    Object.assign({}, CONFIG, { displayModeBar: false }));
+  }
+
+  function lazyCharts() {
+    var nodes = Array.prototype.slice.call(document.querySelectorAll(".kw-chart, .tl-chart"));
+    function draw(node) {
+      if (node.getAttribute("data-drawn")) return;
+      node.setAttribute("data-drawn", "1");
+      if (node.classList.contains("kw-chart")) keywordChart(node); else timelineChart(node);
+    }
+    if (!("IntersectionObserver" in window)) { nodes.forEach(draw); return; }
+    var seen = new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) { if (e.isIntersecting) { seen.unobserve(e.target); draw(e.target); } });
+    }, { rootMargin: "400px" });
+    nodes.forEach(function (n) { seen.observe(n); });
+  }
+
+  /* ---------------------------------------------------------------- corpus-wide charts */
+  function openTopic(id) { select(id, { scroll: "topic-" + id }); }
+
+  function similarityChart() {
+    var S = R.similarity, div = document.getElementById("similarity-plot");
+    if (!S || !div) return;
+    var names = S.topics.map(function (id) { return topics[id].name; });
+    var idx = S.topics.map(function (_, i) { return i; });
+    var text = S.z.map(function (row, i) {
+      return row.map(function (v, j) { return esc(short(names[i], 50)) + "<br>" + esc(short(names[j], 50)) + "<br>similarity " + v.toFixed(2); });
+    });
+    var ticks = names.map(function (n) { return esc(short(n, 28)); });
+    var size = Math.max(360, 16 * S.topics.length + 200);
+    plotly.newPlot(div, [{
+      type: "heatmap", z: S.z, x: idx, y: idx, text: text, hoverinfo: "text", colorscale: SCALE, zmin: lowest(S.z), zmax: 1,
+      colorbar: { thickness: 12, len: 0.6 }
+    }], layout({ height: size, margin: { l: 200, r: 20, t: 10, b: 180 },
+                 xaxis: { tickvals: idx, ticktext: ticks, tickangle: -60, tickfont: { size: 10 } },
+                 yaxis: { tickvals: idx, ticktext: ticks, autorange: "reversed", tickfont: { size: 10 }, scaleanchor: "x" } }), CONFIG);
+    div.on("plotly_click", function (ev) {
+      var p = ev && ev.points && ev.points[0];
+      if (p) openTopic(S.topics[p.y]);
+    });
+  }
+
+  function hierarchyChart() {
+    var H = R.hierarchy, div = document.getElementById("hierarchy-plot");
+    if (!H || !div) return;
+    var names = H.leaves.map(function (id) { return esc(short(topics[id].name, 40)); });
+    plotly.newPlot(div, [
+      { type: "scatter", mode: "lines", x: H.x, y: H.y, line: { color: "#7a8699", width: 1.4 }, hoverinfo: "skip", showlegend: false },
+      { type: "scatter", mode: "markers", x: H.leaves.map(function () { return 0; }), y: H.ticks, customdata: H.leaves,
+        marker: { size: 9, color: H.leaves.map(function (id) { return topics[id].colour; }) },
+        hovertext: H.leaves.map(function (id) { return "<b>" + esc(topics[id].name) + "</b><br>" + topics[id].size + " documents"; }),
+        hoverinfo: "text", showlegend: false }
+    ], layout({ height: Math.max(260, 20 * H.leaves.length + 60), margin: { l: 260, r: 20, t: 10, b: 40 },
+                xaxis: { title: { text: "cosine distance" }, zeroline: false, gridcolor: "#eef1f7" },
+                yaxis: { tickvals: H.ticks, ticktext: names, showgrid: false, zeroline: false,
+                         range: [0, 10 * H.leaves.length], tickfont: { size: 11 } },
+                hovermode: "closest" }), CONFIG);
+    div.on("plotly_click", function (ev) {
+      var p = ev && ev.points && ev.points[0];
+      if (p && p.customdata !== undefined) openTopic(p.customdata);
+    });
+  }
+
+  function timeChart() {
+    var T = R.time, div = document.getElementById("time-plot");
+    if (!T || !div) return;
+    var shown = {};
+    realTopics().sort(bySize).slice(0, 10).forEach(function (t) { shown[t.id] = true; });
+    var traces = R.topics.filter(function (t) { return T.counts[t.id]; }).map(function (t) {
+      return {
+        type: "scatter", mode: "lines", name: esc(short(t.name, 40)), x: T.periods, y: T.counts[t.id],
+        line: { color: t.colour, width: 2 }, visible: shown[t.id] ? true : "legendonly",
+        hovertemplate: "%{x}: %{y} documents<extra>" + esc(short(t.name, 40)) + "</extra>"
+      };
+    });
+    plotly.newPlot(div, traces, layout({ height: 460, margin: { l: 50, r: 10, t: 10, b: 40 },
+                                         xaxis: { type: "date" }, yaxis: { rangemode: "tozero", gridcolor: "#eef1f7", title: { text: "documents per " + T.unit } },
+                                         legend: { font: { size: 11 } } }), CONFIG);
+  }
+
+  function classChart() {
+    var C = R.classes, div = document.getElementById("class-plot");
+    if (!C || !div) return;
+    var rows = C.topics.map(function (_, i) { return i; }), cols = C.classes.map(function (_, i) { return i; });
+    var text = C.z.map(function (row, i) {
+      var t = topics[C.topics[i]];
+      return row.map(function (v, j) {
+        return "<b>" + esc(short(t.name, 50)) + "</b><br>class " + esc(short(C.classes[j], 50)) + ": " + v +
+          " documents<br>" + (100 * v / t.size).toFixed(1) + "% of the topic, " +
+          (100 * v / C.class_totals[j]).toFixed(1) + "% of the class";
+      });
+    });
+    plotly.newPlot(div, [{ type: "heatmap", z: C.z, x: cols, y: rows, text: text, hoverinfo: "text", colorscale: SCALE,
+                           colorbar: { thickness: 12, len: 0.6, title: { text: "docs" } } }],
+      layout({ height: Math.max(320, 18 * rows.length + 190), margin: { l: 220, r: 20, t: 10, b: 170 },
+               xaxis: { tickvals: cols, ticktext: C.classes.map(function (c) { return esc(short(c, 26)); }), tickangle: -50, tickfont: { size: 10 } },
+               yaxis: { tickvals: rows, ticktext: C.topics.map(function (id) { return esc(short(topics[id].name, 32)); }),
+                        autorange: "reversed", tickfont: { size: 10 } } }), CONFIG);
+    div.on("plotly_click", function (ev) {
+      var p = ev && ev.points && ev.points[0];
+      if (p) openTopic(C.topics[p.y]);
+    });
+  }
+
+  /* ---------------------------------------------------------------- start */
+  wireTable();
+  document.querySelectorAll("button.show-on-map").forEach(function (b) {
+    b.addEventListener("click", function () { select(b.getAttribute("data-topic"), { scroll: "map" }); });
+  });
+  if (!plotly) {
+    document.getElementById("map-renderer").textContent = "The charts could not be drawn (Plotly did not load).";
+    return;
+  }
+  similarityChart();
+  hierarchyChart();
+  timeChart();
+  classChart();
+  lazyCharts();
+  drawMap(mapRenderer()).then(function () {
+    var m = /^#topic-(-?\d+)$/.exec(window.location.hash);
+    if (m && topics[m[1]]) select(Number(m[1]));
+    document.body.setAttribute("data-ready", "1");
+  });
+})();
