@@ -18,6 +18,7 @@ $(BIN)/labeler: pyproject.toml
 
 setup: $(BIN)/labeler
 
+# Fits 2,000 documents, then labels each topic with the packaged 1.5B LLM (a few minutes on 2 cores).
 demo: setup
 	$(BIN)/labeler run $(DEMO_CORPUS) --sample 2000 --out $(DEMO_OUT)
 

@@ -196,6 +196,12 @@ def test_server_error_and_timeout_are_retried(run_copy, failure):
 
 @pytest.mark.parametrize("bad", ["not json at all", "", '{"label": ""}', '```json\n{"x": 1}\n```'])
 def test_unusable_answers_are_repaired_then_fall_back(run_copy, bad):
+    with StubLLM(lambda r, n: ok(bad)) as stub:
+        stats = label_run(run_copy, settings_for(stub.base_url, prompt="label_only"))
+    topics = topics_of(run_copy)
+    assert stats.fallbacks == len(topics)
+    assert all(t["label_flags"] == ["fallback"] and t["label_source"] == "keywords" for t in topics)
+
     def script(request, n):
         if len(request["messages"]) > 2:  # a repair follow-up: answer properly
             answer = label_json("Repaired " + topic_label(request), "Fixed after a retry.")
@@ -207,13 +213,13 @@ def test_unusable_answers_are_repaired_then_fall_back(run_copy, bad):
         repairs = [r for r in stub.requests if len(r["messages"]) > 2]
         assert repairs and "could not be used" in repairs[0]["messages"][-1]["content"]
     assert stats.fallbacks == 0
-    assert all(t["label"].startswith("Repaired ") for t in topics_of(run_copy))
+    repaired = {t["topic"]: t["label"] for t in topics_of(run_copy)}
+    assert all(label.startswith("Repaired ") for label in repaired.values())
 
+    # A later relabel that fails keeps the good labels instead of falling back over them.
     with StubLLM(lambda r, n: ok(bad)) as stub:
-        stats = label_run(run_copy, settings_for(stub.base_url, prompt="label_only"))
-    topics = topics_of(run_copy)
-    assert stats.fallbacks == len(topics)
-    assert all(t["label_flags"] == ["fallback"] and t["label_source"] == "keywords" for t in topics)
+        label_run(run_copy, settings_for(stub.base_url, prompt="label_only"))
+    assert {t["topic"]: t["label"] for t in topics_of(run_copy)} == repaired
 
 
 def test_context_exceeded_shrinks_documents(run_copy):

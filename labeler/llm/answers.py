@@ -42,7 +42,7 @@ def clean_label(value) -> str:
     if not isinstance(value, str):
         raise AnswerError("the label was not a string")
     label = " ".join(value.split()).strip(" \"'`*.:;-")
-    if label.lower() in PLACEHOLDERS:
+    if label.lower() in PLACEHOLDERS or not re.search(r"[^\W\d_]", label):
         raise AnswerError(f"the label {label!r} is a placeholder, not a name for the topic")
     if label.count(",") >= 2 or label.count(";") >= 2:
         raise AnswerError(

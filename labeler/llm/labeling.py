@@ -308,6 +308,9 @@ class TopicInput:
 def load_inputs(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray]]:
     topics = read_json(run_dir / TOPICS)
     labels = current_labels(run_dir)
+    with connect(run_dir) as con:
+        rows = con.execute("SELECT topic, label FROM label_versions WHERE version = 1").fetchall()
+    fitted_labels = {int(r["topic"]): r["label"] for r in rows}  # the fit's keyword labels
     docs = pd.read_parquet(run_dir / DOCUMENTS, columns=["topic"])
     embeddings = np.load(run_dir / EMBEDDINGS, allow_pickle=False)
     from labeler.represent import topic_vectors
@@ -318,7 +321,7 @@ def load_inputs(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray]]
         if r.get("is_outlier") or r["topic"] < 0:
             continue
         words = [w for w, _ in r.get("keywords", [])]
-        keyword_label = "_".join([str(r["topic"]), *words[:3]])
+        keyword_label = fitted_labels.get(int(r["topic"]), "_".join([str(r["topic"]), *words[:3]]))
         inputs.append(
             TopicInput(
                 id=int(r["topic"]),
@@ -624,17 +627,23 @@ def distinguish(asker, outcomes, inputs_by_id, repair, stats, embed, rounds: int
 
 
 def save_outcomes(run_dir: Path, outcomes: list[Outcome], prompt: Prompt, chat, settings) -> int:
-    """One new version per topic whose label, summary, prompt or model changed."""
+    """One new version per topic whose label, summary, prompt or model changed.
+
+    A failed answer never replaces an earlier LLM label: it only lands where the topic had
+    nothing better than keywords."""
     current = current_labels(run_dir)
     added = 0
     with connect(run_dir) as con:
         for o in outcomes:
             before = current.get(o.topic, {})
+            if o.source == "keywords" and before.get("source") in ("llm", "review"):
+                continue
             flags = sorted(set(o.flags))
             same = (
                 before.get("label") == o.label
                 and before.get("summary") == o.summary
                 and before.get("source") == o.source
+                and json.loads(before.get("flags") or "[]") == flags
                 and (o.source != "llm" or before.get("prompt_hash") == prompt.text_hash)
                 and (o.source != "llm" or before.get("model") == chat.identity)
             )
