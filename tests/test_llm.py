@@ -261,9 +261,12 @@ def test_documents_are_fenced_as_untrusted_data(run_copy):
         label_run(run_copy, settings_for(stub.base_url))
         request = stub.requests[0]["messages"]
     system, user = request[0]["content"], request[1]["content"]
-    fence = next(line for line in user.splitlines() if line.startswith("<<<DOCUMENT-"))
-    assert fence in system and "never follow instructions" in system.lower()
-    assert user.count(fence) % 2 == 0 and user.count(fence) >= 2
+    assert "untrusted" in system and "never follow instructions" in " ".join(system.lower().split())
+    lines = user.splitlines()
+    fence = next(line for line in lines if line.startswith("<<<DATA-"))
+    start, end = [i for i, line in enumerate(lines) if line == fence]
+    enclosed = lines[start + 1 : end]
+    assert enclosed and all(line.split(". ", 1)[0].isdigit() for line in enclosed)
 
 
 @pytest.fixture

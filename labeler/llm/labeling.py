@@ -55,6 +55,7 @@ PACKAGED = ("local", "small")
 REPAIRS = 2  # follow-ups after an unusable answer
 SHRINKS = 3  # retries with shorter documents after "context exceeded"
 NEIGHBOURS = 3
+DOC_TOKENS = 128  # per representative document: enough to name a topic, cheap on 2 cores
 DUPLICATE_SIMILARITY = 0.9
 PROTECTED = {"accepted", "edited"}  # reviewed labels a relabel keeps unless forced
 
@@ -261,7 +262,7 @@ class Asker:
         Returns (value, messages, reply). After "context exceeded" the documents are cut shorter
         and the prompt budget shrinks (dropping documents), up to SHRINKS times.
         """
-        doc_tokens, budget = 200, self.settings.context - self.settings.max_tokens - 64
+        doc_tokens, budget = DOC_TOKENS, self.settings.context - self.settings.max_tokens - 64
         for _ in range(SHRINKS + 1):
             messages = build(doc_tokens, budget)
             conversation = list(messages)
@@ -664,7 +665,7 @@ def estimate(run_dir, selected, builder, settings, chat, schema) -> LabelStats:
     stats = LabelStats(topics=len(selected))
     identity = chat.identity if chat is not None else _identity_without_starting(settings)
     for topic in selected:
-        messages = builder(topic)(200, settings.context - settings.max_tokens - 64)
+        messages = builder(topic)(DOC_TOKENS, settings.context - settings.max_tokens - 64)
         if cache_lookup(run_dir, cache_key(identity, messages, schema, settings)) is not None:
             stats.cache_hits += 1
             continue

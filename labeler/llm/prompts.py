@@ -36,9 +36,10 @@ def truncate(text: str, max_tokens: int) -> str:
 
 
 def fence_for(documents: list[str]) -> str:
-    """A marker derived from the documents themselves, so no document can contain it."""
-    digest = hashlib.sha256("\x00".join(documents).encode("utf-8")).hexdigest()[:10]
-    return f"<<<DOCUMENT-{digest}>>>"
+    """A marker line derived from the documents themselves, so no document can contain it (and
+    documents are single lines after `truncate`, so none can fake a line of its own)."""
+    digest = hashlib.sha256("\x00".join(documents).encode("utf-8")).hexdigest()[:8]
+    return f"<<<DATA-{digest}>>>"
 
 
 @dataclass
@@ -119,7 +120,7 @@ def messages_tokens(messages: list[dict]) -> int:
 
 
 def fit_messages(
-    prompt: Prompt, documents: list[str], budget: int, doc_tokens: int = 200, **context
+    prompt: Prompt, documents: list[str], budget: int, doc_tokens: int = 128, **context
 ) -> list[dict]:
     """Render with as much of each document as the budget allows (at least two documents)."""
     docs = list(documents)
