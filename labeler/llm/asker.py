@@ -1,0 +1,154 @@
+"""One question to the LLM, answered usably: a content-addressed cache, repair follow-ups after
+unusable replies, shorter documents after "context exceeded", and a circuit breaker for a dead
+endpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labeler.llm.answers import AnswerError
+from labeler.llm.client import ChatModel, ContextExceeded, Unreachable
+from labeler.llm.prompts import Prompt, messages_tokens
+from labeler.llm.settings import LLMSettings
+from labeler.store import connect, now
+
+log = logging.getLogger("labeler")
+
+REPAIRS = 2  # follow-ups after an unusable answer
+SHRINKS = 3  # retries with shorter documents after "context exceeded"
+DOC_TOKENS = 128  # per representative document: enough to name a topic, cheap on 2 cores
+
+
+@dataclass
+class Outcome:
+    topic: int
+    label: str
+    summary: str | None
+    source: str  # llm | keywords
+    flags: list[str] = field(default_factory=list)
+    request: list[dict] | None = None
+    raw: str | None = None
+
+
+@dataclass
+class LabelStats:
+    topics: int = 0
+    calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    fallbacks: int = 0
+    skipped_reviewed: int = 0
+    duplicates_resolved: int = 0
+    seconds: float = 0.0
+    new_versions: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def line(self) -> str:
+        per_topic = self.seconds / self.topics if self.topics else 0.0
+        return (
+            f"labels: {self.topics} topics, {self.calls} LLM calls, {self.cache_hits} cache hits, "
+            f"{self.prompt_tokens:,} prompt + {self.completion_tokens:,} completion tokens, "
+            f"{self.fallbacks} fallbacks, {self.seconds:.1f} s ({per_topic:.2f} s/topic)"
+        )
+
+
+# ---------------------------------------------------------------------------------- the cache
+def cache_key(identity: str, messages: list[dict], schema: dict | None, settings) -> str:
+    payload = {
+        "model": identity,
+        "messages": messages,
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+        "schema": schema,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def cache_lookup(run_dir: Path, key: str) -> str | None:
+    with connect(run_dir) as con:
+        row = con.execute("SELECT response FROM llm_cache WHERE key = ?", (key,)).fetchone()
+    return row["response"] if row else None
+
+
+# ---------------------------------------------------------------------------------- the asker
+class Asker:
+    """One question → a usable answer: cache, repair on bad JSON, shrink on long prompts."""
+
+    def __init__(self, run_dir: Path, chat: ChatModel, settings: LLMSettings, stats: LabelStats):
+        self.run_dir = run_dir
+        self.chat = chat
+        self.settings = settings
+        self.stats = stats
+        self.unreachable: str | None = None  # circuit breaker: stop calling a dead endpoint
+
+    def store(self, key: str, messages: list[dict], content: str, result) -> None:
+        with connect(self.run_dir) as con:
+            con.execute(
+                "INSERT OR REPLACE INTO llm_cache VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key, self.chat.identity, json.dumps(messages), content,
+                    result.prompt_tokens, result.completion_tokens, now(),
+                ),
+            )  # fmt: skip
+
+    def ask(self, messages: list[dict], schema: dict | None) -> str:
+        """The reply to these messages, from the cache or the endpoint (then cached)."""
+        key = cache_key(self.chat.identity, messages, schema, self.settings)
+        hit = cache_lookup(self.run_dir, key)
+        if hit is not None:
+            with self.stats.lock:
+                self.stats.cache_hits += 1
+            return hit
+        if self.unreachable:
+            raise Unreachable(self.unreachable)
+        try:
+            result = self.chat.chat(
+                messages, schema=schema, temperature=self.settings.temperature,
+                max_tokens=self.settings.max_tokens,
+            )  # fmt: skip
+        except Unreachable as exc:
+            self.unreachable = str(exc)
+            raise
+        with self.stats.lock:
+            self.stats.calls += 1
+            self.stats.prompt_tokens += result.prompt_tokens
+            self.stats.completion_tokens += result.completion_tokens
+        if result.content.strip():
+            self.store(key, messages, result.content, result)
+        return result.content
+
+    def answer(self, build, parse, repair: Prompt, fields: list[str], schema: dict):
+        """build(doc_tokens, budget) → messages; parse(reply) → value.
+
+        Returns (value, messages, reply). After "context exceeded" the documents are cut shorter
+        and the prompt budget shrinks (dropping documents), up to SHRINKS times.
+        """
+        doc_tokens, budget = DOC_TOKENS, self.settings.context - self.settings.max_tokens - 64
+        for _ in range(SHRINKS + 1):
+            messages = build(doc_tokens, budget)
+            conversation = list(messages)
+            try:
+                for attempt in range(REPAIRS + 1):
+                    reply = self.ask(conversation, schema)
+                    try:
+                        return parse(reply), messages, reply
+                    except AnswerError as problem:
+                        if attempt == REPAIRS:
+                            raise
+                        follow_up = repair.render(problem=str(problem), fields=fields)
+                        conversation = [
+                            *conversation,
+                            {"role": "assistant", "content": reply[:2000]},
+                            *[m for m in follow_up if m["role"] == "user"],
+                        ]
+            except ContextExceeded:
+                doc_tokens = max(16, doc_tokens // 3)
+                budget = int(min(budget, messages_tokens(messages)) * 0.6)
+                log.info("prompt too long for the endpoint: retrying with less document text")
+        raise ContextExceeded("the prompt did not fit even with the shortest documents")

@@ -1,0 +1,118 @@
+"""Where and how to ask: endpoint settings, and the packaged model served lazily."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from labeler.errors import LabelerError
+from labeler.llm.client import ChatModel, OpenAIChat
+
+PACKAGED = ("local", "small")
+
+
+@dataclass
+class LLMSettings:
+    """Where and how to ask. The API key is named by an environment variable, never held."""
+
+    provider: str = "local"  # local | small | endpoint | path to a .gguf file
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = 0.0
+    max_tokens: int = 200
+    timeout: float = 60.0
+    max_retries: int = 4
+    concurrency: int | None = None
+    context: int = 4096
+    prompt: str = "label_summary"
+    corpus_description: str | None = None
+
+    @property
+    def workers(self) -> int:
+        return self.concurrency or (2 if self.is_local else 4)
+
+    @property
+    def is_local(self) -> bool:
+        return self.base_url is None
+
+    def public(self) -> dict:
+        """What is recorded in config.json and label versions: everything but secrets."""
+        return {
+            "provider": "endpoint" if self.base_url else self.provider,
+            "base_url": self.base_url,
+            "model": self.model,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "context": self.context,
+            "prompt": self.prompt,
+        }
+
+
+class LazyLocalChat:
+    """The packaged model, served on first use only: a fully cached rerun never loads it."""
+
+    def __init__(self, settings: LLMSettings, cache_dir: Path | None = None):
+        from labeler.llm.local import LocalServer
+
+        self._server = LocalServer(
+            settings.provider, context=settings.context, parallel=settings.workers,
+            cache_dir=cache_dir,
+        )  # fmt: skip
+        self._settings = settings
+        self._chat: OpenAIChat | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def identity(self) -> str:
+        return self._server.identity
+
+    def chat(self, messages, *, schema, temperature, max_tokens):
+        with self._lock:
+            if self._chat is None:
+                base_url = self._server.start()
+                self._chat = OpenAIChat(
+                    base_url, self._server.alias, timeout=self._settings.timeout,
+                    max_retries=self._settings.max_retries, identity=self.identity,
+                )  # fmt: skip
+        return self._chat.chat(
+            messages, schema=schema, temperature=temperature, max_tokens=max_tokens
+        )
+
+    def close(self) -> None:
+        self._server.stop()
+
+
+@contextlib.contextmanager
+def open_chat_model(settings: LLMSettings, cache_dir: Path | None = None) -> Iterator[ChatModel]:
+    if settings.base_url:
+        if not settings.model:
+            raise LabelerError(
+                "--llm-base-url needs --llm-model (the model name the endpoint serves)"
+            )
+        yield OpenAIChat(
+            settings.base_url, settings.model, settings.api_key_env, settings.timeout,
+            settings.max_retries, identity=f"{settings.model}@{settings.base_url}",
+        )  # fmt: skip
+        return
+    if settings.provider not in PACKAGED and not Path(settings.provider).is_file():
+        raise LabelerError(
+            f"--llm {settings.provider!r}: choose local, small, none, a .gguf file, "
+            "or an endpoint with --llm-base-url"
+        )
+    chat = LazyLocalChat(settings, cache_dir)
+    try:
+        yield chat
+    finally:
+        chat.close()
+
+
+def identity_without_starting(settings: LLMSettings) -> str:
+    if settings.base_url:
+        return f"{settings.model}@{settings.base_url}"
+    from labeler.llm.local import LocalServer
+
+    return LocalServer(settings.provider).identity
