@@ -37,6 +37,7 @@ from labeler.llm.settings import (  # noqa: F401 - LLMSettings is part of this m
     open_chat_model,
 )
 from labeler.store import (
+    CONFIG,
     DOCUMENTS,
     EMBEDDINGS,
     TOPICS,
@@ -47,6 +48,7 @@ from labeler.store import (
     read_json,
     sync_topics_json,
     topic_statuses,
+    write_json,
 )
 
 log = logging.getLogger("labeler")
@@ -194,6 +196,7 @@ def label_run(
     stats.topics = len(selected)
     stats.seconds = time.perf_counter() - started
     stats.new_versions = save_outcomes(run_dir, outcomes, prompt, chat, settings)
+    record_settings(run_dir, settings, chat)
     sync_topics_json(run_dir)
     from labeler.report import render_reports
 
@@ -238,6 +241,13 @@ def ask_all(asker, selected, builder, parse, prompt, repair, schema, settings) -
         bar.close()
     pool.shutdown(wait=True)
     return sorted(outcomes, key=lambda o: o.topic)
+
+
+def record_settings(run_dir: Path, settings: LLMSettings, chat: ChatModel) -> None:
+    """config.json says which LLM and prompt produced the current labels (no secrets)."""
+    config = read_json(run_dir / CONFIG)
+    config["llm"] = {**settings.public(), "identity": chat.identity}
+    write_json(run_dir / CONFIG, config)
 
 
 def save_outcomes(run_dir: Path, outcomes: list[Outcome], prompt: Prompt, chat, settings) -> int:
