@@ -127,9 +127,10 @@ def _stem(path: Path) -> str:
 
 def _register() -> None:
     from labeler.cli_llm import LLM_COMMANDS
+    from labeler.cli_review import REVIEW_COMMANDS
     from labeler.cli_share import SHARE_COMMANDS
 
-    for command in [*LLM_COMMANDS, *SHARE_COMMANDS]:
+    for command in [*LLM_COMMANDS, *REVIEW_COMMANDS, *SHARE_COMMANDS]:
         main.add_command(command)
 
 

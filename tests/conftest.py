@@ -121,3 +121,34 @@ def reuters_run(tmp_path_factory) -> Path:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     return out
+
+
+# ------------------------------------------------------------------------ headless Chromium
+# Debian's browser driven by Playwright (never a browser Playwright downloads itself); .ci/run
+# installs it. Module-scoped: one Playwright driver per test module at a time.
+CHROMIUM = Path(os.environ.get("LABELER_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    """A headless Chromium for the module's tests; skipped without one, except in CI."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM} (set LABELER_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -21,20 +21,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import CHROMIUM, CHROMIUM_ARGS
 
 from labeler.cli import main
 
-CHROMIUM = Path(os.environ.get("LABELER_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HOSTILE_DOC = (
     'My <b>bold</b> <a href="https://evil.example/">card</a></script><script>window.__pwned = 1'
     '</script> <img src=x onerror="window.__pwned = 2"> \u2028 {{ 7*7 }} ${7*7} never came'

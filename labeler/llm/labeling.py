@@ -54,7 +54,9 @@ from labeler.store import (
 log = logging.getLogger("labeler")
 
 NEIGHBOURS = 3
-PROTECTED = {"accepted", "edited"}  # reviewed labels a relabel keeps unless forced
+# Reviewed topics a relabel leaves alone unless forced: an accepted or edited label stays, and a
+# rejected LLM label must not come back from the answer cache.
+PROTECTED = {"accepted", "edited", "rejected"}
 
 
 # ---------------------------------------------------------------------------------- inputs
@@ -80,8 +82,10 @@ def load_inputs(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray]]
     topics = read_json(run_dir / TOPICS)
     labels = current_labels(run_dir)
     with connect(run_dir) as con:
-        rows = con.execute("SELECT topic, label FROM label_versions WHERE version = 1").fetchall()
-    fitted_labels = {int(r["topic"]): r["label"] for r in rows}  # the fit's keyword labels
+        rows = con.execute(
+            "SELECT topic, label FROM label_versions WHERE source = 'keywords' ORDER BY version"
+        ).fetchall()
+    fitted_labels = {int(r["topic"]): r["label"] for r in rows}  # latest keyword label (merges)
     docs = pd.read_parquet(run_dir / DOCUMENTS, columns=["topic"])
     embeddings = np.load(run_dir / EMBEDDINGS, allow_pickle=False)
     from labeler.represent import topic_vectors

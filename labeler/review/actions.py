@@ -1,0 +1,372 @@
+"""Review decisions: validate a request, record it, and change the label it concerns.
+
+Each decision is one transaction in run.sqlite: the `reviews` row (what, who, when, the label and
+summary before and after, the note), the topic's `topic_status` and, where the label changes, a
+new label version. SQLite commits it durably before the reply is sent, so a server killed right
+after a click loses nothing. topics.json is synced after the commit and the reports are re-rendered
+in the background (`ReportRenderer`): both are derived from the database and catch up on the next
+decision or `labeler report`.
+
+Statuses: accept → accepted, edit → edited (both kept by `labeler relabel` unless --force),
+reject → rejected (back to the keyword label), or, when the reviewer asks the LLM to try again
+with a note, the topic is relabelled and becomes unreviewed (the new label awaits a look);
+not_a_topic → not_a_topic (never relabelled); note leaves the status alone; merge makes the kept
+topic unreviewed with a regenerated label and removes the other one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from labeler.errors import LabelerError
+from labeler.store import TOPICS, add_label_version, connect, now, read_json, sync_topics_json
+
+log = logging.getLogger("labeler")
+
+ACTIONS = ("accept", "edit", "reject", "note", "not_a_topic", "merge")
+REJECT_MODES = ("keywords", "relabel")
+MAX_LABEL = 120
+MAX_SUMMARY = 1000
+MAX_NOTE = 2000
+
+
+class ReviewError(Exception):
+    """A request that cannot be carried out; `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Decision:
+    """A validated review request (the JSON body of `POST /api/topics/{id}/review`)."""
+
+    action: str
+    label: str | None = None
+    summary: str | None = None
+    summary_given: bool = False
+    note: str | None = None
+    mode: str = "keywords"
+    other: int | None = None
+
+
+def _text(body: dict, key: str, limit: int, one_line: bool = False) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ReviewError(400, f"{key!r} must be a string")
+    value = " ".join(value.split()) if one_line else value.strip()
+    if len(value) > limit:
+        raise ReviewError(400, f"{key!r} is longer than {limit} characters")
+    return value
+
+
+def parse_decision(body) -> Decision:
+    """Check a request body; raises ReviewError(400) with a sentence for the person or script."""
+    if not isinstance(body, dict):
+        raise ReviewError(400, "the body must be a JSON object")
+    action = body.get("action")
+    if action not in ACTIONS:
+        raise ReviewError(400, f"'action' must be one of {', '.join(ACTIONS)}")
+    unknown = set(body) - {"action", "label", "summary", "note", "mode", "other"}
+    if unknown:
+        raise ReviewError(400, f"unknown field(s): {', '.join(sorted(unknown))}")
+    decision = Decision(
+        action=action,
+        label=_text(body, "label", MAX_LABEL, one_line=True),
+        summary=_text(body, "summary", MAX_SUMMARY),
+        summary_given="summary" in body,
+        note=_text(body, "note", MAX_NOTE) or None,
+        mode=body.get("mode") or "keywords",
+    )
+    if decision.mode not in REJECT_MODES:
+        raise ReviewError(400, f"'mode' must be one of {', '.join(REJECT_MODES)}")
+    if action == "edit":
+        if decision.label is None and not decision.summary_given:
+            raise ReviewError(400, "an edit needs a 'label' and/or a 'summary'")
+        if decision.label is not None and not decision.label:
+            raise ReviewError(400, "the label cannot be empty")
+    if action == "note" and not decision.note:
+        raise ReviewError(400, "a note needs a 'note'")
+    if action == "reject" and decision.mode == "relabel" and not decision.note:
+        raise ReviewError(400, "a relabel needs a 'note' telling the LLM what was wrong")
+    if action == "merge":
+        other = body.get("other")
+        if isinstance(other, bool) or not isinstance(other, int):
+            raise ReviewError(400, "a merge needs 'other': the id of the topic to merge into this")
+        decision.other = other
+    return decision
+
+
+# ---------------------------------------------------------------------------- the database
+def _current(con, topic: int) -> dict | None:
+    row = con.execute(
+        "SELECT * FROM label_versions WHERE topic = ? AND is_current = 1", (topic,)
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def _keyword_label(con, topic: int) -> str | None:
+    """The topic's latest keyword label (the fit's, or the one a merge computed)."""
+    row = con.execute(
+        "SELECT label FROM label_versions WHERE topic = ? AND source = 'keywords'"
+        " ORDER BY version DESC LIMIT 1",
+        (topic,),
+    ).fetchone()
+    return row["label"] if row else None
+
+
+def _record(con, topic, action, before, after, note, reviewer, status=None) -> dict:
+    """The reviews row, and the topic's status (None: leave it as it is)."""
+    stamp = now()
+    values = (
+        topic,
+        action,
+        (before or {}).get("label"),
+        (after or {}).get("label"),
+        (before or {}).get("summary"),
+        (after or {}).get("summary"),
+        note,
+        reviewer,
+        stamp,
+    )
+    cursor = con.execute(
+        "INSERT INTO reviews (topic, action, label_before, label_after, summary_before,"
+        " summary_after, note, reviewer, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        values,
+    )
+    if status is not None:
+        con.execute(
+            "INSERT INTO topic_status (topic, status, reviewer, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (topic) DO UPDATE SET status = excluded.status,"
+            " reviewer = excluded.reviewer, updated_at = excluded.updated_at",
+            (topic, status, reviewer, stamp),
+        )
+    row = con.execute("SELECT * FROM reviews WHERE id = ?", (cursor.lastrowid,)).fetchone()
+    return dict(row)
+
+
+@contextlib.contextmanager
+def transaction(run_dir: Path):
+    """One write transaction, taken before the first read so nothing changes in between."""
+    with connect(run_dir) as con:
+        con.execute("BEGIN IMMEDIATE")
+        yield con
+
+
+# ---------------------------------------------------------------------------- the reviewer
+class Reviewer:
+    """Carries out decisions on one run, one at a time (decisions write files)."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        reviewer: str,
+        settings=None,
+        chat=None,
+        on_change: Callable[[], None] | None = None,
+        embed=None,
+    ):
+        self.run_dir = Path(run_dir)
+        self.reviewer = reviewer
+        # LLMSettings, or None: no LLM (relabels are refused, merged topics keep keyword labels)
+        self.settings = settings
+        self.chat = chat  # an open chat model shared by every relabel, or None: opened per relabel
+        self.on_change = on_change or (lambda: None)
+        self.embed = embed
+        self._lock = threading.Lock()
+
+    def topics(self) -> set[int]:
+        return {int(r["topic"]) for r in read_json(self.run_dir / TOPICS) if int(r["topic"]) >= 0}
+
+    def apply(self, topic: int, decision: Decision) -> dict:
+        """Carry out one decision on `topic`; returns the reviews row written."""
+        with self._lock:
+            if topic not in self.topics():
+                raise ReviewError(404, f"no topic {topic} in this run")
+            handler = getattr(self, f"_{decision.action}")
+            row = handler(topic, decision)
+            # Inside the lock: a sync racing a merge could write the merged-away topic back.
+            sync_topics_json(self.run_dir)
+        self.on_change()
+        return row
+
+    def _simple(self, topic: int, decision: Decision, action: str, status: str | None) -> dict:
+        with transaction(self.run_dir) as con:
+            current = _current(con, topic)
+            return _record(
+                con, topic, action, current, current, decision.note, self.reviewer, status
+            )
+
+    def _accept(self, topic: int, decision: Decision) -> dict:
+        return self._simple(topic, decision, "accept", "accepted")
+
+    def _note(self, topic: int, decision: Decision) -> dict:
+        return self._simple(topic, decision, "note", None)
+
+    def _not_a_topic(self, topic: int, decision: Decision) -> dict:
+        return self._simple(topic, decision, "not_a_topic", "not_a_topic")
+
+    def _edit(self, topic: int, decision: Decision) -> dict:
+        with transaction(self.run_dir) as con:
+            before = _current(con, topic) or {}
+            label = decision.label if decision.label is not None else before.get("label")
+            summary = before.get("summary")
+            if decision.summary_given:
+                summary = decision.summary or None
+            if label == before.get("label") and summary == before.get("summary"):
+                raise ReviewError(400, "the edit changes nothing (to keep the label, accept it)")
+            add_label_version(
+                con, topic, label, summary=summary, source="review", flags=[], model=None
+            )
+            after = {"label": label, "summary": summary}
+            return _record(
+                con, topic, "edit", before, after, decision.note, self.reviewer, "edited"
+            )
+
+    def _reject(self, topic: int, decision: Decision) -> dict:
+        if decision.mode == "relabel":
+            return self._relabel(topic, decision)
+        with transaction(self.run_dir) as con:
+            before = _current(con, topic) or {}
+            keyword = _keyword_label(con, topic) or before.get("label")
+            after = before
+            if before.get("source") != "keywords" or before.get("label") != keyword:
+                add_label_version(con, topic, keyword, summary=None, source="keywords", flags=[])
+                after = {"label": keyword, "summary": None}
+            return _record(
+                con, topic, "reject", before, after, decision.note, self.reviewer, "rejected"
+            )
+
+    def _llm(self):
+        if self.settings is None:
+            raise ReviewError(
+                409, "no LLM configured: start `labeler review` with --llm or --llm-base-url"
+            )
+        return self.settings
+
+    def _label_with_llm(self, topic: int, settings) -> None:
+        from labeler.llm.labeling import label_run
+
+        try:
+            label_run(self.run_dir, settings, topics=[topic], force=True, chat=self.chat)
+        except LabelerError as exc:
+            raise ReviewError(502, f"the LLM could not relabel topic {topic}: {exc}") from exc
+
+    def _relabel(self, topic: int, decision: Decision) -> dict:
+        """Ask the LLM again, telling it the rejected label and the reviewer's note."""
+        settings = self._llm()
+        with transaction(self.run_dir) as con:
+            before = _current(con, topic) or {}
+        hint = (
+            f"A reviewer rejected the label {before.get('label')!r} for this topic and noted: "
+            f"{decision.note}"
+        )
+        described = " ".join(p for p in (settings.corpus_description, hint) if p)
+        self._label_with_llm(topic, dataclasses.replace(settings, corpus_description=described))
+        with transaction(self.run_dir) as con:
+            after = _current(con, topic) or {}
+            if after.get("version") == before.get("version"):
+                raise ReviewError(
+                    502,
+                    "the LLM gave no new label (unreachable, unusable answers, or the same label "
+                    "again); nothing was changed",
+                )
+            return _record(
+                con, topic, "reject", before, after, decision.note, self.reviewer, "unreviewed"
+            )
+
+    def _merge(self, topic: int, decision: Decision) -> dict:
+        """Merge topic `other` into `topic`; the merged topic gets a regenerated label."""
+        from labeler.merge import merge_topics
+
+        other = int(decision.other)
+        if other not in self.topics():
+            raise ReviewError(404, f"no topic {other} in this run")
+        if other == topic:
+            raise ReviewError(400, "a topic cannot be merged with itself")
+        with transaction(self.run_dir) as con:
+            before = _current(con, topic) or {}
+            gone = _current(con, other) or {}
+        try:
+            result = merge_topics(self.run_dir, topic, other, embed=self.embed)
+        except LabelerError as exc:
+            raise ReviewError(400, str(exc)) from exc
+        merged_note = f"merged topic {other} ({gone.get('label')!r}) into this topic"
+        with transaction(self.run_dir) as con:
+            add_label_version(
+                con, topic, result.keyword_label, summary=None, source="keywords", flags=["merged"]
+            )
+            con.execute("UPDATE label_versions SET is_current = 0 WHERE topic = ?", (other,))
+            con.execute("DELETE FROM topic_status WHERE topic = ?", (other,))
+            note = " ".join(p for p in (merged_note + ".", decision.note) if p)
+            _record(con, other, "merge", gone, None, f"merged into topic {topic}", self.reviewer)
+            after = {"label": result.keyword_label, "summary": None}
+            row = _record(con, topic, "merge", before, after, note, self.reviewer, "unreviewed")
+        if self.settings is not None:
+            # The merge is recorded; the LLM's label is a new version on top (the keyword label
+            # stands if the LLM fails).
+            with contextlib.suppress(ReviewError):
+                self._label_with_llm(topic, self.settings)
+        return row
+
+
+# ---------------------------------------------------------------------------- the reports
+class ReportRenderer:
+    """Re-renders report.html/report.md in a background thread after decisions, coalescing bursts
+    (a reviewer pressing "accept" ten times in a row costs one or two renders, not ten)."""
+
+    def __init__(self, run_dir: Path, render: Callable[[Path], object] | None = None):
+        if render is None:
+            from labeler.report import render_reports as render
+        self.run_dir = Path(run_dir)
+        self._render = render
+        self._cond = threading.Condition()
+        self._pending = False
+        self._busy = False
+        self._stop = False
+        self._thread = threading.Thread(target=self._loop, name="report-renderer", daemon=True)
+        self._thread.start()
+
+    def request(self) -> None:
+        with self._cond:
+            self._pending = True
+            self._cond.notify_all()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending or self._stop)
+                if not self._pending:
+                    return
+                self._pending, self._busy = False, True
+            try:
+                self._render(self.run_dir)
+            except Exception as exc:  # noqa: BLE001 - a report problem must not stop reviewing
+                log.warning("could not re-render the reports: %s", exc)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def flush(self, timeout: float = 60.0) -> bool:
+        """Wait until every requested render is done; True when it is."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Finish the renders asked for, then stop the thread."""
+        self.flush(timeout)
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
