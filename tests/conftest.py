@@ -140,8 +140,8 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def chromium_browser():
-    """A headless Chromium for the module's tests; skipped without one, except in CI."""
+def playwright_driver():
+    """Playwright for the module's tests; skipped without Chromium, except in CI."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
@@ -149,6 +149,15 @@ def chromium_browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        yield pw
+
+
+def launch_chromium(pw, *extra: str):
+    return pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + list(extra))
+
+
+@pytest.fixture(scope="module")
+def chromium_browser(playwright_driver):
+    browser = launch_chromium(playwright_driver)
+    yield browser
+    browser.close()

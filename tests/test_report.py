@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import io
 import json
-import os
 import re
 import shutil
 import sqlite3
@@ -19,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from click.testing import CliRunner
-from conftest import CHROMIUM, CHROMIUM_ARGS
+from conftest import launch_chromium
 
 from labeler.cli import main
 
@@ -42,29 +40,6 @@ def cli(*args, ok: bool = True):
 
 
 # ------------------------------------------------------------------------------------ browser
-@pytest.fixture(scope="module")
-def playwright():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-        pytest.skip(f"no Chromium at {CHROMIUM} (set LABELER_CHROMIUM)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        yield pw
-
-
-def launch(pw, *extra: str):
-    return pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + list(extra))
-
-
-@pytest.fixture(scope="module")
-def browser(playwright):
-    chromium = launch(playwright)
-    yield chromium
-    chromium.close()
-
-
 @dataclass
 class Visit:
     page: object
@@ -205,11 +180,11 @@ def copy_run(run: Path, tmp_path: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------------ tests
-def test_report_opens_offline_and_answers_a_reader(banking_run, browser):
+def test_report_opens_offline_and_answers_a_reader(banking_run, chromium_browser):
     topics = topics_of(banking_run)
     real = sorted((t for t in topics if t["topic"] >= 0), key=lambda t: -t["size"])
     biggest, smallest = real[0], real[-1]
-    v = visit(browser, banking_run / "report.html")
+    v = visit(chromium_browser, banking_run / "report.html")
     page = v.page
     v.assert_offline()
 
@@ -279,8 +254,10 @@ def test_report_opens_offline_and_answers_a_reader(banking_run, browser):
     page.close()
 
 
-def test_map_uses_webgl_when_it_can_and_svg_when_it_cannot(banking_run, browser, playwright):
-    v = visit(browser, banking_run / "report.html", "?gl_above=0")
+def test_map_uses_webgl_when_it_can_and_svg_when_it_cannot(
+    banking_run, chromium_browser, playwright_driver
+):
+    v = visit(chromium_browser, banking_run / "report.html", "?gl_above=0")
     assert v.page.get_attribute("#map-plot", "data-renderer") == "webgl"
     assert v.page.locator("#map-plot canvas").count() >= 1
     assert v.page.locator("#map-plot .no-webgl").count() == 0
@@ -288,7 +265,7 @@ def test_map_uses_webgl_when_it_can_and_svg_when_it_cannot(banking_run, browser,
     v.assert_offline()
     v.page.close()
 
-    no_webgl = launch(playwright, "--disable-3d-apis")
+    no_webgl = launch_chromium(playwright_driver, "--disable-3d-apis")
     try:
         v = visit(no_webgl, banking_run / "report.html", "?gl_above=0")
         assert v.page.get_attribute("#map-plot", "data-renderer") == "svg"
@@ -299,7 +276,7 @@ def test_map_uses_webgl_when_it_can_and_svg_when_it_cannot(banking_run, browser,
         no_webgl.close()
 
 
-def test_hostile_document_and_label_text_stays_text(banking_run, browser, tmp_path):
+def test_hostile_document_and_label_text_stays_text(banking_run, chromium_browser, tmp_path):
     run = copy_run(banking_run, tmp_path)
     topics = topics_of(run)
     target = topics[0]
@@ -326,7 +303,7 @@ def test_hostile_document_and_label_text_stays_text(banking_run, browser, tmp_pa
         in data["map"]["points"]["text"][data["map"]["points"]["id"].index(HOSTILE_ID)]
     )
 
-    v = visit(browser, run / "report.html")
+    v = visit(chromium_browser, run / "report.html")
     page = v.page
     assert page.evaluate("window.__pwned") is None
     assert page.evaluate("document.scripts.length") == 1
@@ -432,10 +409,10 @@ def test_llm_labels_history_and_review_progress(banking_run, tmp_path):
     assert (run / "report.html").read_text() != page_html  # --out left the run's report alone
 
 
-def test_topics_over_time_and_per_class(reuters_run, browser, tmp_path):
+def test_topics_over_time_and_per_class(reuters_run, chromium_browser, tmp_path):
     topics = topics_of(reuters_run)
     docs = pd.read_parquet(reuters_run / "documents.parquet")
-    v = visit(browser, reuters_run / "report.html")
+    v = visit(chromium_browser, reuters_run / "report.html")
     page = v.page
     time = page.evaluate("REPORT.time")
     assert time["unit"] == "week"  # Reuters-21578 spans February to October 1987
