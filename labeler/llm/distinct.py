@@ -79,7 +79,7 @@ def label_embedder(run_dir: Path):
     return embed
 
 
-MIN_RELEVANCE = 0.15  # below this a label has nothing to do with its documents
+MIN_RELEVANCE = 0.1  # below this a label has nothing to do with its documents
 CLEAR_RELEVANCE = 0.35  # above this a label clearly fits, whatever other topics score
 
 
