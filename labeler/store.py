@@ -443,6 +443,16 @@ def read_json(path: Path):
         raise LabelerError(f"{path} is missing: the run directory is incomplete") from exc
 
 
+def query_model(config: dict) -> str | None:
+    """The model that embeds new text (queries, labels) in a run's space: the fit's model, or for
+    precomputed vectors the --embedding-model given with them (None when unknown)."""
+    embedding = config.get("embedding", {})
+    model = embedding.get("model")
+    if model and str(model).startswith("precomputed"):
+        return embedding.get("query_model")
+    return model
+
+
 def load_run(path: str | Path):
     """Open a saved run as a fitted TopicModel (transform, find_topics and get_* all work)."""
     from labeler.model import TopicModel
@@ -454,9 +464,7 @@ def load_run(path: str | Path):
     documents = pd.read_parquet(run_dir / DOCUMENTS)
     embeddings = np.load(run_dir / EMBEDDINGS, allow_pickle=False)
 
-    model_name = config.get("embedding", {}).get("model")
-    if model_name and str(model_name).startswith("precomputed"):
-        model_name = config.get("embedding", {}).get("query_model")
+    model_name = query_model(config)
     umap_cfg, hdb, vec = (
         config.get("umap", {}),
         config.get("hdbscan", {}),

@@ -12,7 +12,7 @@ from labeler.errors import LabelerError
 from labeler.llm.answers import AnswerError, parse_distinct
 from labeler.llm.client import LLMError
 from labeler.llm.prompts import fence_for, load_prompt, truncate
-from labeler.store import read_json
+from labeler.store import CONFIG, query_model, read_json
 
 log = logging.getLogger("labeler")
 
@@ -63,10 +63,7 @@ def label_embedder(run_dir: Path):
     from labeler.cache import EmbeddingCache
     from labeler.embed import DEFAULT_MODEL, CachedEmbedder, SentenceTransformerEmbedder
 
-    config = read_json(run_dir / "config.json")
-    model = config.get("embedding", {}).get("model") or DEFAULT_MODEL
-    if str(model).startswith("precomputed"):
-        model = config.get("embedding", {}).get("query_model") or DEFAULT_MODEL
+    model = query_model(read_json(run_dir / CONFIG)) or DEFAULT_MODEL
     embedder = CachedEmbedder(SentenceTransformerEmbedder(model), EmbeddingCache())
 
     def embed(texts):
