@@ -2,8 +2,9 @@
 
 For each topic: the gold category holding most of its documents; the label "names" it when that
 category's readable name is the label's nearest category name by MiniLM embedding (top-1 of all
-categories). Also: duplicate labels, fallbacks, seconds per topic, for the packaged 0.5B and 1.5B
-models, on one fit shared by both.
+categories). Also: duplicate labels, fallbacks, seconds per topic (the whole `labeler relabel`
+process: server start, labels, duplicate re-prompts, reports), for the packaged 0.5B and 1.5B
+models and the packaged prompts (`--runs MODEL:PROMPT ...`), on one fit per corpus.
 
     python benchmarks/prepare.py          # texts + MiniLM vectors into /tmp/labeler-bench
     python benchmarks/labels_quality.py   # prints a Markdown table
@@ -90,33 +91,41 @@ def score(run: Path, corpus: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=Path("/tmp/labeler-bench"))
-    parser.add_argument("--models", nargs="*", default=["small", "local"])
+    parser.add_argument(
+        "--runs", nargs="*",
+        default=["local:label_summary", "local:label_only", "small:label_summary"],
+        help="MODEL:PROMPT pairs",
+    )  # fmt: skip
+    parser.add_argument("--corpora", nargs="*", default=["banking77", "20newsgroups"])
     args = parser.parse_args()
+    samples = {"banking77": None, "20newsgroups": 4000}
     rows = []
-    for name, sample in (("banking77", None), ("20newsgroups", 4000)):
+    for name in args.corpora:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            corpus, vec = slice_inputs(args.data, name, sample, work)
+            corpus, vec = slice_inputs(args.data, name, samples[name], work)
             fitted = work / "fit"
             labeler("run", str(corpus), "--embeddings", str(vec), "--embedding-model",
                     "all-MiniLM-L6-v2", "--class-column", "label", "--llm", "none",
                     "--out", str(fitted))  # fmt: skip
-            for model in args.models:
-                run = work / model
+            for spec in args.runs:
+                model, prompt = spec.split(":")
+                run = work / spec.replace(":", "-")
                 shutil.copytree(fitted, run)
                 started = time.perf_counter()
-                labeler("relabel", str(run), "--llm", model)
+                labeler("relabel", str(run), "--llm", model, "--prompt", prompt)
                 seconds = time.perf_counter() - started
                 result = score(run, name)
-                rows.append({"corpus": name, "model": model, "seconds": seconds, **result})
+                rows.append({"corpus": name, "model": model, "prompt": prompt,
+                             "seconds": seconds, **result})  # fmt: skip
                 print(rows[-1], file=sys.stderr, flush=True)
-    print("| corpus | model | topics | names majority category | duplicate labels | fallbacks "
-          "| s / topic (whole relabel) |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| corpus | model | prompt | topics | names majority category | duplicate labels "
+          "| fallbacks | s / topic (whole relabel) |")  # fmt: skip
+    print("|---|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
         per_topic = r["seconds"] / r["topics"]
-        cells = [r["corpus"], r["model"], r["topics"], f"{r['match']:.0%}", r["duplicates"]]
-        cells += [r["fallbacks"], f"{per_topic:.2f}"]
+        cells = [r["corpus"], r["model"], r["prompt"], r["topics"], f"{r['match']:.0%}"]
+        cells += [r["duplicates"], r["fallbacks"], f"{per_topic:.2f}"]
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
 

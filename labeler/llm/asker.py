@@ -21,7 +21,6 @@ log = logging.getLogger("labeler")
 
 REPAIRS = 2  # follow-ups after an unusable answer
 SHRINKS = 3  # retries with shorter documents after "context exceeded"
-DOC_TOKENS = 128  # per representative document: enough to name a topic, cheap on 2 cores
 
 
 @dataclass
@@ -123,16 +122,19 @@ class Asker:
             self.store(key, messages, result.content, result)
         return result.content
 
-    def answer(self, build, parse, repair: Prompt, fields: list[str], schema: dict):
+    def answer(
+        self, build, parse, repair: Prompt, fields: list[str], schema: dict, doc_tokens: int = 128
+    ):
         """build(doc_tokens, budget) → messages; parse(reply) → value.
 
         Returns (value, messages, reply). After "context exceeded" the documents are cut shorter
         and the prompt budget shrinks (dropping documents), up to SHRINKS times.
         """
-        doc_tokens, budget = DOC_TOKENS, self.settings.context - self.settings.max_tokens - 64
+        budget = self.settings.prompt_budget
         for _ in range(SHRINKS + 1):
             messages = build(doc_tokens, budget)
             conversation = list(messages)
+            prefill = messages[-1] if messages[-1]["role"] == "assistant" else None
             try:
                 for attempt in range(REPAIRS + 1):
                     reply = self.ask(conversation, schema)
@@ -142,10 +144,12 @@ class Asker:
                         if attempt == REPAIRS:
                             raise
                         follow_up = repair.render(problem=str(problem), fields=fields)
+                        asked = [m for m in conversation if m is not prefill]
                         conversation = [
-                            *conversation,
+                            *asked,
                             {"role": "assistant", "content": reply[:2000]},
                             *[m for m in follow_up if m["role"] == "user"],
+                            *([prefill] if prefill else []),
                         ]
             except ContextExceeded:
                 doc_tokens = max(16, doc_tokens // 3)

@@ -74,6 +74,7 @@ class OpenAIChat:
         max_retries: int = 4,
         identity: str | None = None,
         http_client=None,
+        supports_prefill: bool = False,
     ):
         from openai import OpenAI
 
@@ -88,6 +89,9 @@ class OpenAIChat:
             base_url=base_url, api_key=key, timeout=timeout, max_retries=max_retries, **kwargs
         )
         self._format = 0  # index into FORMATS: downgraded once when a server rejects one
+        # Whether the server continues a trailing assistant message (llama.cpp does; OpenAI
+        # answers it afresh), so a prompt may write the start of the answer itself.
+        self.supports_prefill = supports_prefill
         self._lock = threading.Lock()
 
     @property
@@ -107,10 +111,12 @@ class OpenAIChat:
     ) -> ChatResult:
         import openai
 
+        # A prefilled answer is continued as text: a grammar would have to match from its start.
+        prefill = messages[-1]["content"] if messages[-1]["role"] == "assistant" else None
         while True:
             fmt = self._format
             kwargs = {}
-            response_format = self._response_format(schema)
+            response_format = None if prefill is not None else self._response_format(schema)
             if response_format:
                 kwargs["response_format"] = response_format
             try:
@@ -150,6 +156,8 @@ class OpenAIChat:
             choice = reply.choices[0] if reply.choices else None
             content = (choice.message.content if choice and choice.message else None) or ""
             usage = reply.usage
+            if prefill and not content.startswith(prefill):
+                content = prefill + content  # servers differ: some echo the prefilled start
             return ChatResult(
                 content=content,
                 prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,

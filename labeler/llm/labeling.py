@@ -22,7 +22,7 @@ import pandas as pd
 
 from labeler.errors import LabelerError
 from labeler.llm.answers import MAX_LABEL_CHARS, AnswerError, parse_label
-from labeler.llm.asker import DOC_TOKENS, Asker, LabelStats, Outcome, cache_key, cache_lookup
+from labeler.llm.asker import Asker, LabelStats, Outcome, cache_key, cache_lookup
 from labeler.llm.client import ChatModel, LLMError, Unreachable
 from labeler.llm.distinct import (  # noqa: F401 - re-exported for the review app
     distinguish,
@@ -71,10 +71,16 @@ class TopicInput:
     keyword_label: str
     current_label: str
 
+    @property
+    def words(self) -> list[str]:
+        """The three keyword stages merged, c-TF-IDF first, each word once: the stages overlap
+        heavily, and every repeated word is prompt time on a small CPU."""
+        return list(dict.fromkeys([*self.keywords, *self.keybert, *self.mmr]))
+
     def context(self) -> dict:
         return {
             "id": self.id, "size": self.size, "keywords": self.keywords,
-            "keybert": self.keybert, "mmr": self.mmr,
+            "keybert": self.keybert, "mmr": self.mmr, "words": self.words,
         }  # fmt: skip
 
 
@@ -168,6 +174,8 @@ def label_run(
     selected = [t for t in selected if statuses.get(t.id) != "not_a_topic"]
     schema = label_schema(prompt.fields)
 
+    prefill = [False]  # known once the chat model is: only servers that continue an answer
+
     def builder(topic: TopicInput):
         context = {
             "topic": topic.context(),
@@ -175,16 +183,20 @@ def label_run(
             "corpus_description": settings.corpus_description,
         }
         return lambda doc_tokens, budget: fit_messages(
-            prompt, topic.documents, budget, doc_tokens=doc_tokens, **context
+            prompt, topic.documents, budget, doc_tokens=doc_tokens, prefill=prefill[0], **context
         )
 
     if dry_run:
-        return estimate(run_dir, selected, builder, settings, chat, schema)
+        prefill[0] = prompt.has_prefill and (
+            getattr(chat, "supports_prefill", False) if chat is not None else settings.is_local
+        )
+        return estimate(run_dir, selected, builder, settings, chat, schema, prompt.doc_tokens)
 
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         if chat is None:
             chat = stack.enter_context(open_chat_model(settings, cache_dir))
+        prefill[0] = prompt.has_prefill and getattr(chat, "supports_prefill", False)
         asker = Asker(run_dir, chat, settings, stats)
         embed = label_embedder(run_dir)
         fits = relevance_check(embed, vectors)
@@ -213,7 +225,7 @@ def ask_all(asker, selected, builder, parse, prompt, repair, schema, settings) -
         try:
             value, messages, reply = asker.answer(
                 builder(topic), lambda r: parse(r, topic), repair,
-                prompt.fields, schema,
+                prompt.fields, schema, doc_tokens=prompt.doc_tokens,
             )  # fmt: skip
             return Outcome(topic.id, value["label"], value["summary"], "llm", [], messages, reply)
         except (LLMError, AnswerError) as exc:
@@ -287,12 +299,12 @@ def save_outcomes(run_dir: Path, outcomes: list[Outcome], prompt: Prompt, chat, 
     return added
 
 
-def estimate(run_dir, selected, builder, settings, chat, schema) -> LabelStats:
+def estimate(run_dir, selected, builder, settings, chat, schema, doc_tokens) -> LabelStats:
     """--dry-run: how many calls and tokens labeling would cost, given what is cached."""
     stats = LabelStats(topics=len(selected))
     identity = chat.identity if chat is not None else identity_without_starting(settings)
     for topic in selected:
-        messages = builder(topic)(DOC_TOKENS, settings.context - settings.max_tokens - 64)
+        messages = builder(topic)(doc_tokens, settings.prompt_budget)
         if cache_lookup(run_dir, cache_key(identity, messages, schema, settings)) is not None:
             stats.cache_hits += 1
             continue

@@ -48,18 +48,26 @@ class Prompt:
     text_hash: str
     template: jinja2.Template
     fields: list[str]
+    doc_tokens: int = 128  # first cut per document; `{% set doc_tokens = N %}` in the file
 
-    def render(self, **context) -> list[dict]:
+    @property
+    def has_prefill(self) -> bool:
+        return "prefill" in self.template.blocks
+
+    def render(self, prefill: bool = False, **context) -> list[dict]:
+        """Chat messages: system, user and, with `prefill`, the start of the assistant's answer
+        from `{% block prefill %}` (for servers that continue a trailing assistant message)."""
         messages = []
-        for role in ("system", "user"):
-            block = self.template.blocks.get(role)
-            if block is None:
+        roles = (("system", "system"), ("user", "user"), ("prefill", "assistant"))
+        for name, role in roles:
+            block = self.template.blocks.get(name)
+            if block is None or (name == "prefill" and not prefill):
                 continue
             try:
-                text = "".join(block(self.template.new_context(context))).strip()
+                text = "".join(block(self.template.new_context(context)))
             except jinja2.TemplateError as exc:
                 raise LabelerError(f"prompt {self.name}: {exc}") from exc
-            messages.append({"role": role, "content": text})
+            messages.append({"role": role, "content": text if name == "prefill" else text.strip()})
         if not any(m["role"] == "user" for m in messages):
             raise LabelerError(f"prompt {self.name} has no {{% block user %}}")
         return messages
@@ -75,19 +83,16 @@ def _environment(folder: Path) -> jinja2.Environment:
     )
 
 
-def _declared_fields(tree) -> list[str]:
-    """The `{% set fields = "..." %}` of a prompt file, read without rendering it."""
+def _declared(tree, name: str, default):
+    """A top-level `{% set name = constant %}` of a prompt file, read without rendering it."""
     from jinja2 import nodes
 
     for node in tree.find_all(nodes.Assign):
         target, value = node.target, node.node
-        if (
-            isinstance(target, nodes.Name)
-            and target.name == "fields"
-            and isinstance(value, nodes.Const)
-        ):
-            return str(value.value).split()
-    return ["label", "summary"]
+        named = isinstance(target, nodes.Name) and target.name == name
+        if named and isinstance(value, nodes.Const):
+            return value.value
+    return default
 
 
 def load_prompt(name_or_path: str | Path) -> Prompt:
@@ -104,14 +109,19 @@ def load_prompt(name_or_path: str | Path) -> Prompt:
     try:
         environment = _environment(path.parent)
         template = environment.from_string(source)
-        fields = _declared_fields(environment.parse(source))
+        tree = environment.parse(source)
+        fields = str(_declared(tree, "fields", "label summary")).split()
+        doc_tokens = _declared(tree, "doc_tokens", 128)
     except jinja2.TemplateError as exc:
         raise LabelerError(f"prompt {path.name}: {exc}") from exc
+    if not isinstance(doc_tokens, int) or isinstance(doc_tokens, bool) or doc_tokens < 8:
+        raise LabelerError(f"prompt {path.name}: doc_tokens must be a whole number of at least 8")
     return Prompt(
         name=path.name,
         text_hash=hashlib.sha256(source.encode("utf-8")).hexdigest()[:16],
         template=template,
         fields=fields,
+        doc_tokens=doc_tokens,
     )
 
 
@@ -120,13 +130,18 @@ def messages_tokens(messages: list[dict]) -> int:
 
 
 def fit_messages(
-    prompt: Prompt, documents: list[str], budget: int, doc_tokens: int = 128, **context
+    prompt: Prompt,
+    documents: list[str],
+    budget: int,
+    doc_tokens: int = 128,
+    prefill: bool = False,
+    **context,
 ) -> list[dict]:
     """Render with as much of each document as the budget allows (at least two documents)."""
     docs = list(documents)
     while True:
         cut = [truncate(d, doc_tokens) for d in docs]
-        messages = prompt.render(documents=cut, fence=fence_for(cut), **context)
+        messages = prompt.render(prefill=prefill, documents=cut, fence=fence_for(cut), **context)
         if messages_tokens(messages) <= budget:
             return messages
         if doc_tokens > 32:

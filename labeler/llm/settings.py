@@ -36,6 +36,11 @@ class LLMSettings:
         return self.concurrency or (2 if self.is_local else 4)
 
     @property
+    def prompt_budget(self) -> int:
+        """Tokens a prompt may take: the window less the answer and the chat template's share."""
+        return self.context - self.max_tokens - 64
+
+    @property
     def is_local(self) -> bool:
         return self.base_url is None
 
@@ -70,6 +75,8 @@ class LazyLocalChat:
     def identity(self) -> str:
         return self._server.identity
 
+    supports_prefill = True  # llama.cpp's server continues a trailing assistant message
+
     def chat(self, messages, *, schema, temperature, max_tokens):
         with self._lock:
             if self._chat is None:
@@ -77,6 +84,7 @@ class LazyLocalChat:
                 self._chat = OpenAIChat(
                     base_url, self._server.alias, timeout=self._settings.timeout,
                     max_retries=self._settings.max_retries, identity=self.identity,
+                    supports_prefill=True,
                 )  # fmt: skip
         return self._chat.chat(
             messages, schema=schema, temperature=temperature, max_tokens=max_tokens
