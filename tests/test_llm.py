@@ -381,13 +381,14 @@ def test_prefill_goes_only_to_servers_that_continue_answers(run_copy, echo):
         continued = list(stub.requests)
     assert stats.fallbacks == 0
     assert all(r["messages"][-1] == {"role": "assistant", "content": prefill} for r in continued)
-    assert all("response_format" not in r for r in continued)  # a grammar would fight the prefill
+    # The JSON schema would demand the answer's start again: a grammar for the rest replaces it.
+    assert all("response_format" not in r and "root ::= label" in r["grammar"] for r in continued)
     assert {t["label"] for t in topics_of(run_copy)} >= {topic_label(continued[0])}
 
     with StubLLM(script) as stub:  # an ordinary endpoint: no prefill, a JSON schema instead
         label_run(run_copy, settings_for(stub.base_url), force=True)
         plain = list(stub.requests)
-    assert all(r["messages"][-1]["role"] == "user" for r in plain)
+    assert all(r["messages"][-1]["role"] == "user" and "grammar" not in r for r in plain)
     assert all(r["response_format"]["type"] == "json_schema" for r in plain)
 
 

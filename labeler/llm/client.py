@@ -52,6 +52,31 @@ class ChatModel(Protocol):
 
 _CONTEXT_HINTS = ("context", "too long", "maximum", "exceed", "n_ctx", "tokens")
 
+# JSON string characters without quote, backslash and control characters (llama.cpp GBNF).
+_GBNF_TEXT = r"[^\"\\\x00-\x1F\x7F]"
+_GBNF_LABEL = r"[^\"\\,;\x00-\x1F\x7F]"
+
+
+def continuation_grammar(prefill: str, schema: dict | None) -> str | None:
+    """A llama.cpp grammar for the rest of a prefilled `{"label": "` answer, keeping what the
+    JSON schema would have enforced (lengths, no commas in labels) without restating the start.
+    None for any other prefill or schema: the answer is then validated after the fact only."""
+    props = (schema or {}).get("properties", {})
+    if prefill != '{"label": "' or not set(props) <= {"label", "summary"} or "label" not in props:
+        return None
+
+    def text(name: str, chars: str) -> str:
+        lo, hi = props[name].get("minLength", 1), props[name].get("maxLength", 300)
+        return f"{name} ::= {chars}{{{lo},{hi}}}"
+
+    rules = [text("label", _GBNF_LABEL)]
+    if "summary" in props:
+        rules.insert(0, 'root ::= label "\\", \\"summary\\": \\"" summary "\\"}"')
+        rules.append(text("summary", _GBNF_TEXT))
+    else:
+        rules.insert(0, 'root ::= label "\\"}"')
+    return "\n".join(rules)
+
 
 def _is_context_error(message: str) -> bool:
     text = message.lower()
@@ -119,6 +144,9 @@ class OpenAIChat:
             response_format = None if prefill is not None else self._response_format(schema)
             if response_format:
                 kwargs["response_format"] = response_format
+            grammar = continuation_grammar(prefill, schema) if prefill is not None else None
+            if grammar:
+                kwargs["extra_body"] = {"grammar": grammar}
             try:
                 reply = self._client.chat.completions.create(
                     model=self.model,
