@@ -174,7 +174,11 @@ def label_run(
     selected = [t for t in selected if statuses.get(t.id) != "not_a_topic"]
     schema = label_schema(prompt.fields)
 
-    prefill = [False]  # known once the chat model is: only servers that continue an answer
+    # Only servers that continue a trailing assistant message get the prompt's prefill: the
+    # packaged one (no base URL: `open_chat_model` serves it with llama.cpp), or an injected
+    # chat model that says so.
+    supports = getattr(chat, "supports_prefill", False) if chat is not None else settings.is_local
+    prefill = prompt.has_prefill and supports
 
     def builder(topic: TopicInput):
         context = {
@@ -183,20 +187,16 @@ def label_run(
             "corpus_description": settings.corpus_description,
         }
         return lambda doc_tokens, budget: fit_messages(
-            prompt, topic.documents, budget, doc_tokens=doc_tokens, prefill=prefill[0], **context
+            prompt, topic.documents, budget, doc_tokens=doc_tokens, prefill=prefill, **context
         )
 
     if dry_run:
-        prefill[0] = prompt.has_prefill and (
-            getattr(chat, "supports_prefill", False) if chat is not None else settings.is_local
-        )
         return estimate(run_dir, selected, builder, settings, chat, schema, prompt.doc_tokens)
 
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         if chat is None:
             chat = stack.enter_context(open_chat_model(settings, cache_dir))
-        prefill[0] = prompt.has_prefill and getattr(chat, "supports_prefill", False)
         asker = Asker(run_dir, chat, settings, stats)
         embed = label_embedder(run_dir)
         fits = relevance_check(embed, vectors)
