@@ -13,7 +13,7 @@ from pathlib import Path
 
 from labeler.llm.answers import AnswerError
 from labeler.llm.client import ChatModel, ContextExceeded, Unreachable
-from labeler.llm.prompts import Prompt, messages_tokens
+from labeler.llm.prompts import DOC_TOKENS, Prompt, messages_tokens
 from labeler.llm.settings import LLMSettings
 from labeler.store import connect, now
 
@@ -123,7 +123,13 @@ class Asker:
         return result.content
 
     def answer(
-        self, build, parse, repair: Prompt, fields: list[str], schema: dict, doc_tokens: int = 128
+        self,
+        build,
+        parse,
+        repair: Prompt,
+        fields: list[str],
+        schema: dict,
+        doc_tokens: int = DOC_TOKENS,
     ):
         """build(doc_tokens, budget) → messages; parse(reply) → value.
 

@@ -19,6 +19,7 @@ from labeler.resources import data_dir
 
 BYTES_PER_TOKEN = 2.5
 MESSAGE_OVERHEAD = 8  # role markers and separators per message
+DOC_TOKENS = 128  # first cut per document unless a prompt file sets `{% set doc_tokens = N %}`
 
 
 def estimate_tokens(text: str) -> int:
@@ -48,7 +49,7 @@ class Prompt:
     text_hash: str
     template: jinja2.Template
     fields: list[str]
-    doc_tokens: int = 128  # first cut per document; `{% set doc_tokens = N %}` in the file
+    doc_tokens: int = DOC_TOKENS
 
     @property
     def has_prefill(self) -> bool:
@@ -111,7 +112,7 @@ def load_prompt(name_or_path: str | Path) -> Prompt:
         template = environment.from_string(source)
         tree = environment.parse(source)
         fields = str(_declared(tree, "fields", "label summary")).split()
-        doc_tokens = _declared(tree, "doc_tokens", 128)
+        doc_tokens = _declared(tree, "doc_tokens", DOC_TOKENS)
     except jinja2.TemplateError as exc:
         raise LabelerError(f"prompt {path.name}: {exc}") from exc
     if not isinstance(doc_tokens, int) or isinstance(doc_tokens, bool) or doc_tokens < 8:
@@ -133,7 +134,7 @@ def fit_messages(
     prompt: Prompt,
     documents: list[str],
     budget: int,
-    doc_tokens: int = 128,
+    doc_tokens: int = DOC_TOKENS,
     prefill: bool = False,
     **context,
 ) -> list[dict]:
