@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -74,14 +75,16 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.device = device
         self._model = None
+        self._lock = threading.Lock()  # label workers may ask at once: load the model once
 
     @property
     def key(self) -> str:
         return self.model_name
 
     def _load(self):
-        if self._model is None:
-            self._model = load_sentence_transformer(self.model_name, self.device)
+        with self._lock:
+            if self._model is None:
+                self._model = load_sentence_transformer(self.model_name, self.device)
         return self._model
 
     def embed(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,11 @@ from labeler.resources import data_dir
 BYTES_PER_TOKEN = 2.5
 MESSAGE_OVERHEAD = 8  # role markers and separators per message
 DOC_TOKENS = 128  # first cut per document unless a prompt file sets `{% set doc_tokens = N %}`
+# The marker line around documents. It is constant and short (3 tokens: a nonce in hex costs 13
+# on Qwen's tokenizer, twice per prompt), and unforgeable because `truncate` breaks every run of
+# three or more angle brackets in a document.
+FENCE = "<<<DATA>>>"
+_MARKER_RUN = re.compile(r"<{3,}|>{3,}")
 
 
 def estimate_tokens(text: str) -> int:
@@ -27,20 +33,17 @@ def estimate_tokens(text: str) -> int:
 
 
 def truncate(text: str, max_tokens: int) -> str:
-    """Cut a document to about `max_tokens`, on a character boundary, marking the cut."""
+    """Cut a document to about `max_tokens`, on a character boundary, marking the cut.
+
+    The result is one line with no `FENCE` in it, so a document can neither end the data block
+    early nor fake a line of its own."""
     text = " ".join(text.split())  # whitespace runs cost tokens and carry no meaning here
+    text = _MARKER_RUN.sub(lambda m: m.group()[:2], text)
     limit = int(max_tokens * BYTES_PER_TOKEN)
     raw = text.encode("utf-8")
     if len(raw) <= limit:
         return text
     return raw[: max(0, limit - 3)].decode("utf-8", errors="ignore").rstrip() + "…"
-
-
-def fence_for(documents: list[str]) -> str:
-    """A marker line derived from the documents themselves, so no document can contain it (and
-    documents are single lines after `truncate`, so none can fake a line of its own)."""
-    digest = hashlib.sha256("\x00".join(documents).encode("utf-8")).hexdigest()[:8]
-    return f"<<<DATA-{digest}>>>"
 
 
 @dataclass
@@ -142,7 +145,7 @@ def fit_messages(
     docs = list(documents)
     while True:
         cut = [truncate(d, doc_tokens) for d in docs]
-        messages = prompt.render(prefill=prefill, documents=cut, fence=fence_for(cut), **context)
+        messages = prompt.render(prefill=prefill, documents=cut, fence=FENCE, **context)
         if messages_tokens(messages) <= budget:
             return messages
         if doc_tokens > 32:

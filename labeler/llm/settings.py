@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,15 +62,26 @@ class LazyLocalChat:
     """The packaged model, served on first use only: a fully cached rerun never loads it."""
 
     def __init__(self, settings: LLMSettings, cache_dir: Path | None = None):
+        from labeler.cache import default_cache_dir
         from labeler.llm.local import LocalServer
 
         self._server = LocalServer(
-            settings.provider, context=settings.context, parallel=settings.workers,
-            cache_dir=cache_dir,
+            settings.provider, context=settings.context, cache_dir=cache_dir,
+            prefix_dir=(cache_dir or default_cache_dir()) / "llm-prefixes",
+            # One slot unless asked: on a CPU, reading prompts is compute-bound, so a second slot
+            # adds no throughput, and it would read the (cached) system prompt a second time.
+            # The client still keeps `workers` requests in flight, so the slot never idles.
+            parallel=settings.concurrency or 1,
         )  # fmt: skip
         self._settings = settings
         self._chat: OpenAIChat | None = None
         self._lock = threading.Lock()
+        self._last_prefix: str | None = None  # the system prompt the server read last
+
+    def _prefix_key(self, messages: list[dict]) -> str:
+        system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
+        text = f"{self.identity}\0{self._settings.context}\0{system}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
     @property
     def identity(self) -> str:
@@ -81,16 +93,23 @@ class LazyLocalChat:
         with self._lock:
             if self._chat is None:
                 base_url = self._server.start()
+                self._server.restore_prefix(self._prefix_key(messages))
                 self._chat = OpenAIChat(
                     base_url, self._server.alias, timeout=self._settings.timeout,
                     max_retries=self._settings.max_retries, identity=self.identity,
                     supports_prefill=True,
                 )  # fmt: skip
-        return self._chat.chat(
+        result = self._chat.chat(
             messages, schema=schema, temperature=temperature, max_tokens=max_tokens
         )
+        with self._lock:
+            self._last_prefix = self._prefix_key(messages)
+        return result
 
     def close(self) -> None:
+        if self._last_prefix is not None:
+            # Nothing is in flight now: slot 0 holds the last answered prompt.
+            self._server.save_prefix(self._last_prefix)
         self._server.stop()
 
 
