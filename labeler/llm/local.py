@@ -8,6 +8,7 @@ when the context manager exits, including on Ctrl-C, so it can never outlive lab
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import logging
@@ -231,6 +232,10 @@ class LocalServer:
         saved = sorted(self.prefix_dir.glob("*.bin"), key=lambda f: f.stat().st_mtime)
         for old in saved[:-keep]:  # about 30 KB per cached token: keep the newest few
             old.unlink(missing_ok=True)
+        for stale in self.prefix_dir.glob("*.partial"):  # left by a run killed while saving
+            with contextlib.suppress(OSError):
+                if time.time() - stale.stat().st_mtime > 3600:
+                    stale.unlink()
         return True
 
     def _slot_action(self, action: str, filename: str) -> bool:
