@@ -16,12 +16,22 @@ from labeler.errors import LabelerError
 
 
 def _parse_topics(text: str | None) -> list[int] | None:
+    """`3,7,10-15` → [3, 7, 10, 11, 12, 13, 14, 15]."""
     if not text:
         return None
-    try:
-        return sorted({int(part) for part in text.replace(" ", "").split(",") if part})
-    except ValueError as exc:
-        raise LabelerError(f"--topics takes topic ids separated by commas, not {text!r}") from exc
+    ids: set[int] = set()
+    for part in filter(None, text.replace(" ", "").split(",")):
+        first, dash, last = part.partition("-")
+        try:
+            start, end = int(first), int(last if dash else first)
+        except ValueError:
+            start, end = 0, -1
+        if end < start:
+            raise LabelerError(
+                f"--topics takes topic ids and ranges separated by commas (3,7,10-15), not {part!r}"
+            )
+        ids.update(range(start, end + 1))
+    return sorted(ids)
 
 
 def _logging(quiet: bool) -> None:
@@ -33,7 +43,7 @@ def _logging(quiet: bool) -> None:
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @llm_options
-@click.option("--topics", help="Only these topic ids, e.g. 3,7,12 [all].")
+@click.option("--topics", help="Only these topic ids and ranges, e.g. 3,7,10-15 [all].")
 @click.option("--force", is_flag=True, help="Also relabel topics a reviewer accepted or edited.")
 @click.option(
     "--dry-run", is_flag=True, help="Print the calls and tokens it would take; call nothing."

@@ -383,6 +383,11 @@ def test_dry_run_estimates_without_calling(run_copy):
     n = len(topics_of(run_copy))
     assert f"would label {n} topics: {n} LLM calls" in result.output
 
+    some = CliRunner().invoke(main, [*args, "--topics", "0-2,4"])
+    assert some.exit_code == 0 and "would label 4 topics: 4 LLM calls" in some.output
+    backwards = CliRunner().invoke(main, [*args, "--topics", "5-2"])
+    assert backwards.exit_code == 2 and "10-15" in backwards.output
+
 
 def test_reviewed_labels_survive_relabel_unless_forced(run_copy):
     from labeler.store import connect
