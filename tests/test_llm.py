@@ -268,6 +268,37 @@ def test_unusable_answers_are_repaired_then_fall_back(run_copy, bad):
     assert {t["topic"]: t["label"] for t in topics_of(run_copy)} == repaired
 
 
+def test_summary_cut_off_mid_sentence_is_asked_again(run_copy):
+    def script(request, n):
+        label = topic_label(request)
+        if len(request["messages"]) > 2:
+            return ok(label_json(label, "Customers asking about card fees and limits."))
+        return ok(label_json(label, "Customers asking about card fees, including"))
+
+    with StubLLM(script) as stub:
+        stats = label_run(run_copy, settings_for(stub.base_url))
+        repairs = [r["messages"][-1]["content"] for r in stub.requests if len(r["messages"]) > 2]
+    assert stats.fallbacks == 0 and repairs and "mid-sentence" in repairs[0]
+    assert all(t["summary"].endswith("limits.") for t in topics_of(run_copy))
+
+
+def test_local_model_may_quote_inside_a_prefilled_summary(small_llm):
+    """The continuation grammar lets a summary hold an escaped quote instead of ending there."""
+    from labeler.llm.answers import parse_label
+    from labeler.llm.labeling import label_schema
+
+    chat = OpenAIChat(small_llm.base_url, small_llm.alias, supports_prefill=True)
+    wanted = {"label": "Declined Cards", "summary": 'Cards shown as "declined" in every shop.'}
+    messages = [
+        {"role": "system", "content": "You copy JSON exactly, character for character."},
+        {"role": "user", "content": f"Copy: {json.dumps(wanted)}"},
+        {"role": "assistant", "content": '{"label": "'},
+    ]
+    schema = label_schema(["label", "summary"])
+    reply = chat.chat(messages, schema=schema, temperature=0.0, max_tokens=120)
+    assert parse_label(reply.content, ["label", "summary"]) == wanted
+
+
 def test_context_exceeded_shrinks_documents(run_copy, tmp_path):
     # Long posts, like 20 Newsgroups' uuencoded attachments: the endpoint refuses the first prompt.
     prompt = tmp_path / "long.jinja"

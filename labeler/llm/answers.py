@@ -13,6 +13,10 @@ MAX_LABEL_CHARS = 60
 MAX_LABEL_WORDS = 8
 MAX_SUMMARY_CHARS = 400
 PLACEHOLDERS = {"", "...", "label", "topic", "unknown", "n/a", "none", "null", "untitled", "misc"}
+# A summary whose last word is one of these stopped mid-sentence (a model cut off by its length
+# limit or by a character it could not write).
+DANGLING = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "including", "into", "like",
+            "of", "on", "or", "such", "than", "that", "the", "to", "with"}  # fmt: skip
 
 
 class AnswerError(ValueError):
@@ -61,6 +65,8 @@ def clean_summary(value) -> str:
         raise AnswerError("the summary is too long: write one or two sentences")
     if len(summary) < 12:
         raise AnswerError("the summary is too short to describe the topic")
+    if summary[-1] in ",;:" or summary.split()[-1].lower() in DANGLING:
+        raise AnswerError("the summary stops mid-sentence: write one complete sentence")
     return summary
 
 

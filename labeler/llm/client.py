@@ -52,9 +52,11 @@ class ChatModel(Protocol):
 
 _CONTEXT_HINTS = ("context", "too long", "maximum", "exceed", "n_ctx", "tokens")
 
-# JSON string characters without quote, backslash and control characters (llama.cpp GBNF).
-_GBNF_TEXT = r"[^\"\\\x00-\x1F\x7F]"
+# JSON string characters without quote, backslash and control characters (llama.cpp GBNF). A
+# summary may also hold an escaped quote or backslash: without them a model that wanted to quote
+# something could only end the string there, leaving the sentence cut off.
 _GBNF_LABEL = r"[^\"\\,;\x00-\x1F\x7F]"
+_GBNF_SUMMARY_CHAR = r'schar ::= [^\"\\\x00-\x1F\x7F] | "\\" [\"\\/]'
 
 
 def continuation_grammar(prefill: str, schema: dict | None) -> str | None:
@@ -72,7 +74,7 @@ def continuation_grammar(prefill: str, schema: dict | None) -> str | None:
     rules = [text("label", _GBNF_LABEL)]
     if "summary" in props:
         rules.insert(0, 'root ::= label "\\", \\"summary\\": \\"" summary "\\"}"')
-        rules.append(text("summary", _GBNF_TEXT))
+        rules += [text("summary", "schar"), _GBNF_SUMMARY_CHAR]
     else:
         rules.insert(0, 'root ::= label "\\"}"')
     return "\n".join(rules)
