@@ -11,11 +11,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import json
 import logging
 import os
 import socket
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,9 +197,6 @@ class LocalServer:
         return self.base_url
 
     def _wait_ready(self, timeout: float = 120.0) -> None:
-        import urllib.error
-        import urllib.request
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -239,10 +239,6 @@ class LocalServer:
         return True
 
     def _slot_action(self, action: str, filename: str) -> bool:
-        import json
-        import urllib.error
-        import urllib.request
-
         url = f"http://{self.host}:{self.port}/slots/0?action={action}"
         body = json.dumps({"filename": filename}).encode()
         request = urllib.request.Request(url, body, {"Content-Type": "application/json"})

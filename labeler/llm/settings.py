@@ -108,7 +108,8 @@ class LazyLocalChat:
 
     def close(self) -> None:
         if self._last_prefix is not None:
-            # Nothing is in flight now: slot 0 holds the last answered prompt.
+            # Nothing is in flight now: slot 0 holds the last answered prompt (with one slot;
+            # with more, some prompt that starts with a system prompt of this run).
             self._server.save_prefix(self._last_prefix)
         self._server.stop()
 
