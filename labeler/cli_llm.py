@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import signal
 import threading
 from pathlib import Path
@@ -21,11 +22,8 @@ def _parse_topics(text: str | None) -> list[int] | None:
         return None
     ids: set[int] = set()
     for part in filter(None, text.replace(" ", "").split(",")):
-        first, dash, last = part.partition("-")
-        try:
-            start, end = int(first), int(last if dash else first)
-        except ValueError:
-            start, end = 0, -1
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        start, end = (int(match[1]), int(match[2] or match[1])) if match else (0, -1)
         if end < start:
             raise LabelerError(
                 f"--topics takes topic ids and ranges separated by commas (3,7,10-15), not {part!r}"

@@ -11,7 +11,7 @@ import numpy as np
 from labeler.errors import LabelerError
 from labeler.llm.answers import AnswerError, parse_distinct
 from labeler.llm.client import LLMError
-from labeler.llm.prompts import FENCE, load_prompt, truncate
+from labeler.llm.prompts import FENCE, data_line, load_prompt
 from labeler.store import CONFIG, query_model, read_json
 
 log = logging.getLogger("labeler")
@@ -130,7 +130,7 @@ def distinguish(asker, outcomes, inputs_by_id, repair, stats, embed, rounds: int
                     "label": labels[t],
                     "size": inputs_by_id[t].size,
                     "keywords": inputs_by_id[t].keywords[:8],
-                    "documents": [truncate(d, 32) for d in inputs_by_id[t].documents[:2]],
+                    "documents": [data_line(d, 32) for d in inputs_by_id[t].documents[:2]],
                 }  # fmt: skip
                 for t in members
             ]

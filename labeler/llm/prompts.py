@@ -22,7 +22,7 @@ BYTES_PER_TOKEN = 2.5
 MESSAGE_OVERHEAD = 8  # role markers and separators per message
 DOC_TOKENS = 128  # first cut per document unless a prompt file sets `{% set doc_tokens = N %}`
 # The marker line around documents. It is constant and short (3 tokens: a nonce in hex costs 13
-# on Qwen's tokenizer, twice per prompt), and unforgeable because `truncate` breaks every run of
+# on Qwen's tokenizer, twice per prompt), and unforgeable because `data_line` breaks every run of
 # three or more angle brackets in a document.
 FENCE = "<<<DATA>>>"
 _MARKER_RUN = re.compile(r"<{3,}|>{3,}")
@@ -32,11 +32,10 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
 
 
-def truncate(text: str, max_tokens: int) -> str:
-    """Cut a document to about `max_tokens`, on a character boundary, marking the cut.
-
-    The result is one line with no `FENCE` in it, so a document can neither end the data block
-    early nor fake a line of its own."""
+def data_line(text: str, max_tokens: int) -> str:
+    """A document as one line of prompt data: cut to about `max_tokens` on a character boundary
+    (the cut marked), with no `FENCE` in it, so it can neither end the data block early nor fake
+    a line of its own."""
     text = " ".join(text.split())  # whitespace runs cost tokens and carry no meaning here
     text = _MARKER_RUN.sub(lambda m: m.group()[:2], text)
     limit = int(max_tokens * BYTES_PER_TOKEN)
@@ -144,7 +143,7 @@ def fit_messages(
     """Render with as much of each document as the budget allows (at least two documents)."""
     docs = list(documents)
     while True:
-        cut = [truncate(d, doc_tokens) for d in docs]
+        cut = [data_line(d, doc_tokens) for d in docs]
         messages = prompt.render(prefill=prefill, documents=cut, fence=FENCE, **context)
         if messages_tokens(messages) <= budget:
             return messages

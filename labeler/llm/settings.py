@@ -76,9 +76,10 @@ class LazyLocalChat:
         self._settings = settings
         self._chat: OpenAIChat | None = None
         self._lock = threading.Lock()
-        self._last_prefix: str | None = None  # the system prompt the server read last
+        self._last_messages: list[dict] | None = None  # the prompt the server answered last
 
     def _prefix_key(self, messages: list[dict]) -> str:
+        """Names the saved prompt cache: same weights, window and system prompt."""
         system = messages[0]["content"] if messages and messages[0]["role"] == "system" else ""
         text = f"{self.identity}\0{self._settings.context}\0{system}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
@@ -102,15 +103,14 @@ class LazyLocalChat:
         result = self._chat.chat(
             messages, schema=schema, temperature=temperature, max_tokens=max_tokens
         )
-        with self._lock:
-            self._last_prefix = self._prefix_key(messages)
+        self._last_messages = messages  # one reference, set atomically: no lock needed
         return result
 
     def close(self) -> None:
-        if self._last_prefix is not None:
+        if self._last_messages is not None:
             # Nothing is in flight now: slot 0 holds the last answered prompt (with one slot;
             # with more, some prompt that starts with a system prompt of this run).
-            self._server.save_prefix(self._last_prefix)
+            self._server.save_prefix(self._prefix_key(self._last_messages))
         self._server.stop()
 
 
