@@ -2,6 +2,11 @@
 
 The embedding model is loaded once per session (labeler caches it per process) and every test
 writes its caches under a session temp folder, never the user's ~/.cache.
+
+Tiers: `tests/unit` (no model, no data, seconds), `tests/integration` (real fits on small slices,
+an in-process fake or stub LLM, Starlette's TestClient), `tests/e2e` (Chromium, the real local
+LLM, SIGKILL). Everything in e2e, and every test that needs the real LLM or a browser, is marked
+`slow` here, so `pytest -m "not slow"` is the quick loop; CI runs them all.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ SHARED_DATA = Path(os.environ.get("LABELER_SHARED_DATA", REPO.parent / "shared" 
 def read_corpus(name: str) -> list[dict]:
     path = SHARED_DATA / f"{name}.jsonl.gz"
     if not path.exists():
+        if os.environ.get("CI"):
+            # A skipped data test is a green CI that tested nothing.
+            pytest.fail(f"shared corpus {path} is missing: CI needs ../shared/data beside the repo")
         pytest.skip(f"shared corpus {path} not found (set LABELER_SHARED_DATA)")
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
@@ -31,6 +39,17 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
         for row in rows:
             fh.write(json.dumps(row) + "\n")
     return path
+
+
+SLOW_FIXTURES = {"small_llm", "chromium_browser", "playwright_driver"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the e2e tier, and whatever needs the real LLM or a browser, `slow`."""
+    for item in items:
+        e2e = "e2e" in Path(str(item.fspath)).parts
+        if e2e or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session", autouse=True)
