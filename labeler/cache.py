@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,48 +28,20 @@ def text_hash(text: str) -> str:
 
 
 class EmbeddingCache:
-    """SQLite store of vectors keyed by (model key, text hash)."""
+    """Vectors keyed by (model key, text hash), in `embeddings.sqlite` under the cache folder."""
 
     def __init__(self, directory: Path | None = None):
+        from labeler.run.embedding_store import EmbeddingStore
+
         self.directory = Path(directory) if directory else default_cache_dir()
         self.path = self.directory / "embeddings.sqlite"
-
-    def _connect(self) -> sqlite3.Connection:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=30)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (model TEXT, hash TEXT, dim INTEGER, vec BLOB,"
-            " PRIMARY KEY (model, hash))"
-        )
-        return con
+        self._store = EmbeddingStore(self.path)
 
     def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
-        unique = list(dict.fromkeys(hashes))
-        with self._connect() as con:
-            for start in range(0, len(unique), 500):
-                chunk = unique[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = con.execute(
-                    f"SELECT hash, vec FROM vectors WHERE model = ? AND hash IN ({marks})",
-                    [model, *chunk],
-                )
-                for h, blob in rows:
-                    found[h] = np.frombuffer(blob, dtype=np.float32)
-        con.close()
-        return found
+        return self._store.get(model, hashes)
 
     def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
-        with self._connect() as con:
-            con.executemany(
-                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",
-                [
-                    (model, h, int(v.shape[0]), np.ascontiguousarray(v, dtype=np.float32).tobytes())
-                    for h, v in zip(hashes, vectors)
-                ],
-            )
-        con.close()
+        self._store.put(model, hashes, vectors)
 
 
 class ArrayCache:

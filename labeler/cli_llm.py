@@ -87,16 +87,18 @@ def relabel(run_dir: Path, topics, force, dry_run, cache_dir, quiet, **opts) -> 
 @user_errors
 def labels(run_dir: Path, topic, set_current, as_json) -> None:
     """List label versions per topic (* = current); --set-current picks another one."""
-    from labeler.store import check_run, label_history, set_current_version, sync_topics_json
+    from labeler.run.db import RunDB
+    from labeler.store import check_run, sync_topics_json
 
     check_run(run_dir)
+    db = RunDB(run_dir)
     if set_current:
-        set_current_version(run_dir, *set_current)
+        db.set_current_version(*set_current)
         sync_topics_json(run_dir)
         from labeler.report import render_reports
 
         render_reports(run_dir)
-    history = label_history(run_dir, topic)
+    history = db.label_history(topic)
     if as_json:
         fields = ("topic", "version", "label", "summary", "source", "prompt_name", "model",
                   "flags", "created_at", "is_current")  # fmt: skip

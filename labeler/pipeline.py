@@ -14,13 +14,8 @@ from labeler.corpus import load_corpus
 from labeler.errors import LabelerError
 from labeler.model import TopicModel
 from labeler.report import render_reports
-from labeler.store import (
-    model_config,
-    read_llm_cache,
-    save_model,
-    write_llm_cache,
-    write_run_dir,
-)
+from labeler.run.db import RunDB
+from labeler.store import model_config, read_llm_cache, save_model, write_run_dir
 
 log = logging.getLogger("labeler")
 
@@ -126,7 +121,7 @@ def run_pipeline(
 
     def writer(staging: Path) -> None:
         save_model(model, staging, config, frame)
-        write_llm_cache(staging, earlier_answers)
+        RunDB(staging).add_answers(earlier_answers)
         render_reports(staging)
 
     run_dir = write_run_dir(out, writer)

@@ -1,38 +1,20 @@
 """A saved run as readers see it: topics with their current labels, review status and history.
 
 Reports and exports read the same merged view, so a label edited in review (stored in
-`run.sqlite`) shows up everywhere without rewriting `topics.json`. The database is opened
-read-only: rendering a report must never change a run, and older runs may lack tables that later
-versions add (reviews, topic_status), so every missing piece reads as "nothing recorded yet".
+`run.sqlite`) shows up everywhere without rewriting `topics.json`. Opening the database upgrades a
+run from an older labeler (`RunDB`), so every table is there; a database that cannot be read is an
+error, never "nothing recorded".
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
-from labeler.store import DATABASE, TOPICS, read_json
+from labeler.run.db import RunDB
+from labeler.run.layout import TOPICS, read_json
 
 STATUSES = ("unreviewed", "accepted", "edited", "rejected", "not_a_topic")
-
-
-def _rows(run_dir: Path, sql: str) -> list[dict]:
-    """Rows of a read-only query; no database or no such table gives no rows."""
-    path = Path(run_dir) / DATABASE
-    if not path.is_file():
-        return []
-    try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-    except sqlite3.Error:
-        return []
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql).fetchall()]
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        con.close()
 
 
 def _flags(value) -> list[str]:
@@ -46,22 +28,19 @@ def _flags(value) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def label_history(run_dir: Path) -> dict[int, list[dict]]:
+def label_history(run_dir: Path, db: RunDB | None = None) -> dict[int, list[dict]]:
     """Every label version per topic, oldest first."""
     history: dict[int, list[dict]] = {}
-    for row in _rows(run_dir, "SELECT * FROM label_versions ORDER BY topic, version"):
+    for row in (db or RunDB(run_dir)).label_history():
         row["flags"] = _flags(row.get("flags"))
         row["is_current"] = bool(row.get("is_current"))
         history.setdefault(int(row["topic"]), []).append(row)
     return history
 
 
-def topic_status(run_dir: Path) -> dict[int, str]:
+def topic_status(run_dir: Path, db: RunDB | None = None) -> dict[int, str]:
     """Review status per topic; topics without a row are simply not reviewed yet."""
-    return {
-        int(r["topic"]): str(r["status"] or "unreviewed")
-        for r in _rows(run_dir, "SELECT topic, status FROM topic_status")
-    }
+    return (db or RunDB(run_dir)).status_names()
 
 
 def topics(run_dir: Path) -> list[dict]:
@@ -71,8 +50,9 @@ def topics(run_dir: Path) -> list[dict]:
     `status` and `history` to every record, whatever the run recorded.
     """
     records = read_json(Path(run_dir) / TOPICS)
-    history = label_history(run_dir)
-    status = topic_status(run_dir)
+    db = RunDB(run_dir)
+    history = label_history(run_dir, db)
+    status = topic_status(run_dir, db)
     for record in records:
         topic = int(record["topic"])
         versions = history.get(topic, [])

@@ -1,20 +1,9 @@
-"""The run directory: everything needed to re-render, relabel or inspect a fit without refitting.
-
-Open formats only: JSON, Parquet, NumPy and SQLite. A run is written into a hidden staging folder
-and renamed into place at the end, so an interrupted run never leaves a directory that looks
-complete; `run.json` (written last) is what marks a directory as a finished run.
-"""
+"""A fitted TopicModel to and from a run folder (file names and writers: `labeler.run.layout`;
+the database: `labeler.run.db.RunDB`)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
-import sqlite3
-import tempfile
-from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -22,280 +11,42 @@ import pandas as pd
 
 from labeler import __version__
 from labeler.cluster import default_min_samples
-from labeler.errors import LabelerError
-
-MANIFEST = "run.json"
-CONFIG = "config.json"
-TOPICS = "topics.json"
-DOCUMENTS = "documents.parquet"
-EMBEDDINGS = "embeddings.npy"
-DATABASE = "run.sqlite"
-FORMAT = "labeler-run"
-SCHEMA_VERSION = 1
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS label_versions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic INTEGER NOT NULL,
-    version INTEGER NOT NULL,
-    label TEXT NOT NULL,
-    summary TEXT,
-    source TEXT NOT NULL,          -- keywords | llm | review
-    prompt_name TEXT,
-    prompt_hash TEXT,
-    model TEXT,
-    params TEXT,                   -- JSON
-    flags TEXT,                    -- JSON list, e.g. ["fallback"]
-    request TEXT,                  -- JSON messages sent to the LLM (audit)
-    raw_answer TEXT,               -- the LLM's reply as received (audit)
-    created_at TEXT NOT NULL,
-    is_current INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (topic, version)
-);
-CREATE INDEX IF NOT EXISTS label_versions_current ON label_versions (topic, is_current);
--- LLM answers by content hash of (model, messages, generation parameters, schema).
-CREATE TABLE IF NOT EXISTS llm_cache (
-    key TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    request TEXT NOT NULL,
-    response TEXT NOT NULL,
-    prompt_tokens INTEGER,
-    completion_tokens INTEGER,
-    created_at TEXT NOT NULL
-);
--- Review decisions (issue 4): one row per action, and each topic's resulting status.
-CREATE TABLE IF NOT EXISTS reviews (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic INTEGER NOT NULL,
-    action TEXT NOT NULL,          -- accept | edit | reject | note | merge | not_a_topic
-    label_before TEXT,
-    label_after TEXT,
-    summary_before TEXT,
-    summary_after TEXT,
-    note TEXT,
-    reviewer TEXT,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS topic_status (
-    topic INTEGER PRIMARY KEY,
-    status TEXT NOT NULL DEFAULT 'unreviewed',  -- accepted, edited, rejected, not_a_topic
-    reviewer TEXT,
-    updated_at TEXT
-);
-"""
+from labeler.run.db import RunDB
+from labeler.run.layout import (  # noqa: F401 - the folder's names, re-exported for callers
+    CONFIG,
+    DATABASE,
+    DOCUMENTS,
+    EMBEDDINGS,
+    FORMAT,
+    MANIFEST,
+    SCHEMA_VERSION,
+    TOPICS,
+    check_run,
+    is_run,
+    now,
+    read_json,
+    write_json,
+    write_npy,
+    write_parquet,
+    write_run_dir,
+    write_text,
+)
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _publish(tmp: str, path: Path) -> None:
-    """Give a temp file ordinary permissions (mkstemp makes it private) and move it into place."""
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data) -> None:
-    """Write JSON next to its destination and rename, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=1, default=_json_default)
-        fh.write("\n")
-    _publish(tmp, path)
-
-
-def write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    _publish(tmp, path)
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def is_run(path: Path) -> bool:
-    return (path / MANIFEST).is_file()
-
-
-def write_run_dir(out: Path, writer: Callable[[Path], None]) -> Path:
-    """Let `writer` fill a staging folder, mark it complete, then swap it into place."""
-    out = Path(out).absolute()
-    if out.exists() and not out.is_dir():
-        raise LabelerError(f"--out {out} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not is_run(out):
-        raise LabelerError(f"{out} exists and is not a labeler run: choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
-        os.chmod(staging, 0o777 & ~_umask())
-        writer(staging)
-        write_json(
-            staging / MANIFEST,
-            {
-                "format": FORMAT,
-                "schema_version": SCHEMA_VERSION,
-                "labeler_version": __version__,
-                "created_at": now(),
-                "complete": True,
-                "files": sorted(p.name for p in staging.iterdir() if not p.name.startswith(".")),
-            },
-        )
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.rename(out, old)
-            os.rename(staging, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out
-
-
-def check_run(path: Path) -> Path:
-    path = Path(path)
-    if not path.is_dir():
-        raise LabelerError(f"run directory not found: {path}")
-    if not is_run(path):
-        raise LabelerError(
-            f"{path} is not a finished labeler run (no {MANIFEST}): it may have been interrupted; "
-            "run `labeler run` again"
-        )
-    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    if manifest.get("format") != FORMAT:
-        raise LabelerError(f"{path / MANIFEST} is not a labeler run manifest")
-    if manifest.get("schema_version", 0) > SCHEMA_VERSION:
-        raise LabelerError(f"{path} was written by a newer labeler; upgrade labeler to read it")
-    return path
-
-
-# ---------------------------------------------------------------------------- SQLite labels
-@contextlib.contextmanager
-def connect(run_dir: Path):
-    con = sqlite3.connect(Path(run_dir) / DATABASE, timeout=30)
-    con.row_factory = sqlite3.Row
-    con.execute("PRAGMA foreign_keys=ON")
-    try:
-        with con:
-            yield con
-    finally:
-        con.close()
-
-
-def init_database(run_dir: Path, labels: dict[int, str]) -> None:
-    with connect(run_dir) as con:
-        con.executescript(SCHEMA)
-        con.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
-        stamp = now()
-        con.executemany(
-            "INSERT INTO label_versions (topic, version, label, summary, source, created_at,"
-            " is_current) VALUES (?, 1, ?, NULL, 'keywords', ?, 1)",
-            [(int(t), label, stamp) for t, label in labels.items()],
-        )
-
-
-def read_llm_cache(run_dir: Path) -> list[tuple]:
+def read_llm_cache(run_dir: Path) -> list[dict]:
     """A previous run's LLM answers, so refitting into the same folder resumes, not repays."""
-    if not (Path(run_dir) / DATABASE).is_file():
+    if not is_run(run_dir) or not (Path(run_dir) / DATABASE).is_file():
         return []
-    try:
-        with connect(run_dir) as con:
-            return [tuple(r) for r in con.execute("SELECT * FROM llm_cache").fetchall()]
-    except sqlite3.DatabaseError:
-        return []
-
-
-def write_llm_cache(run_dir: Path, rows: list[tuple]) -> None:
-    if rows:
-        with connect(run_dir) as con:
-            con.executemany("INSERT OR IGNORE INTO llm_cache VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-
-
-def current_labels(run_dir: Path) -> dict[int, dict]:
-    with connect(run_dir) as con:
-        rows = con.execute("SELECT * FROM label_versions WHERE is_current = 1").fetchall()
-    return {int(r["topic"]): dict(r) for r in rows}
-
-
-def label_history(run_dir: Path, topic: int | None = None) -> list[dict]:
-    query = "SELECT * FROM label_versions"
-    args: tuple = ()
-    if topic is not None:
-        query += " WHERE topic = ?"
-        args = (int(topic),)
-    with connect(run_dir) as con:
-        rows = con.execute(query + " ORDER BY topic, version", args).fetchall()
-    return [dict(r) for r in rows]
-
-
-def add_label_version(con: sqlite3.Connection, topic: int, label: str, **fields) -> int:
-    """Append a version and make it current; returns its version number."""
-    version = con.execute(
-        "SELECT COALESCE(MAX(version), 0) + 1 FROM label_versions WHERE topic = ?", (int(topic),)
-    ).fetchone()[0]
-    con.execute("UPDATE label_versions SET is_current = 0 WHERE topic = ?", (int(topic),))
-    columns = ["topic", "version", "label", "created_at", "is_current"]
-    values = [int(topic), version, label, now(), 1]
-    for key in (
-        "summary",
-        "source",
-        "prompt_name",
-        "prompt_hash",
-        "model",
-        "request",
-        "raw_answer",
-    ):
-        columns.append(key)
-        values.append(fields.get(key, "keywords" if key == "source" else None))
-    for key in ("params", "flags"):
-        columns.append(key)
-        values.append(json.dumps(fields[key]) if fields.get(key) is not None else None)
-    marks = ", ".join("?" * len(values))
-    con.execute(f"INSERT INTO label_versions ({', '.join(columns)}) VALUES ({marks})", values)
-    return version
-
-
-def set_current_version(run_dir: Path, topic: int, version: int) -> None:
-    with connect(run_dir) as con:
-        found = con.execute(
-            "SELECT 1 FROM label_versions WHERE topic = ? AND version = ?", (topic, version)
-        ).fetchone()
-        if not found:
-            raise LabelerError(f"topic {topic} has no label version {version}")
-        con.execute("UPDATE label_versions SET is_current = (version = ?) WHERE topic = ?",
-                    (version, topic))  # fmt: skip
-
-
-def topic_statuses(run_dir: Path) -> dict[int, str]:
-    with connect(run_dir) as con:
-        rows = con.execute("SELECT topic, status FROM topic_status").fetchall()
-    return {int(r["topic"]): r["status"] for r in rows}
+    return RunDB(run_dir).answers()
 
 
 def sync_topics_json(run_dir: Path) -> None:
     """Copy each topic's current label version into topics.json (the file tools read)."""
     path = Path(run_dir) / TOPICS
     topics = read_json(path)
-    labels = current_labels(run_dir)
-    statuses = topic_statuses(run_dir)
+    db = RunDB(run_dir)
+    labels = db.current_labels()
+    statuses = db.status_names()
     for record in topics:
         current = labels.get(int(record["topic"]))
         if current:
@@ -375,10 +126,10 @@ def save_model(model, run_dir: Path, config: dict, corpus_frame: pd.DataFrame | 
     """Write the fitted model's data files (not the reports) into `run_dir`."""
     run_dir = Path(run_dir)
     write_json(run_dir / CONFIG, config)
-    documents_frame(model, corpus_frame).to_parquet(run_dir / DOCUMENTS, index=False)
-    np.save(run_dir / EMBEDDINGS, model.embeddings_.astype(np.float32), allow_pickle=False)
+    write_parquet(run_dir / DOCUMENTS, documents_frame(model, corpus_frame))
+    write_npy(run_dir / EMBEDDINGS, model.embeddings_.astype(np.float32))
     write_json(run_dir / TOPICS, topic_records(model, model.layout_))
-    init_database(run_dir, model.labels_)
+    RunDB(run_dir, create=True).add_keyword_labels(model.labels_)
 
 
 def save(model, run_dir: str | Path, config: dict | None = None) -> Path:
@@ -436,13 +187,6 @@ def model_config(model) -> dict:
 
 
 # ---------------------------------------------------------------------------- loading
-def read_json(path: Path):
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise LabelerError(f"{path} is missing: the run directory is incomplete") from exc
-
-
 def query_model(config: dict) -> str | None:
     """The model that embeds new text (queries, labels) in a run's space: the fit's model, or for
     precomputed vectors the --embedding-model given with them (None when unknown)."""
@@ -509,7 +253,7 @@ def load_run(path: str | Path):
             model.keywords_[stage] = {
                 int(r["topic"]): [tuple(p) for p in r[f"keywords_{stage}"]] for r in topics
             }
-    labels = current_labels(run_dir)
+    labels = RunDB(run_dir).current_labels()
     model.labels_ = {
         int(r["topic"]): labels.get(int(r["topic"]), {}).get("label", r["label"]) for r in topics
     }

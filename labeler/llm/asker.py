@@ -15,7 +15,7 @@ from labeler.llm.answers import AnswerError
 from labeler.llm.client import ChatModel, ContextExceeded, Unreachable
 from labeler.llm.prompts import DOC_TOKENS, Prompt, messages_tokens
 from labeler.llm.settings import LLMSettings
-from labeler.store import connect, now
+from labeler.run.db import RunDB
 
 log = logging.getLogger("labeler")
 
@@ -70,9 +70,7 @@ def cache_key(identity: str, messages: list[dict], schema: dict | None, settings
 
 
 def cache_lookup(run_dir: Path, key: str) -> str | None:
-    with connect(run_dir) as con:
-        row = con.execute("SELECT response FROM llm_cache WHERE key = ?", (key,)).fetchone()
-    return row["response"] if row else None
+    return RunDB(run_dir).cached_answer(key)
 
 
 # ---------------------------------------------------------------------------------- the asker
@@ -81,25 +79,22 @@ class Asker:
 
     def __init__(self, run_dir: Path, chat: ChatModel, settings: LLMSettings, stats: LabelStats):
         self.run_dir = run_dir
+        self.db = RunDB(run_dir)
         self.chat = chat
         self.settings = settings
         self.stats = stats
         self.unreachable: str | None = None  # circuit breaker: stop calling a dead endpoint
 
     def store(self, key: str, messages: list[dict], content: str, result) -> None:
-        with connect(self.run_dir) as con:
-            con.execute(
-                "INSERT OR REPLACE INTO llm_cache VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key, self.chat.identity, json.dumps(messages), content,
-                    result.prompt_tokens, result.completion_tokens, now(),
-                ),
-            )  # fmt: skip
+        self.db.store_answer(
+            key, self.chat.identity, json.dumps(messages), content,
+            result.prompt_tokens, result.completion_tokens,
+        )  # fmt: skip
 
     def ask(self, messages: list[dict], schema: dict | None) -> str:
         """The reply to these messages, from the cache or the endpoint (then cached)."""
         key = cache_key(self.chat.identity, messages, schema, self.settings)
-        hit = cache_lookup(self.run_dir, key)
+        hit = self.db.cached_answer(key)
         if hit is not None:
             with self.stats.lock:
                 self.stats.cache_hits += 1

@@ -36,18 +36,15 @@ from labeler.llm.settings import (  # noqa: F401 - LLMSettings is part of this m
     identity_without_starting,
     open_chat_model,
 )
+from labeler.run.db import RunDB
 from labeler.store import (
     CONFIG,
     DOCUMENTS,
     EMBEDDINGS,
     TOPICS,
-    add_label_version,
     check_run,
-    connect,
-    current_labels,
     read_json,
     sync_topics_json,
-    topic_statuses,
     write_json,
 )
 
@@ -86,12 +83,9 @@ class TopicInput:
 
 def load_inputs(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray]]:
     topics = read_json(run_dir / TOPICS)
-    labels = current_labels(run_dir)
-    with connect(run_dir) as con:
-        rows = con.execute(
-            "SELECT topic, label FROM label_versions WHERE source = 'keywords' ORDER BY version"
-        ).fetchall()
-    fitted_labels = {int(r["topic"]): r["label"] for r in rows}  # latest keyword label (merges)
+    db = RunDB(run_dir)
+    labels = db.current_labels()
+    fitted_labels = db.keyword_labels()  # the latest keyword label (a merge makes a new one)
     docs = pd.read_parquet(run_dir / DOCUMENTS, columns=["topic"])
     embeddings = np.load(run_dir / EMBEDDINGS, allow_pickle=False)
     from labeler.represent import topic_vectors
@@ -166,7 +160,7 @@ def label_run(
     else:
         selected = list(inputs)
     stats = LabelStats()
-    statuses = topic_statuses(run_dir)
+    statuses = RunDB(run_dir).status_names()
     if not force:
         kept = [t for t in selected if statuses.get(t.id) in PROTECTED]
         stats.skipped_reviewed = len(kept)
@@ -271,9 +265,10 @@ def save_outcomes(run_dir: Path, outcomes: list[Outcome], prompt: Prompt, chat, 
 
     A failed answer never replaces an earlier LLM label: it only lands where the topic had
     nothing better than keywords."""
-    current = current_labels(run_dir)
+    db = RunDB(run_dir)
+    current = db.current_labels()
     added = 0
-    with connect(run_dir) as con:
+    with db.transaction() as tx:
         for o in outcomes:
             before = current.get(o.topic, {})
             if o.source == "keywords" and before.get("source") in ("llm", "review"):
@@ -289,8 +284,8 @@ def save_outcomes(run_dir: Path, outcomes: list[Outcome], prompt: Prompt, chat, 
             )
             if same:
                 continue
-            add_label_version(
-                con, o.topic, o.label, summary=o.summary, source=o.source,
+            tx.add_label_version(
+                o.topic, o.label, summary=o.summary, source=o.source,
                 prompt_name=prompt.name, prompt_hash=prompt.text_hash, model=chat.identity,
                 params=settings.public(), flags=flags,
                 request=json.dumps(o.request) if o.request else None, raw_answer=o.raw,

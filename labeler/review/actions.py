@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labeler.errors import LabelerError
-from labeler.store import TOPICS, add_label_version, connect, now, read_json, sync_topics_json
+from labeler.run.db import RunDB
+from labeler.store import TOPICS, read_json, sync_topics_json
 
 log = logging.getLogger("labeler")
 
@@ -107,62 +108,6 @@ def parse_decision(body) -> Decision:
     return decision
 
 
-# ---------------------------------------------------------------------------- the database
-def _current(con, topic: int) -> dict | None:
-    row = con.execute(
-        "SELECT * FROM label_versions WHERE topic = ? AND is_current = 1", (topic,)
-    ).fetchone()
-    return dict(row) if row else None
-
-
-def _keyword_label(con, topic: int) -> str | None:
-    """The topic's latest keyword label (the fit's, or the one a merge computed)."""
-    row = con.execute(
-        "SELECT label FROM label_versions WHERE topic = ? AND source = 'keywords'"
-        " ORDER BY version DESC LIMIT 1",
-        (topic,),
-    ).fetchone()
-    return row["label"] if row else None
-
-
-def _record(con, topic, action, before, after, note, reviewer, status=None) -> dict:
-    """The reviews row, and the topic's status (None: leave it as it is)."""
-    stamp = now()
-    values = (
-        topic,
-        action,
-        (before or {}).get("label"),
-        (after or {}).get("label"),
-        (before or {}).get("summary"),
-        (after or {}).get("summary"),
-        note,
-        reviewer,
-        stamp,
-    )
-    cursor = con.execute(
-        "INSERT INTO reviews (topic, action, label_before, label_after, summary_before,"
-        " summary_after, note, reviewer, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        values,
-    )
-    if status is not None:
-        con.execute(
-            "INSERT INTO topic_status (topic, status, reviewer, updated_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (topic) DO UPDATE SET status = excluded.status,"
-            " reviewer = excluded.reviewer, updated_at = excluded.updated_at",
-            (topic, status, reviewer, stamp),
-        )
-    row = con.execute("SELECT * FROM reviews WHERE id = ?", (cursor.lastrowid,)).fetchone()
-    return dict(row)
-
-
-@contextlib.contextmanager
-def transaction(run_dir: Path):
-    """One write transaction, taken before the first read so nothing changes in between."""
-    with connect(run_dir) as con:
-        con.execute("BEGIN IMMEDIATE")
-        yield con
-
-
 # ---------------------------------------------------------------------------- the reviewer
 class Reviewer:
     """Carries out decisions on one run, one at a time (decisions write files)."""
@@ -183,6 +128,7 @@ class Reviewer:
         self.chat = chat  # an open chat model shared by every relabel, or None: opened per relabel
         self.on_change = on_change or (lambda: None)
         self.embed = embed
+        self.db = RunDB(self.run_dir)
         self._lock = threading.Lock()
 
     def topics(self) -> set[int]:
@@ -201,10 +147,10 @@ class Reviewer:
         return row
 
     def _simple(self, topic: int, decision: Decision, action: str, status: str | None) -> dict:
-        with transaction(self.run_dir) as con:
-            current = _current(con, topic)
-            return _record(
-                con, topic, action, current, current, decision.note, self.reviewer, status
+        with self.db.transaction() as tx:
+            current = tx.current_label(topic)
+            return tx.record_review(
+                topic, action, current, current, decision.note, self.reviewer, status
             )
 
     def _accept(self, topic: int, decision: Decision) -> dict:
@@ -217,34 +163,32 @@ class Reviewer:
         return self._simple(topic, decision, "not_a_topic", "not_a_topic")
 
     def _edit(self, topic: int, decision: Decision) -> dict:
-        with transaction(self.run_dir) as con:
-            before = _current(con, topic) or {}
+        with self.db.transaction() as tx:
+            before = tx.current_label(topic) or {}
             label = decision.label if decision.label is not None else before.get("label")
             summary = before.get("summary")
             if decision.summary_given:
                 summary = decision.summary or None
             if label == before.get("label") and summary == before.get("summary"):
                 raise ReviewError(400, "the edit changes nothing (to keep the label, accept it)")
-            add_label_version(
-                con, topic, label, summary=summary, source="review", flags=[], model=None
-            )
+            tx.add_label_version(topic, label, summary=summary, source="review", flags=[])
             after = {"label": label, "summary": summary}
-            return _record(
-                con, topic, "edit", before, after, decision.note, self.reviewer, "edited"
+            return tx.record_review(
+                topic, "edit", before, after, decision.note, self.reviewer, "edited"
             )
 
     def _reject(self, topic: int, decision: Decision) -> dict:
         if decision.mode == "relabel":
             return self._relabel(topic, decision)
-        with transaction(self.run_dir) as con:
-            before = _current(con, topic) or {}
-            keyword = _keyword_label(con, topic) or before.get("label")
+        with self.db.transaction() as tx:
+            before = tx.current_label(topic) or {}
+            keyword = tx.keyword_label(topic) or before.get("label")
             after = before
             if before.get("source") != "keywords" or before.get("label") != keyword:
-                add_label_version(con, topic, keyword, summary=None, source="keywords", flags=[])
+                tx.add_label_version(topic, keyword, summary=None, source="keywords", flags=[])
                 after = {"label": keyword, "summary": None}
-            return _record(
-                con, topic, "reject", before, after, decision.note, self.reviewer, "rejected"
+            return tx.record_review(
+                topic, "reject", before, after, decision.note, self.reviewer, "rejected"
             )
 
     def _llm(self):
@@ -265,24 +209,23 @@ class Reviewer:
     def _relabel(self, topic: int, decision: Decision) -> dict:
         """Ask the LLM again, telling it the rejected label and the reviewer's note."""
         settings = self._llm()
-        with transaction(self.run_dir) as con:
-            before = _current(con, topic) or {}
+        before = self.db.current_label(topic) or {}
         hint = (
             f"A reviewer rejected the label {before.get('label')!r} for this topic and noted: "
             f"{decision.note}"
         )
         described = " ".join(p for p in (settings.corpus_description, hint) if p)
         self._label_with_llm(topic, dataclasses.replace(settings, corpus_description=described))
-        with transaction(self.run_dir) as con:
-            after = _current(con, topic) or {}
+        with self.db.transaction() as tx:
+            after = tx.current_label(topic) or {}
             if after.get("version") == before.get("version"):
                 raise ReviewError(
                     502,
                     "the LLM gave no new label (unreachable, unusable answers, or the same label "
                     "again); nothing was changed",
                 )
-            return _record(
-                con, topic, "reject", before, after, decision.note, self.reviewer, "unreviewed"
+            return tx.record_review(
+                topic, "reject", before, after, decision.note, self.reviewer, "unreviewed"
             )
 
     def _merge(self, topic: int, decision: Decision) -> dict:
@@ -294,24 +237,25 @@ class Reviewer:
             raise ReviewError(404, f"no topic {other} in this run")
         if other == topic:
             raise ReviewError(400, "a topic cannot be merged with itself")
-        with transaction(self.run_dir) as con:
-            before = _current(con, topic) or {}
-            gone = _current(con, other) or {}
+        with self.db.transaction() as tx:
+            before = tx.current_label(topic) or {}
+            gone = tx.current_label(other) or {}
         try:
             result = merge_topics(self.run_dir, topic, other, embed=self.embed)
         except LabelerError as exc:
             raise ReviewError(400, str(exc)) from exc
         merged_note = f"merged topic {other} ({gone.get('label')!r}) into this topic"
-        with transaction(self.run_dir) as con:
-            add_label_version(
-                con, topic, result.keyword_label, summary=None, source="keywords", flags=["merged"]
+        with self.db.transaction() as tx:
+            tx.add_label_version(
+                topic, result.keyword_label, summary=None, source="keywords", flags=["merged"]
             )
-            con.execute("UPDATE label_versions SET is_current = 0 WHERE topic = ?", (other,))
-            con.execute("DELETE FROM topic_status WHERE topic = ?", (other,))
+            tx.drop_topic(other)
             note = " ".join(p for p in (merged_note + ".", decision.note) if p)
-            _record(con, other, "merge", gone, None, f"merged into topic {topic}", self.reviewer)
+            tx.record_review(
+                other, "merge", gone, None, f"merged into topic {topic}", self.reviewer
+            )
             after = {"label": result.keyword_label, "summary": None}
-            row = _record(con, topic, "merge", before, after, note, self.reviewer, "unreviewed")
+            row = tx.record_review(topic, "merge", before, after, note, self.reviewer, "unreviewed")
         if self.settings is not None:
             # The merge is recorded; the LLM's label is a new version on top (the keyword label
             # stands if the LLM fails).

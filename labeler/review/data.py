@@ -19,7 +19,8 @@ import pandas as pd
 from labeler import run_view
 from labeler.represent import topic_vectors, unit
 from labeler.review import flags as flagging
-from labeler.store import DOCUMENTS, EMBEDDINGS, connect
+from labeler.run.db import RunDB
+from labeler.store import DOCUMENTS, EMBEDDINGS
 
 DOC_CHARS = 2000  # a document longer than this is cut on the page and in the API
 SAMPLE_DOCS = 6  # random documents per topic, beside the representative ones
@@ -115,9 +116,7 @@ class ReviewRun:
         return records
 
     def statuses(self) -> dict[int, dict]:
-        with connect(self.run_dir) as con:
-            rows = con.execute("SELECT * FROM topic_status").fetchall()
-        return {int(r["topic"]): dict(r) for r in rows}
+        return RunDB(self.run_dir).statuses()
 
     def summaries(self, filter_: str = "all", with_flags: bool = True) -> list[dict]:
         """One row per topic as `GET /api/topics` returns it, in topic order."""
@@ -217,11 +216,7 @@ class ReviewRun:
         ]
 
     def reviews(self, topic: int | None = None) -> list[dict]:
-        query, args = "SELECT * FROM reviews", ()
-        if topic is not None:
-            query, args = query + " WHERE topic = ?", (int(topic),)
-        with connect(self.run_dir) as con:
-            return [dict(r) for r in con.execute(query + " ORDER BY id", args).fetchall()]
+        return RunDB(self.run_dir).reviews(topic)
 
 
 def _plain(value):

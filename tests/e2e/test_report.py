@@ -13,7 +13,6 @@ import io
 import json
 import re
 import shutil
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from click.testing import CliRunner
 from conftest import launch_chromium
 
 from labeler.cli import main
+from labeler.run.db import RunDB
 
 HOSTILE_DOC = (
     'My <b>bold</b> <a href="https://evil.example/">card</a></script><script>window.__pwned = 1'
@@ -140,37 +140,15 @@ def topics_of(run: Path) -> list[dict]:
 
 def add_label(run: Path, topic: int, label: str, summary: str | None, source: str, **extra):
     """Make `label` the topic's current label, as the labelling and review commands do."""
-    with sqlite3.connect(run / "run.sqlite") as con:
-        version = con.execute(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM label_versions WHERE topic = ?", (topic,)
-        ).fetchone()[0]
-        con.execute("UPDATE label_versions SET is_current = 0 WHERE topic = ?", (topic,))
-        con.execute(
-            "INSERT INTO label_versions (topic, version, label, summary, source, prompt_name,"
-            " model, flags, created_at, is_current) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-            (
-                topic,
-                version,
-                label,
-                summary,
-                source,
-                extra.get("prompt"),
-                extra.get("model"),
-                json.dumps(extra.get("flags", [])),
-                f"2026-01-0{version}T10:00:00+00:00",
-            ),
-        )
+    RunDB(run).add_label_version(
+        topic, label, summary=summary, source=source, prompt_name=extra.get("prompt"),
+        model=extra.get("model"), flags=extra.get("flags", []),
+        created_at=f"2026-01-0{len(RunDB(run).label_history(topic)) + 1}T10:00:00+00:00",
+    )  # fmt: skip
 
 
 def set_status(run: Path, topic: int, status: str) -> None:
-    with sqlite3.connect(run / "run.sqlite") as con:
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS topic_status (topic INTEGER PRIMARY KEY, status TEXT NOT"
-            " NULL DEFAULT 'unreviewed', reviewer TEXT, updated_at TEXT)"
-        )
-        con.execute(
-            "INSERT OR REPLACE INTO topic_status (topic, status) VALUES (?, ?)", (topic, status)
-        )
+    RunDB(run).set_status(topic, status)
 
 
 def copy_run(run: Path, tmp_path: Path) -> Path:

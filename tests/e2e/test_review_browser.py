@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +16,8 @@ from llm_stub import StubLLM, label_json, ok, topic_label
 from review_server import TOKEN, ThreadServer
 
 from labeler.cli import main
-from labeler.store import add_label_version, connect, sync_topics_json
+from labeler.run.db import RunDB
+from labeler.store import sync_topics_json
 
 HOSTILE_DOC = (
     "Card <b>never</b> came</script><script>window.__pwned = 1</script> "
@@ -40,11 +40,7 @@ def topics_json(run: Path) -> dict[int, dict]:
 
 
 def statuses(run: Path) -> dict[int, str]:
-    con = sqlite3.connect(run / "run.sqlite")
-    try:
-        return dict(con.execute("SELECT topic, status FROM topic_status").fetchall())
-    finally:
-        con.close()
+    return RunDB(run).status_names()
 
 
 class Tab:
@@ -185,10 +181,11 @@ def test_hostile_documents_and_labels_render_as_text(run, chromium_browser):
     docs = pd.read_parquet(run / "documents.parquet")
     docs.loc[docs["topic"] == topic, "text"] = HOSTILE_DOC  # also in the random sample
     docs.to_parquet(run / "documents.parquet", index=False)
-    with connect(run) as con:  # an LLM answer that tries markup, for the audit section
-        messages = [{"role": "user", "content": HOSTILE_DOC}]
-        add_label_version(con, topic, "Llm Label", summary="s", source="llm", model="stub",
-                          request=json.dumps(messages), raw_answer=HOSTILE_ANSWER)  # fmt: skip
+    messages = [{"role": "user", "content": HOSTILE_DOC}]  # an LLM answer that tries markup
+    RunDB(run).add_label_version(
+        topic, "Llm Label", summary="s", source="llm", model="stub",
+        request=json.dumps(messages), raw_answer=HOSTILE_ANSWER,
+    )  # fmt: skip
     sync_topics_json(run)
 
     with ThreadServer(run) as server:

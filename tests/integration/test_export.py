@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from labeler.cli import main
+from labeler.run.db import RunDB
 
 
 def cli(*args, ok: bool = True):
@@ -65,14 +65,16 @@ def test_tables_read_back_to_the_run(banking_run, tmp_path, fmt):
 def test_export_follows_current_labels_and_review(banking_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(banking_run, run)
-    with sqlite3.connect(run / "run.sqlite") as con:
-        con.execute("UPDATE label_versions SET is_current = 0 WHERE topic = 0")
-        con.execute(
-            "INSERT INTO label_versions (topic, version, label, summary, source, model, flags,"
-            " created_at, is_current) VALUES (0, 2, 'Card delivery', 'Cards, late.', 'llm',"
-            " 'qwen2.5', '[\"fallback\"]', '2026-01-01T00:00:00+00:00', 1)"
-        )
-        con.execute("INSERT INTO topic_status (topic, status) VALUES (0, 'accepted')")
+    db = RunDB(run)
+    db.add_label_version(
+        0,
+        "Card delivery",
+        summary="Cards, late.",
+        source="llm",
+        model="qwen2.5",
+        flags=["fallback"],
+    )
+    db.set_status(0, "accepted")
     cli("export", run, "--no-text")  # default folder: RUN_DIR/export
     topics = read(run / "export" / "topics.csv").set_index("topic")
     columns = ["label", "summary", "label_source", "label_model", "label_flags"]

@@ -19,7 +19,7 @@ from labeler.llm.client import OpenAIChat
 from labeler.llm.labeling import LLMSettings, label_run
 from labeler.llm.local import LocalServer
 from labeler.llm.prompts import FENCE, fit_messages, load_prompt
-from labeler.store import label_history
+from labeler.run.db import RunDB
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +111,7 @@ def test_relabel_cli_with_custom_prompt_and_versions(run_copy, small_llm, tmp_pa
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "LLM calls" in result.output
-    history = label_history(run_copy)
+    history = RunDB(run_copy).label_history()
     topic = topics_of(run_copy)[0]["topic"]
     versions = [h for h in history if h["topic"] == topic]
     assert [v["version"] for v in versions] == [1, 2]
@@ -159,7 +159,9 @@ def test_next_run_restores_the_system_prompt_the_last_one_read(run_copy, isolate
     label_run(run_copy, LLMSettings(provider="small", prompt="label_only"), topics=[first])
     saved = set(prefixes.glob("*.bin"))
     assert len(saved) == 1 and not list(prefixes.glob("*.partial"))
-    request = next(json.loads(h["request"]) for h in label_history(run_copy) if h["request"])
+    request = next(
+        json.loads(h["request"]) for h in RunDB(run_copy).label_history() if h["request"]
+    )
     second = [*request[:1], {"role": "user", "content": "Keywords: a, b\n- another topic"}]
     with LocalServer("small", parallel=1, prefix_dir=prefixes) as server:
         assert server.restore_prefix(saved.pop().stem)
@@ -179,7 +181,7 @@ def test_local_model_continues_a_prefilled_answer(run_copy, small_llm):
     assert sum(t["label_source"] == "llm" for t in topics) >= 0.7 * len(topics)
     # A label and its closing quote and brace: a handful of tokens, not a JSON object's worth.
     assert stats.completion_tokens / stats.calls < 12
-    history = [h for h in label_history(run_copy) if h["source"] == "llm"]
+    history = [h for h in RunDB(run_copy).label_history() if h["source"] == "llm"]
     request = json.loads(history[0]["request"])
     assert request[-1] == {"role": "assistant", "content": '{"label": "'}
     assert history[0]["raw_answer"].startswith('{"label": "')  # stored once, not doubled
@@ -421,11 +423,8 @@ def test_dry_run_estimates_without_calling(run_copy):
 
 
 def test_reviewed_labels_survive_relabel_unless_forced(run_copy):
-    from labeler.store import connect
-
     topic = topics_of(run_copy)[0]["topic"]
-    with connect(run_copy) as con:
-        con.execute("INSERT INTO topic_status VALUES (?, 'edited', 'ana', '2026-01-01')", (topic,))
+    RunDB(run_copy).set_status(topic, "edited", "ana")
     with StubLLM(lambda r, n: ok(label_json("Machine " + topic_label(r)))) as stub:
         stats = label_run(run_copy, settings_for(stub.base_url))
         assert stats.skipped_reviewed == 1

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from review_server import TOKEN, ThreadServer, call
 from labeler.cli import main
 from labeler.llm.labeling import LLMSettings, label_run
 from labeler.review import flags as flagging
+from labeler.run.db import RunDB
 
 
 @pytest.fixture
@@ -32,13 +32,10 @@ def run(banking_run, tmp_path) -> Path:
     return target
 
 
-def rows(run: Path, sql: str, *args) -> list[dict]:
-    con = sqlite3.connect(run / "run.sqlite")
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute(sql, args).fetchall()]
-    finally:
-        con.close()
+def reviews(run: Path, *columns: str) -> list[dict]:
+    """The review log, oldest first (only these columns, if given)."""
+    log = RunDB(run).reviews()
+    return [{c: r[c] for c in columns} for r in log] if columns else log
 
 
 def topics_json(run: Path) -> dict[int, dict]:
@@ -129,7 +126,7 @@ def test_decisions_are_recorded_with_before_and_after(run):
         assert [v["source"] for v in detail["history"]] == ["keywords", "review"]
         assert detail["reviews"][0]["note"] == "clearer"
 
-    log = rows(run, "SELECT * FROM reviews ORDER BY id")
+    log = reviews(run)
     assert [(r["topic"], r["action"]) for r in log] == [
         (edited, "edit"), (accepted, "accept"), (rejected, "edit"), (rejected, "reject"),
         (noted, "note"), (not_topic, "not_a_topic"),
@@ -141,10 +138,10 @@ def test_decisions_are_recorded_with_before_and_after(run):
     assert first["reviewer"] == "ana" and first["created_at"]
     assert log[3]["label_before"] == "Wrong Name"
     assert log[3]["label_after"] == original[rejected]["label"]  # back to the keyword label
-    status = {r["topic"]: r["status"] for r in rows(run, "SELECT * FROM topic_status")}
+    status = RunDB(run).status_names()
     assert status == {edited: "edited", accepted: "accepted", rejected: "rejected",
                       not_topic: "not_a_topic"}  # fmt: skip
-    current = {r["topic"]: r for r in rows(run, "SELECT * FROM label_versions WHERE is_current")}
+    current = RunDB(run).current_labels()
     assert current[edited]["source"] == "review" and current[edited]["version"] == 2
     assert current[rejected]["label"] == original[rejected]["label"]
     assert current[accepted]["version"] == 1  # accepting adds no version
@@ -188,8 +185,8 @@ def test_bad_requests_change_nothing(run):
         huge = server.call("POST", path, {"action": "accept", "note": "x" * 100_000}, auth=True)
         assert huge.status == 413
         assert server.call("GET", path).status == 405
-    assert rows(run, "SELECT * FROM reviews") == []
-    assert rows(run, "SELECT * FROM topic_status") == []
+    assert reviews(run) == []
+    assert RunDB(run).statuses() == {}
 
 
 def test_requests_without_the_token_are_refused(run):
@@ -211,7 +208,7 @@ def test_requests_without_the_token_are_refused(run):
         ]  # fmt: skip
         for reply, status in refused:
             assert reply.status == status, reply.text
-        assert rows(run, "SELECT * FROM reviews") == []
+        assert reviews(run) == []
 
         # The browser's way in: the printed URL swaps the token for a cookie, the page for the
         # CSRF token.
@@ -229,7 +226,7 @@ def test_requests_without_the_token_are_refused(run):
                                headers={"Cookie": cookie, "X-CSRF-Token": csrf})  # fmt: skip
         assert accepted.status == 200
         assert "content-security-policy" in {k.lower() for k in accepted.headers}
-    assert [r["action"] for r in rows(run, "SELECT * FROM reviews")] == ["accept"]
+    assert [r["action"] for r in reviews(run)] == ["accept"]
 
 
 def test_reading_needs_the_token_off_loopback(run):
@@ -307,7 +304,7 @@ def test_reject_with_a_note_and_merge_ask_the_llm(run):
             assert detail["size"] == before[keep]["size"] + before[drop]["size"]
             assert [v["source"] for v in detail["history"]][-2:] == ["keywords", "llm"]
             assert server.call("GET", f"/api/topics/{drop}").status == 404
-    log = rows(run, "SELECT topic, action FROM reviews ORDER BY id")
+    log = reviews(run, "topic", "action")
     assert log == [
         {"topic": card, "action": "reject"},
         {"topic": drop, "action": "merge"},
@@ -336,7 +333,7 @@ def test_merge_recomputes_the_kept_topic(run):
     assert record["review_status"] == "unreviewed"
     for other in set(after) - {keep}:  # nobody else's description moves under a reviewed label
         assert after[other]["keywords"] == before[other]["keywords"]
-    log = rows(run, "SELECT * FROM reviews ORDER BY id")
+    log = reviews(run)
     assert [(r["topic"], r["action"]) for r in log] == [(drop, "merge"), (keep, "merge")]
     assert "same intent" in log[1]["note"] and str(drop) in log[1]["note"]
     # The run stays a valid run: reports render and it loads as a model.
@@ -407,13 +404,13 @@ def test_review_command_prints_the_url_first_and_a_kill_loses_nothing(run):
             process.wait(30)
         process.stdout.close()
         process.stderr.close()
-    log = rows(run, "SELECT action, label_after, reviewer FROM reviews ORDER BY id")
+    log = reviews(run, "action", "label_after", "reviewer")
     assert log == [
         {"action": "edit", "label_after": "Kept Name", "reviewer": "ben"},
         {"action": "accept", "label_after": "Kept Name", "reviewer": "ben"},
     ]
-    assert rows(run, "SELECT status FROM topic_status") == [{"status": "accepted"}]
-    current = rows(run, "SELECT label FROM label_versions WHERE topic = ? AND is_current", topic)
+    assert list(RunDB(run).status_names().values()) == ["accepted"]
+    current = [{"label": RunDB(run).current_label(topic)["label"]}]
     assert current == [{"label": "Kept Name"}]
     # What a kill can leave stale (derived files) is rebuilt from the database.
     assert CliRunner().invoke(main, ["report", str(run)]).exit_code == 0

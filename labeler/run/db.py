@@ -1,0 +1,299 @@
+"""`RunDB`: every SQL statement against a run's `run.sqlite`.
+
+The database holds what a run learns after the fit: label versions (keyword, LLM, review), the
+LLM answer cache, review decisions and each topic's review status. Files derived from it
+(`topics.json`'s label fields, the reports) are rewritten by `Run.refresh()`.
+
+Opening a database upgrades it (run/migrations.py) and refuses one from a newer labeler, so no
+reader ever has to guess whether a table exists: an `OperationalError` here is a real error.
+Each method is its own short transaction; `transaction()` gives a `RunDB` bound to one write
+transaction (`BEGIN IMMEDIATE`, taken before the first read so nothing changes in between) for
+decisions that read and write together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from labeler.errors import LabelerError
+from labeler.run.layout import DATABASE, now
+from labeler.run.migrations import LATEST, MIGRATIONS
+
+_LABEL_FIELDS = (
+    "summary", "source", "prompt_name", "prompt_hash", "model", "request", "raw_answer",
+)  # fmt: skip
+
+
+class RunDB:
+    """The database of one run folder (`run_dir/run.sqlite`)."""
+
+    def __init__(self, run_dir: Path, *, create: bool = False):
+        self.path = Path(run_dir) / DATABASE
+        self._con: sqlite3.Connection | None = None
+        if not create and not self.path.is_file():
+            raise LabelerError(f"{self.path} is missing: the run directory is incomplete")
+        self.version = self._migrate()
+
+    # ------------------------------------------------------------------ connections
+    def _connect(self) -> sqlite3.Connection:
+        # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA foreign_keys=ON")
+        return con
+
+    def _migrate(self) -> int:
+        try:
+            con = self._connect()
+        except sqlite3.Error as exc:
+            raise LabelerError(f"cannot open {self.path}: {exc}") from exc
+        try:
+            version = self._schema_version(con)
+            if version < LATEST:
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    version = self._schema_version(con)  # another process may have upgraded it
+                    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+                        step(con)
+                        con.execute(f"PRAGMA user_version = {number}")
+                    con.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(LATEST),)
+                    )
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                version = LATEST
+            return version
+        except sqlite3.DatabaseError as exc:
+            raise LabelerError(f"cannot open {self.path}: {exc}") from exc
+        finally:
+            con.close()
+
+    def _schema_version(self, con: sqlite3.Connection) -> int:
+        version = int(con.execute("PRAGMA user_version").fetchone()[0])
+        if version > LATEST:
+            raise LabelerError(
+                f"{self.path} has database schema {version}, newer than this labeler reads "
+                f"({LATEST}): upgrade labeler to open this run"
+            )
+        return version
+
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """The bound transaction's connection, or a short one of its own (one autocommit
+        statement, or several reads)."""
+        if self._con is not None:
+            yield self._con
+            return
+        con = self._connect()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[RunDB]:
+        """A RunDB whose methods all run in one write transaction, committed at the end."""
+        if self._con is not None:  # already inside one: join it
+            yield self
+            return
+        con = self._connect()
+        bound = object.__new__(RunDB)
+        bound.path, bound.version, bound._con = self.path, self.version, con
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            yield bound
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            bound._con = None
+            con.close()
+
+    def _rows(self, sql: str, args: tuple = ()) -> list[dict]:
+        with self._use() as con:
+            return [dict(r) for r in con.execute(sql, args).fetchall()]
+
+    # ------------------------------------------------------------------ label versions
+    def current_labels(self) -> dict[int, dict]:
+        rows = self._rows("SELECT * FROM label_versions WHERE is_current = 1")
+        return {int(r["topic"]): r for r in rows}
+
+    def current_label(self, topic: int) -> dict | None:
+        rows = self._rows(
+            "SELECT * FROM label_versions WHERE topic = ? AND is_current = 1", (int(topic),)
+        )
+        return rows[0] if rows else None
+
+    def label_history(self, topic: int | None = None) -> list[dict]:
+        """Every label version (of one topic, or all), by topic then version."""
+        if topic is None:
+            return self._rows("SELECT * FROM label_versions ORDER BY topic, version")
+        return self._rows(
+            "SELECT * FROM label_versions WHERE topic = ? ORDER BY version", (int(topic),)
+        )
+
+    def keyword_labels(self) -> dict[int, str]:
+        """Each topic's latest keyword label (the fit's, or the one a merge computed)."""
+        rows = self._rows(
+            "SELECT topic, label FROM label_versions WHERE source = 'keywords' ORDER BY version"
+        )
+        return {int(r["topic"]): r["label"] for r in rows}
+
+    def keyword_label(self, topic: int) -> str | None:
+        rows = self._rows(
+            "SELECT label FROM label_versions WHERE topic = ? AND source = 'keywords'"
+            " ORDER BY version DESC LIMIT 1",
+            (int(topic),),
+        )
+        return rows[0]["label"] if rows else None
+
+    def add_label_version(self, topic: int, label: str, **fields) -> int:
+        """Append a version and make it current; returns its version number.
+
+        `fields`: summary, source (default "keywords"), prompt_name, prompt_hash, model, request,
+        raw_answer, params and flags (stored as JSON), and created_at (default: now)."""
+        with self.transaction() as tx, tx._use() as con:
+            version = con.execute(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM label_versions WHERE topic = ?",
+                (int(topic),),
+            ).fetchone()[0]
+            con.execute("UPDATE label_versions SET is_current = 0 WHERE topic = ?", (int(topic),))
+            columns = ["topic", "version", "label", "created_at", "is_current"]
+            values = [int(topic), version, label, fields.get("created_at") or now(), 1]
+            for key in _LABEL_FIELDS:
+                columns.append(key)
+                values.append(fields.get(key, "keywords" if key == "source" else None))
+            for key in ("params", "flags"):
+                columns.append(key)
+                values.append(json.dumps(fields[key]) if fields.get(key) is not None else None)
+            marks = ", ".join("?" * len(values))
+            con.execute(
+                f"INSERT INTO label_versions ({', '.join(columns)}) VALUES ({marks})", values
+            )
+        return int(version)
+
+    def add_keyword_labels(self, labels: dict[int, str]) -> None:
+        """The fit's labels, version 1 of each topic."""
+        stamp = now()
+        with self.transaction() as tx, tx._use() as con:
+            con.executemany(
+                "INSERT INTO label_versions (topic, version, label, summary, source, created_at,"
+                " is_current) VALUES (?, 1, ?, NULL, 'keywords', ?, 1)",
+                [(int(t), label, stamp) for t, label in labels.items()],
+            )
+
+    def set_current_version(self, topic: int, version: int) -> None:
+        with self.transaction() as tx, tx._use() as con:
+            found = con.execute(
+                "SELECT 1 FROM label_versions WHERE topic = ? AND version = ?",
+                (int(topic), int(version)),
+            ).fetchone()
+            if not found:
+                raise LabelerError(f"topic {topic} has no label version {version}")
+            con.execute(
+                "UPDATE label_versions SET is_current = (version = ?) WHERE topic = ?",
+                (int(version), int(topic)),
+            )
+
+    def drop_topic(self, topic: int) -> None:
+        """A topic merged away: no current label, no review status (its history stays)."""
+        with self.transaction() as tx, tx._use() as con:
+            con.execute("UPDATE label_versions SET is_current = 0 WHERE topic = ?", (int(topic),))
+            con.execute("DELETE FROM topic_status WHERE topic = ?", (int(topic),))
+
+    # ------------------------------------------------------------------ reviews
+    def statuses(self) -> dict[int, dict]:
+        """Review status rows per topic; topics without a row are not reviewed yet."""
+        return {int(r["topic"]): r for r in self._rows("SELECT * FROM topic_status")}
+
+    def status_names(self) -> dict[int, str]:
+        return {t: str(r["status"] or "unreviewed") for t, r in self.statuses().items()}
+
+    def set_status(
+        self, topic: int, status: str, reviewer: str | None = None, stamp: str | None = None
+    ) -> None:
+        with self._use() as con:
+            con.execute(
+                "INSERT INTO topic_status (topic, status, reviewer, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (topic) DO UPDATE SET status = excluded.status,"
+                " reviewer = excluded.reviewer, updated_at = excluded.updated_at",
+                (int(topic), status, reviewer, stamp or now()),
+            )
+
+    def reviews(self, topic: int | None = None) -> list[dict]:
+        if topic is None:
+            return self._rows("SELECT * FROM reviews ORDER BY id")
+        return self._rows("SELECT * FROM reviews WHERE topic = ? ORDER BY id", (int(topic),))
+
+    def record_review(
+        self,
+        topic: int,
+        action: str,
+        before: dict | None,
+        after: dict | None,
+        note: str | None,
+        reviewer: str | None,
+        status: str | None = None,
+    ) -> dict:
+        """The reviews row, and the topic's status (None: leave it as it is); returns the row."""
+        stamp = now()
+        before, after = before or {}, after or {}
+        with self.transaction() as tx, tx._use() as con:
+            cursor = con.execute(
+                "INSERT INTO reviews (topic, action, label_before, label_after, summary_before,"
+                " summary_after, note, reviewer, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    int(topic), action, before.get("label"), after.get("label"),
+                    before.get("summary"), after.get("summary"), note, reviewer, stamp,
+                ),
+            )  # fmt: skip
+            if status is not None:
+                tx.set_status(topic, status, reviewer, stamp)
+            row = con.execute("SELECT * FROM reviews WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        return dict(row)
+
+    # ------------------------------------------------------------------ the LLM answer cache
+    def cached_answer(self, key: str) -> str | None:
+        rows = self._rows("SELECT response FROM llm_cache WHERE key = ?", (key,))
+        return rows[0]["response"] if rows else None
+
+    def store_answer(
+        self,
+        key: str,
+        model: str,
+        request: str,
+        response: str,
+        prompt_tokens: int | None,
+        completion_tokens: int | None,
+    ) -> None:
+        with self._use() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO llm_cache (key, model, request, response, prompt_tokens,"
+                " completion_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, model, request, response, prompt_tokens, completion_tokens, now()),
+            )
+
+    def answers(self) -> list[dict]:
+        """Every cached answer, to carry into a refit of the same folder (resume, not repay)."""
+        return self._rows("SELECT * FROM llm_cache")
+
+    def add_answers(self, rows: Iterable[dict]) -> None:
+        columns = ("key", "model", "request", "response", "prompt_tokens", "completion_tokens",
+                   "created_at")  # fmt: skip
+        values = [tuple(r.get(c) for c in columns) for r in rows]
+        if not values:
+            return
+        with self.transaction() as tx, tx._use() as con:
+            con.executemany(
+                f"INSERT OR IGNORE INTO llm_cache ({', '.join(columns)})"
+                f" VALUES ({', '.join('?' * len(columns))})",
+                values,
+            )

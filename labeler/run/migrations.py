@@ -1,0 +1,97 @@
+"""Ordered migrations of `run.sqlite`, recorded in the database itself (`PRAGMA user_version`).
+
+A new database runs them all; a run written by an older labeler runs the ones it lacks, once,
+inside one write transaction (two processes opening the same old run cannot both upgrade it); a
+database whose version is higher than the last migration here was written by a newer labeler and
+is refused rather than misread. Migrations are append-only: never edit one that has shipped,
+add the next.
+
+Version 1 is the schema labeler 0.1.0 wrote without recording a version (`CREATE TABLE IF NOT
+EXISTS`, so it also completes a 0.1.0 database that predates the review tables).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(func: Migration) -> Migration:
+    """Append `func` as the next schema version (its position is its version number)."""
+    MIGRATIONS.append(func)
+    return func
+
+
+@migration
+def m001_initial(con: sqlite3.Connection) -> None:
+    con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS label_versions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            topic INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            summary TEXT,
+            source TEXT NOT NULL,          -- keywords | llm | review
+            prompt_name TEXT,
+            prompt_hash TEXT,
+            model TEXT,
+            params TEXT,                   -- JSON
+            flags TEXT,                    -- JSON list, e.g. ["fallback"]
+            request TEXT,                  -- JSON messages sent to the LLM (audit)
+            raw_answer TEXT,               -- the LLM's reply as received (audit)
+            created_at TEXT NOT NULL,
+            is_current INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (topic, version)
+        )"""
+    )
+    con.execute(
+        "CREATE INDEX IF NOT EXISTS label_versions_current ON label_versions (topic, is_current)"
+    )
+    # LLM answers by content hash of (model, messages, generation parameters, schema).
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS llm_cache (
+            key TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            request TEXT NOT NULL,
+            response TEXT NOT NULL,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    # Review decisions: one row per action, and each topic's resulting status.
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS reviews (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            topic INTEGER NOT NULL,
+            action TEXT NOT NULL,          -- accept | edit | reject | note | merge | not_a_topic
+            label_before TEXT,
+            label_after TEXT,
+            summary_before TEXT,
+            summary_after TEXT,
+            note TEXT,
+            reviewer TEXT,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS topic_status (
+            topic INTEGER PRIMARY KEY,
+            status TEXT NOT NULL DEFAULT 'unreviewed',  -- accepted, edited, rejected, not_a_topic
+            reviewer TEXT,
+            updated_at TEXT
+        )"""
+    )
+
+
+@migration
+def m002_reviews_by_topic(con: sqlite3.Connection) -> None:
+    """The review app reads one topic's log per page: index it instead of scanning every row."""
+    con.execute("CREATE INDEX IF NOT EXISTS reviews_topic ON reviews (topic, id)")
+
+
+LATEST = len(MIGRATIONS)

@@ -1,0 +1,107 @@
+"""RunDB: migrations recorded in the database, upgrades of old runs, refusal of newer ones, and
+the write transaction that review decisions rely on."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from labeler.errors import LabelerError
+from labeler.run.db import RunDB
+from labeler.run.migrations import LATEST, MIGRATIONS
+
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "run-0.1.0"
+
+
+def user_version(path: Path) -> int:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def old_run(tmp_path) -> Path:
+    """A copy of the run folder labeler 0.1.0 wrote (never the committed fixture itself)."""
+    return Path(shutil.copytree(FIXTURE, tmp_path / "run"))
+
+
+def test_a_new_database_runs_every_migration(tmp_path):
+    db = RunDB(tmp_path, create=True)
+    assert db.version == LATEST == len(MIGRATIONS) and user_version(db.path) == LATEST
+    assert db.label_history() == [] and db.reviews() == [] and db.statuses() == {}
+
+
+def test_a_missing_database_is_an_error_not_an_empty_run(tmp_path):
+    with pytest.raises(LabelerError, match="run.sqlite is missing"):
+        RunDB(tmp_path)
+
+
+def test_a_0_1_0_run_is_upgraded_once_and_keeps_its_records(old_run):
+    path = old_run / "run.sqlite"
+    assert user_version(path) == 0  # 0.1.0 recorded no version
+    db = RunDB(old_run)
+    assert user_version(path) == LATEST
+    assert [r["action"] for r in db.reviews()] == ["accept", "edit"]
+    assert db.status_names() == {0: "accepted", 1: "edited"}
+    assert db.current_label(1)["label"] == "Currency exchange rates"
+    assert db.keyword_labels()[1] != "Currency exchange rates"  # the fit's label is still known
+    con = sqlite3.connect(path)
+    indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    con.close()
+    assert "reviews_topic" in indexes  # migration 2 ran
+    assert RunDB(old_run).version == LATEST  # a second open changes nothing
+
+
+def test_a_database_from_a_newer_labeler_is_refused(old_run):
+    con = sqlite3.connect(old_run / "run.sqlite")
+    con.execute(f"PRAGMA user_version = {LATEST + 1}")
+    con.close()
+    with pytest.raises(LabelerError, match="newer than this labeler"):
+        RunDB(old_run)
+    from labeler.cli import main
+
+    result = CliRunner().invoke(main, ["labels", str(old_run)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("labeler: error: ") and "upgrade" in lines[0]
+
+
+def test_a_failed_transaction_writes_nothing(tmp_path):
+    db = RunDB(tmp_path, create=True)
+    db.add_keyword_labels({0: "0_card_arrive", 1: "1_rate_exchange"})
+    with pytest.raises(RuntimeError), db.transaction() as tx:
+        tx.add_label_version(0, "Card Arrival", source="review")
+        tx.record_review(0, "edit", {"label": "0_card_arrive"}, {"label": "Card Arrival"},
+                         None, "ana", "edited")  # fmt: skip
+        raise RuntimeError("the server died mid-decision")
+    assert db.current_label(0)["label"] == "0_card_arrive"
+    assert db.reviews() == [] and db.statuses() == {}
+
+
+def test_label_versions_append_and_switch(tmp_path):
+    db = RunDB(tmp_path, create=True)
+    db.add_keyword_labels({3: "3_tax_refund"})
+    assert db.add_label_version(3, "Tax Refunds", source="llm", flags=["x"]) == 2
+    assert db.current_label(3)["label"] == "Tax Refunds" and db.current_label(3)["flags"] == '["x"]'
+    db.set_current_version(3, 1)
+    assert db.current_label(3)["label"] == "3_tax_refund"
+    with pytest.raises(LabelerError, match="no label version 7"):
+        db.set_current_version(3, 7)
+    db.drop_topic(3)
+    assert db.current_label(3) is None and len(db.label_history(3)) == 2
+
+
+def test_answer_cache_round_trip(tmp_path):
+    db = RunDB(tmp_path, create=True)
+    assert db.cached_answer("k") is None
+    db.store_answer("k", "m", "[]", '{"label": "A"}', 10, 2)
+    (tmp_path / "refit").mkdir()
+    other = RunDB(tmp_path / "refit", create=True)  # a refit into the same folder carries them
+    other.add_answers(db.answers())
+    assert other.cached_answer("k") == '{"label": "A"}'
