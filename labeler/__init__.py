@@ -1,9 +1,34 @@
-"""labeler: turn a corpus of text into a reviewed, shareable topic report."""
+"""labeler: turn a corpus of text into a reviewed, shareable topic report.
+
+The public names are imported on first use (PEP 562), so `import labeler` and `labeler --help`
+do not pay for pandas, scikit-learn, UMAP or torch.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from labeler.errors import LabelerError  # noqa: E402
-from labeler.model import TopicModel  # noqa: E402
-from labeler.store import load_run, save  # noqa: E402
+_EXPORTS = {
+    "LabelerError": "labeler.errors",
+    "TopicModel": "labeler.model",
+    "Run": "labeler.run.folder",
+    "load_run": "labeler.run.records",
+    "save": "labeler.pipeline",
+}
 
-__all__ = ["LabelerError", "TopicModel", "load_run", "save", "__version__"]
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labeler' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
 import click
 
 from labeler import __version__
-from labeler.cli_common import llm_options, llm_settings, user_errors
+from labeler.cli_common import llm_options, llm_settings, setup_logging, user_errors
 
 log = logging.getLogger("labeler")
 
@@ -31,17 +30,6 @@ Examples:
   labeler run notes/ --embedding-model sentence-transformers/all-mpnet-base-v2
   labeler report reports/tickets
 """
-
-
-def _setup_logging(quiet: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("labeler: %(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(logging.WARNING if quiet else logging.INFO)
-    if quiet:
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    log.propagate = False
 
 
 @click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,7 +90,7 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     """Fit topics on CORPUS (CSV, TSV, JSONL[.gz], JSON, Parquet, .txt or a folder); write a run."""
     from labeler.pipeline import run_pipeline
 
-    _setup_logging(opts.pop("quiet"))
+    setup_logging(opts.pop("quiet"))
     started = time.perf_counter()
     out = out or Path("reports") / _stem(corpus)
     settings = llm_settings(opts)

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from labeler.errors import LabelerError
+
+
+def setup_logging(quiet: bool) -> None:
+    """Progress lines as `labeler: ...` on stderr (only warnings with --quiet)."""
+    log = logging.getLogger("labeler")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("labeler: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    if quiet:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    log.propagate = False
 
 
 def user_errors(func):

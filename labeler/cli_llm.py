@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from labeler.cli_common import llm_options, llm_settings, user_errors
+from labeler.cli_common import llm_options, llm_settings, setup_logging, user_errors
 from labeler.errors import LabelerError
 
 
@@ -32,12 +32,6 @@ def _parse_topics(text: str | None) -> list[int] | None:
     return sorted(ids)
 
 
-def _logging(quiet: bool) -> None:
-    from labeler.cli import _setup_logging
-
-    _setup_logging(quiet)
-
-
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @llm_options
@@ -54,9 +48,9 @@ def _logging(quiet: bool) -> None:
 def relabel(run_dir: Path, topics, force, dry_run, cache_dir, quiet, **opts) -> None:
     """Rerun only the label step of RUN_DIR (no refitting): a new label version per topic."""
     from labeler.llm.labeling import label_run
-    from labeler.store import check_run
+    from labeler.run.layout import check_run
 
-    _logging(quiet)
+    setup_logging(quiet)
     check_run(run_dir)
     settings = llm_settings(opts)
     if settings is None:
@@ -87,17 +81,15 @@ def relabel(run_dir: Path, topics, force, dry_run, cache_dir, quiet, **opts) -> 
 @user_errors
 def labels(run_dir: Path, topic, set_current, as_json) -> None:
     """List label versions per topic (* = current); --set-current picks another one."""
-    from labeler.run.db import RunDB
-    from labeler.store import check_run, sync_topics_json
+    from labeler.run.folder import Run
 
-    check_run(run_dir)
-    db = RunDB(run_dir)
+    run = Run(run_dir)
+    db = run.db
     if set_current:
         db.set_current_version(*set_current)
-        sync_topics_json(run_dir)
         from labeler.report import render_reports
 
-        render_reports(run_dir)
+        run.refresh(render_reports)
     history = db.label_history(topic)
     if as_json:
         fields = ("topic", "version", "label", "summary", "source", "prompt_name", "model",
@@ -133,7 +125,7 @@ def serve(model: str, host: str, port: int, context: int, parallel: int) -> None
     """Serve the packaged model as an OpenAI-compatible endpoint until Ctrl-C."""
     from labeler.llm.local import LocalServer
 
-    _logging(False)
+    setup_logging(False)
     if host not in ("127.0.0.1", "localhost", "::1"):
         logging.getLogger("labeler").warning("serving on %s: reachable beyond this machine", host)
     server = LocalServer(model, host=host, port=port, context=context, parallel=parallel)

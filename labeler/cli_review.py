@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from labeler.cli_common import llm_options, llm_settings, user_errors
+from labeler.cli_common import llm_options, llm_settings, setup_logging, user_errors
 
 EXAMPLES = """
 \b
@@ -48,14 +48,13 @@ def review(run_dir: Path, port: int, host: str, reviewer, cache_dir, quiet, **op
     Decisions are saved in RUN_DIR/run.sqlite as they are made; relabels (a rejected label with a
     note to the LLM, a merged topic) use the LLM options.
     """
-    from labeler.cli import _setup_logging
     from labeler.llm.settings import open_chat_model
     from labeler.review.app import create_app
     from labeler.review.security import is_loopback, new_token
     from labeler.review.server import bind, default_reviewer, make_server, url
-    from labeler.store import check_run
+    from labeler.run.layout import check_run
 
-    _setup_logging(quiet)
+    setup_logging(quiet)
     log = logging.getLogger("labeler")
     run_dir = check_run(run_dir).resolve()
     settings = llm_settings(opts)

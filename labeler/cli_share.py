@@ -59,7 +59,7 @@ def report(
 ) -> None:
     """Re-render report.html and report.md from a saved run (no refitting)."""
     from labeler.report import ReportOptions, render_reports
-    from labeler.store import check_run
+    from labeler.run.layout import check_run
 
     options = ReportOptions(
         text=not no_text, max_docs=max_docs, map_text=not no_map_text, images=images
@@ -86,7 +86,7 @@ def report(
 def export(run_dir: Path, fmt: str, out: Path | None, no_text: bool) -> None:
     """Write topics, documents and keywords as flat tables (one row per topic, document, word)."""
     from labeler.export import export_run
-    from labeler.store import check_run
+    from labeler.run.layout import check_run
 
     run_dir = check_run(run_dir)
     for path in export_run(run_dir, fmt, out or run_dir / "export", text=not no_text):

@@ -7,16 +7,13 @@ view as the reports (current label, review status), so an export always matches 
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from labeler import run_view
 from labeler.errors import LabelerError
-from labeler.store import DOCUMENTS
+from labeler.run.layout import DOCUMENTS, atomic_write
 
 FORMATS = ("csv", "parquet", "json")
 STAGES = (("keywords", "ctfidf"), ("keywords_keybert", "keybert"), ("keywords_mmr", "mmr"))
@@ -85,29 +82,13 @@ def _iso_times(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _write(path: Path, write: Callable[[str], None]) -> Path:
-    """Write next to the destination and rename, so a reader never sees half a table."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes the file private; give it the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_table(frame: pd.DataFrame, path: Path, fmt: str) -> Path:
     if fmt == "parquet":
-        return _write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
     frame = _iso_times(frame)
     if fmt == "csv":
-        return _write(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
-    return _write(
+        return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+    return atomic_write(
         path,
         lambda tmp: frame.to_json(tmp, orient="records", force_ascii=False),
     )

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from labeler.run.layout import atomic_write
+
 KEYWORD_TOPICS = 12  # the keyword chart shows the largest topics
 TIME_TOPICS = 8
 CLASS_ROWS = 25
@@ -37,7 +39,10 @@ def _plt():
 
 
 def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata=PNG_META)
+    atomic_write(
+        path,
+        lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata=PNG_META),
+    )
     fig.clf()
     import matplotlib.pyplot as plt
 

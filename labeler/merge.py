@@ -8,17 +8,14 @@ their labels may already be reviewed, and a refit of their keywords would change
 reviewer approved. The label of the merged topic is the caller's business (a keyword label here;
 the review app asks the LLM for a new one).
 
-Files are replaced atomically; documents.parquet is written before topics.json, so an
-interruption between the two leaves every document in an existing topic.
+`plan_merge` only computes; the caller applies the plan with `Run.replace_topics`, inside the
+database transaction that records the merge (the review app's Reviewer does).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,7 +29,7 @@ from labeler.represent import (
     rerank_by_embedding,
     unit,
 )
-from labeler.store import CONFIG, DOCUMENTS, EMBEDDINGS, TOPICS, read_json, write_json
+from labeler.run.folder import Run
 
 
 @dataclass
@@ -42,53 +39,40 @@ class MergeResult:
     size: int
     keyword_label: str  # the merged topic's keyword label, from its new keywords
     record: dict  # the merged topic's new topics.json record
-
-
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write next to the destination and rename, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    documents: pd.DataFrame  # the new documents.parquet
+    records: list[dict]  # the new topics.json
 
 
 def _pairs(words: list[tuple[str, float]]) -> list[list]:
     return [[w, round(float(s), 5)] for w, s in words]
 
 
-def merge_topics(
-    run_dir: Path,
+def plan_merge(
+    run: Run,
     keep: int,
     drop: int,
     embed: Callable[[list[str]], np.ndarray | None] | None = None,
 ) -> MergeResult:
-    """Move `drop`'s documents into `keep` and recompute `keep`'s record.
+    """What moving `drop`'s documents into `keep` makes of the run: the new documents table and
+    topics.json, with `keep`'s record recomputed. Writes nothing.
 
     `embed` embeds keyword candidates for the KeyBERT-inspired and MMR stages (the run's own
     model, see `labeler.llm.distinct.label_embedder`); without it those stages are dropped for the
     merged topic rather than left describing only half of it.
     """
-    run_dir = Path(run_dir)
     keep, drop = int(keep), int(drop)
     if keep == drop:
         raise LabelerError("a topic cannot be merged with itself")
     if keep < 0 or drop < 0:
         raise LabelerError("outliers (topic -1) cannot be merged")
-    records = read_json(run_dir / TOPICS)
+    records = run.topics()
     by_id = {int(r["topic"]): r for r in records}
     for topic in (keep, drop):
         if topic not in by_id:
-            raise LabelerError(f"no topic {topic} in {run_dir.name}")
-    config = read_json(run_dir / CONFIG)
-    docs = pd.read_parquet(run_dir / DOCUMENTS)
-    embeddings = np.load(run_dir / EMBEDDINGS, allow_pickle=False)
+            raise LabelerError(f"no topic {topic} in {run.path.name}")
+    config = run.config()
+    docs = run.documents()
+    embeddings = run.embeddings()
 
     docs.loc[docs["topic"] == drop, "topic"] = keep
     topics = docs["topic"].to_numpy(dtype=np.int64)
@@ -134,12 +118,10 @@ def merge_topics(
     if "representative" in docs.columns:
         docs.loc[members, "representative"] = False
         docs.loc[docs.index[reps], "representative"] = True
-    write_parquet(docs, run_dir / DOCUMENTS)
-    write_json(
-        run_dir / TOPICS,
-        [record if int(r["topic"]) == keep else r for r in records if int(r["topic"]) != drop],
-    )
-    return MergeResult(keep, drop, record["size"], label, record)
+    new_records = [
+        record if int(r["topic"]) == keep else r for r in records if int(r["topic"]) != drop
+    ]
+    return MergeResult(keep, drop, record["size"], label, record, docs, new_records)
 
 
 def _plain(value):

@@ -15,7 +15,8 @@ from labeler.errors import LabelerError
 from labeler.model import TopicModel
 from labeler.report import render_reports
 from labeler.run.db import RunDB
-from labeler.store import model_config, read_llm_cache, save_model, write_run_dir
+from labeler.run.folder import Run
+from labeler.run.records import model_config, read_llm_cache, save_model
 
 log = logging.getLogger("labeler")
 
@@ -34,6 +35,17 @@ def load_embeddings(path: Path, n_docs: int) -> np.ndarray:
             "(after dropping empty ones): need one row per document"
         )
     return vectors.astype(np.float32)
+
+
+def save(model, run_dir: str | Path, config: dict | None = None) -> Path:
+    """Save a fitted TopicModel as a run folder, reports included."""
+    config = config or model_config(model)
+
+    def writer(staging: Path) -> None:
+        save_model(model, staging, config)
+        render_reports(staging)
+
+    return Run.create(Path(run_dir), writer).path
 
 
 def run_pipeline(
@@ -124,7 +136,7 @@ def run_pipeline(
         RunDB(staging).add_answers(earlier_answers)
         render_reports(staging)
 
-    run_dir = write_run_dir(out, writer)
+    run_dir = Run.create(out, writer).path
     labels = None
     if llm is not None:
         from labeler.llm.labeling import label_run

@@ -25,7 +25,7 @@ from markupsafe import Markup
 from labeler import charts, run_view
 from labeler.errors import LabelerError
 from labeler.resources import data_dir
-from labeler.store import CONFIG, DOCUMENTS, EMBEDDINGS, MANIFEST, read_json, write_text
+from labeler.run.layout import CONFIG, DOCUMENTS, EMBEDDINGS, MANIFEST, read_json, write_text
 
 STAGES = (
     ("keywords", "c-TF-IDF"),

@@ -12,7 +12,8 @@ from labeler.errors import LabelerError
 from labeler.llm.answers import AnswerError, parse_distinct
 from labeler.llm.client import LLMError
 from labeler.llm.prompts import FENCE, data_line, load_prompt
-from labeler.store import CONFIG, query_model, read_json
+from labeler.run.layout import CONFIG, read_json
+from labeler.run.records import query_model
 
 log = logging.getLogger("labeler")
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from labeler.errors import LabelerError
 from labeler.llm.answers import MAX_LABEL_CHARS, AnswerError, parse_label
@@ -37,16 +36,7 @@ from labeler.llm.settings import (  # noqa: F401 - LLMSettings is part of this m
     open_chat_model,
 )
 from labeler.run.db import RunDB
-from labeler.store import (
-    CONFIG,
-    DOCUMENTS,
-    EMBEDDINGS,
-    TOPICS,
-    check_run,
-    read_json,
-    sync_topics_json,
-    write_json,
-)
+from labeler.run.folder import Run
 
 log = logging.getLogger("labeler")
 
@@ -82,12 +72,13 @@ class TopicInput:
 
 
 def load_inputs(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray]]:
-    topics = read_json(run_dir / TOPICS)
-    db = RunDB(run_dir)
+    run = Run(run_dir)
+    topics = run.topics()
+    db = run.db
     labels = db.current_labels()
     fitted_labels = db.keyword_labels()  # the latest keyword label (a merge makes a new one)
-    docs = pd.read_parquet(run_dir / DOCUMENTS, columns=["topic"])
-    embeddings = np.load(run_dir / EMBEDDINGS, allow_pickle=False)
+    docs = run.documents(columns=["topic"])
+    embeddings = run.embeddings()
     from labeler.represent import topic_vectors
 
     vectors = topic_vectors(embeddings, docs["topic"].to_numpy())
@@ -148,7 +139,8 @@ def label_run(
     cache_dir: Path | None = None,
 ) -> LabelStats:
     """Label (or relabel) the topics of a saved run; returns what it cost."""
-    run_dir = check_run(Path(run_dir))
+    run = Run(run_dir)
+    run_dir = run.path
     prompt = load_prompt(settings.prompt)
     repair = load_prompt("repair")
     inputs, vectors = load_inputs(run_dir)
@@ -160,7 +152,7 @@ def label_run(
     else:
         selected = list(inputs)
     stats = LabelStats()
-    statuses = RunDB(run_dir).status_names()
+    statuses = run.db.status_names()
     if not force:
         kept = [t for t in selected if statuses.get(t.id) in PROTECTED]
         stats.skipped_reviewed = len(kept)
@@ -206,11 +198,10 @@ def label_run(
     stats.topics = len(selected)
     stats.seconds = time.perf_counter() - started
     stats.new_versions = save_outcomes(run_dir, outcomes, prompt, chat, settings)
-    record_settings(run_dir, settings, chat)
-    sync_topics_json(run_dir)
+    record_settings(run, settings, chat)
     from labeler.report import render_reports
 
-    render_reports(run_dir)
+    run.refresh(render_reports)
     return stats
 
 
@@ -253,11 +244,11 @@ def ask_all(asker, selected, builder, parse, prompt, repair, schema, settings) -
     return sorted(outcomes, key=lambda o: o.topic)
 
 
-def record_settings(run_dir: Path, settings: LLMSettings, chat: ChatModel) -> None:
+def record_settings(run: Run, settings: LLMSettings, chat: ChatModel) -> None:
     """config.json says which LLM and prompt produced the current labels (no secrets)."""
-    config = read_json(run_dir / CONFIG)
+    config = run.config()
     config["llm"] = {**settings.public(), "identity": chat.identity}
-    write_json(run_dir / CONFIG, config)
+    run.write_config(config)
 
 
 def save_outcomes(run_dir: Path, outcomes: list[Outcome], prompt: Prompt, chat, settings) -> int:

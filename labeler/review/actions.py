@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labeler.errors import LabelerError
-from labeler.run.db import RunDB
-from labeler.store import TOPICS, read_json, sync_topics_json
+from labeler.run.folder import Run
 
 log = logging.getLogger("labeler")
 
@@ -128,11 +127,12 @@ class Reviewer:
         self.chat = chat  # an open chat model shared by every relabel, or None: opened per relabel
         self.on_change = on_change or (lambda: None)
         self.embed = embed
-        self.db = RunDB(self.run_dir)
+        self.run = Run(self.run_dir)
+        self.db = self.run.db
         self._lock = threading.Lock()
 
     def topics(self) -> set[int]:
-        return {int(r["topic"]) for r in read_json(self.run_dir / TOPICS) if int(r["topic"]) >= 0}
+        return {int(r["topic"]) for r in self.run.topics() if int(r["topic"]) >= 0}
 
     def apply(self, topic: int, decision: Decision) -> dict:
         """Carry out one decision on `topic`; returns the reviews row written."""
@@ -141,8 +141,9 @@ class Reviewer:
                 raise ReviewError(404, f"no topic {topic} in this run")
             handler = getattr(self, f"_{decision.action}")
             row = handler(topic, decision)
-            # Inside the lock: a sync racing a merge could write the merged-away topic back.
-            sync_topics_json(self.run_dir)
+            # Inside the lock: a refresh racing a merge could write the merged-away topic back.
+            # The reports are rendered in the background (on_change → ReportRenderer).
+            self.run.refresh()
         self.on_change()
         return row
 
@@ -230,7 +231,7 @@ class Reviewer:
 
     def _merge(self, topic: int, decision: Decision) -> dict:
         """Merge topic `other` into `topic`; the merged topic gets a regenerated label."""
-        from labeler.merge import merge_topics
+        from labeler.merge import plan_merge
 
         other = int(decision.other)
         if other not in self.topics():
@@ -241,11 +242,13 @@ class Reviewer:
             before = tx.current_label(topic) or {}
             gone = tx.current_label(other) or {}
         try:
-            result = merge_topics(self.run_dir, topic, other, embed=self.embed)
+            result = plan_merge(self.run, topic, other, embed=self.embed)
         except LabelerError as exc:
             raise ReviewError(400, str(exc)) from exc
         merged_note = f"merged topic {other} ({gone.get('label')!r}) into this topic"
-        with self.db.transaction() as tx:
+        rows = []
+
+        def record(tx) -> None:
             tx.add_label_version(
                 topic, result.keyword_label, summary=None, source="keywords", flags=["merged"]
             )
@@ -255,7 +258,13 @@ class Reviewer:
                 other, "merge", gone, None, f"merged into topic {topic}", self.reviewer
             )
             after = {"label": result.keyword_label, "summary": None}
-            row = tx.record_review(topic, "merge", before, after, note, self.reviewer, "unreviewed")
+            rows.append(
+                tx.record_review(topic, "merge", before, after, note, self.reviewer, "unreviewed")
+            )
+
+        # The files and the database rows change together, or neither does.
+        self.run.replace_topics(result.documents, result.records, change=record)
+        row = rows[0]
         if self.settings is not None:
             # The merge is recorded; the LLM's label is a new version on top (the keyword label
             # stands if the LLM fails).

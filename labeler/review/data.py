@@ -20,7 +20,7 @@ from labeler import run_view
 from labeler.represent import topic_vectors, unit
 from labeler.review import flags as flagging
 from labeler.run.db import RunDB
-from labeler.store import DOCUMENTS, EMBEDDINGS
+from labeler.run.layout import DOCUMENTS, EMBEDDINGS
 
 DOC_CHARS = 2000  # a document longer than this is cut on the page and in the API
 SAMPLE_DOCS = 6  # random documents per topic, beside the representative ones

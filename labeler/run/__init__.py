@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
+    "Run": "labeler.run.folder",
     "RunDB": "labeler.run.db",
     "atomic_write": "labeler.run.layout",
     "check_run": "labeler.run.layout",

@@ -16,8 +16,7 @@ from llm_stub import StubLLM, label_json, ok, topic_label
 from review_server import TOKEN, ThreadServer
 
 from labeler.cli import main
-from labeler.run.db import RunDB
-from labeler.store import sync_topics_json
+from labeler.run.folder import Run
 
 HOSTILE_DOC = (
     "Card <b>never</b> came</script><script>window.__pwned = 1</script> "
@@ -40,7 +39,7 @@ def topics_json(run: Path) -> dict[int, dict]:
 
 
 def statuses(run: Path) -> dict[int, str]:
-    return RunDB(run).status_names()
+    return Run(run).db.status_names()
 
 
 class Tab:
@@ -182,11 +181,11 @@ def test_hostile_documents_and_labels_render_as_text(run, chromium_browser):
     docs.loc[docs["topic"] == topic, "text"] = HOSTILE_DOC  # also in the random sample
     docs.to_parquet(run / "documents.parquet", index=False)
     messages = [{"role": "user", "content": HOSTILE_DOC}]  # an LLM answer that tries markup
-    RunDB(run).add_label_version(
+    Run(run).db.add_label_version(
         topic, "Llm Label", summary="s", source="llm", model="stub",
         request=json.dumps(messages), raw_answer=HOSTILE_ANSWER,
     )  # fmt: skip
-    sync_topics_json(run)
+    Run(run).refresh()
 
     with ThreadServer(run) as server:
         tab = Tab(chromium_browser, server.base)

@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from labeler import TopicModel, load_run
 from labeler.cli import main
-from labeler.store import is_run
+from labeler.run.layout import is_run
 
 
 def run_cli(*args):

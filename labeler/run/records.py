@@ -1,9 +1,9 @@
-"""A fitted TopicModel to and from a run folder (file names and writers: `labeler.run.layout`;
-the database: `labeler.run.db.RunDB`)."""
+"""A fitted TopicModel to and from the files of a run folder: the `topics.json` records, the
+documents table, `config.json` (file names and writers: `labeler.run.layout`; the database:
+`labeler.run.db.RunDB`)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,14 +12,11 @@ import pandas as pd
 from labeler import __version__
 from labeler.cluster import default_min_samples
 from labeler.run.db import RunDB
-from labeler.run.layout import (  # noqa: F401 - the folder's names, re-exported for callers
+from labeler.run.layout import (
     CONFIG,
     DATABASE,
     DOCUMENTS,
     EMBEDDINGS,
-    FORMAT,
-    MANIFEST,
-    SCHEMA_VERSION,
     TOPICS,
     check_run,
     is_run,
@@ -28,8 +25,6 @@ from labeler.run.layout import (  # noqa: F401 - the folder's names, re-exported
     write_json,
     write_npy,
     write_parquet,
-    write_run_dir,
-    write_text,
 )
 
 
@@ -38,27 +33,6 @@ def read_llm_cache(run_dir: Path) -> list[dict]:
     if not is_run(run_dir) or not (Path(run_dir) / DATABASE).is_file():
         return []
     return RunDB(run_dir).answers()
-
-
-def sync_topics_json(run_dir: Path) -> None:
-    """Copy each topic's current label version into topics.json (the file tools read)."""
-    path = Path(run_dir) / TOPICS
-    topics = read_json(path)
-    db = RunDB(run_dir)
-    labels = db.current_labels()
-    statuses = db.status_names()
-    for record in topics:
-        current = labels.get(int(record["topic"]))
-        if current:
-            record["label"] = current["label"]
-            record["summary"] = current["summary"]
-            record["label_source"] = current["source"]
-            record["label_version"] = current["version"]
-            record["label_model"] = current["model"]
-            record["label_prompt"] = current["prompt_name"]
-            record["label_flags"] = json.loads(current["flags"]) if current["flags"] else []
-        record["review_status"] = statuses.get(int(record["topic"]), "unreviewed")
-    write_json(path, topics)
 
 
 # ---------------------------------------------------------------------------- saving a model
@@ -130,19 +104,6 @@ def save_model(model, run_dir: Path, config: dict, corpus_frame: pd.DataFrame | 
     write_npy(run_dir / EMBEDDINGS, model.embeddings_.astype(np.float32))
     write_json(run_dir / TOPICS, topic_records(model, model.layout_))
     RunDB(run_dir, create=True).add_keyword_labels(model.labels_)
-
-
-def save(model, run_dir: str | Path, config: dict | None = None) -> Path:
-    """Save a fitted TopicModel as a run directory (reports included)."""
-    from labeler.report import render_reports
-
-    config = config or model_config(model)
-
-    def writer(staging: Path) -> None:
-        save_model(model, staging, config)
-        render_reports(staging)
-
-    return write_run_dir(Path(run_dir), writer)
 
 
 def model_config(model) -> dict:
