@@ -13,8 +13,9 @@ from pathlib import Path
 
 import click
 
-from labeler import __version__
+from labeler import __version__, defaults
 from labeler.cli_common import llm_options, llm_settings, setup_logging, user_errors
+from labeler.errors import LabelerError
 
 log = logging.getLogger("labeler")
 
@@ -65,7 +66,9 @@ def main() -> None:
 @click.option(
     "--min-samples", type=click.IntRange(min=1), help="HDBSCAN min_samples [= min cluster size]."
 )
-@click.option("--n-neighbors", type=click.IntRange(min=2), default=15, show_default=True)
+@click.option(
+    "--n-neighbors", type=click.IntRange(min=2), default=defaults.N_NEIGHBORS, show_default=True
+)
 @click.option(
     "--ngram-max",
     type=click.IntRange(1, 3),
@@ -76,9 +79,18 @@ def main() -> None:
 @click.option(
     "--min-df", type=click.IntRange(min=1), help="Ignore words in fewer documents [auto]."
 )
-@click.option("--top-n-words", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--representative-docs", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same topics.")
+@click.option(
+    "--top-n-words", type=click.IntRange(min=1), default=defaults.TOP_N_WORDS, show_default=True
+)
+@click.option(
+    "--representative-docs",
+    type=click.IntRange(min=1),
+    default=defaults.N_REPRESENTATIVE_DOCS,
+    show_default=True,
+)
+@click.option(
+    "--seed", type=int, default=defaults.SEED, show_default=True, help="Same seed, same topics."
+)
 @click.option(
     "--cache-dir", type=click.Path(path_type=Path), help="Cache folder [~/.cache/labeler]."
 )
@@ -88,21 +100,53 @@ def main() -> None:
 @user_errors
 def run(corpus: Path, out: Path | None, **opts) -> None:
     """Fit topics on CORPUS (CSV, TSV, JSONL[.gz], JSON, Parquet, .txt or a folder); write a run."""
-    from labeler.pipeline import run_pipeline
+    from labeler.run.layout import check_out
 
     setup_logging(opts.pop("quiet"))
     started = time.perf_counter()
-    out = out or Path("reports") / _stem(corpus)
+    # Everything that can be refused is refused before the corpus is read or a model loaded.
+    out = check_out(out or Path("reports") / _stem(corpus))
     settings = llm_settings(opts)
-    result = run_pipeline(corpus, out, llm=settings, **opts)
-    summary = result["summary"]
-    click.echo(
-        f"{summary['documents']:,} documents → {summary['topics']} topics, "
-        f"{summary['outlier_share']:.1%} outliers in {time.perf_counter() - started:.1f} s"
+    embeddings = opts.pop("embeddings")
+    if embeddings is not None and opts["sample"] is not None:
+        raise LabelerError("--sample cannot be combined with --embeddings (rows would not align)")
+    if embeddings is not None and not Path(embeddings).is_file():
+        raise LabelerError(f"embeddings file not found: {embeddings}")
+
+    from labeler.corpus import CorpusSpec
+    from labeler.embed import DEFAULT_MODEL
+    from labeler.model import TopicModel
+    from labeler.pipeline import run_pipeline
+
+    spec = CorpusSpec(
+        corpus, opts["text_column"], opts["id_column"], opts["time_column"],
+        opts["class_column"], opts["encoding"], opts["sample"],
+    )  # fmt: skip
+    embedding_model = opts["embedding_model"]
+    model = TopicModel(
+        embedding_model=embedding_model or (None if embeddings is not None else DEFAULT_MODEL),
+        n_neighbors=opts["n_neighbors"],
+        min_cluster_size=opts["min_cluster_size"],
+        min_samples=opts["min_samples"],
+        ngram_range=(1, opts["ngram_max"]),
+        min_df=opts["min_df"],
+        top_n_words=opts["top_n_words"],
+        n_representative_docs=opts["representative_docs"],
+        seed=opts["seed"],
+        cache_dir=str(opts["cache_dir"]) if opts["cache_dir"] else None,
+        use_cache=not opts["no_cache"],
+        show_progress=log.isEnabledFor(logging.INFO),
     )
-    if result.get("labels"):
-        click.echo(result["labels"].line())
-    click.echo(str(result["run_dir"] / "report.html"))
+    result = run_pipeline(
+        spec, out, model, embeddings=embeddings, llm=settings, cache_dir=opts["cache_dir"]
+    )
+    click.echo(
+        f"{result.documents:,} documents → {result.topics} topics, "
+        f"{result.outlier_share:.1%} outliers in {time.perf_counter() - started:.1f} s"
+    )
+    if result.labels:
+        click.echo(result.labels.line())
+    click.echo(str(result.run_dir / "report.html"))
 
 
 def _stem(path: Path) -> str:

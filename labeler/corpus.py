@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from labeler.defaults import SEED
 from labeler.errors import LabelerError
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst"}
@@ -169,7 +170,7 @@ def load_corpus(
     class_column: str | None = None,
     encoding: str = "utf-8",
     sample: int | None = None,
-    seed: int = 42,
+    seed: int = SEED,
 ) -> Corpus:
     """Read a corpus; drop (and count) empty documents; count, but keep, duplicates."""
     path = Path(path)
@@ -247,3 +248,22 @@ def load_corpus(
             "class_column": class_column,
         },
     )
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """Where a corpus is and how to read it (`labeler run`'s corpus options)."""
+
+    path: Path
+    text_column: str | None = None
+    id_column: str | None = None
+    time_column: str | None = None
+    class_column: str | None = None
+    encoding: str = "utf-8"
+    sample: int | None = None  # model a seeded random sample of this many documents
+
+    def load(self, seed: int = SEED) -> Corpus:
+        return load_corpus(
+            self.path, self.text_column, self.id_column, self.time_column, self.class_column,
+            self.encoding, self.sample, seed,
+        )  # fmt: skip

@@ -13,10 +13,11 @@ import pandas as pd
 
 from labeler import run_view
 from labeler.errors import LabelerError
+from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.run.layout import DOCUMENTS, atomic_write
 
 FORMATS = ("csv", "parquet", "json")
-STAGES = (("keywords", "ctfidf"), ("keywords_keybert", "keybert"), ("keywords_mmr", "mmr"))
+STAGES = tuple((s.key, s.name) for s in KEYWORD_STAGES)  # (topics.json key, `stage` column)
 
 
 def topics_table(records: list[dict]) -> pd.DataFrame:

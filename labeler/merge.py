@@ -1,12 +1,12 @@
 """Merge one topic of a saved run into another, without refitting.
 
 A reviewer who sees two topics that are really one merges them: the dropped topic's documents
-join the kept topic, whose description is recomputed the way the fit made it (c-TF-IDF refitted
-over all documents, the KeyBERT-inspired and MMR stages, representative documents, size, share and
-map position), and the dropped topic disappears from topics.json. Other topics keep their records:
-their labels may already be reviewed, and a refit of their keywords would change what the
-reviewer approved. The label of the merged topic is the caller's business (a keyword label here;
-the review app asks the LLM for a new one).
+join the kept topic, whose description is recomputed by the fit's own `describe_topics` (c-TF-IDF
+refitted over all documents, the KeyBERT-inspired and MMR stages, representative documents), with
+its size, share and map position, and the dropped topic disappears from topics.json. Other topics
+keep their records: their labels may already be reviewed, and a refit of their keywords would
+change what the reviewer approved. The label of the merged topic is the caller's business (a
+keyword label here; the review app asks the LLM for a new one).
 
 `plan_merge` only computes; the caller applies the plan with `Run.replace_topics`, inside the
 database transaction that records the merge (the review app's Reviewer does).
@@ -21,15 +21,9 @@ import numpy as np
 import pandas as pd
 
 from labeler.errors import LabelerError
-from labeler.keywords import CTFIDF
-from labeler.model import keyword_label
-from labeler.represent import (
-    diversify,
-    representative_documents,
-    rerank_by_embedding,
-    unit,
-)
+from labeler.represent import DESCRIBE_PARAMS, STAGES, describe_topics
 from labeler.run.folder import Run
+from labeler.run.records import params_from_config
 
 
 @dataclass
@@ -70,7 +64,6 @@ def plan_merge(
     for topic in (keep, drop):
         if topic not in by_id:
             raise LabelerError(f"no topic {topic} in {run.path.name}")
-    config = run.config()
     docs = run.documents()
     embeddings = run.embeddings()
 
@@ -79,38 +72,31 @@ def plan_merge(
     members = topics == keep
     texts = docs["text"].astype(str).tolist()
 
-    vec = config.get("vectorizer", {})
-    rep = config.get("representation", {})
-    top_n = int(rep.get("top_n_words", 10))
-    ctfidf = CTFIDF(
-        tuple(vec.get("ngram_range", (1, 1))), vec.get("min_df"), vec.get("stop_words", "english")
-    ).fit(texts, topics)
-    candidates = ctfidf.topic_words(keep, int(rep.get("candidate_words", 30)))
-    centre = unit(unit(embeddings[members]).mean(axis=0))
-    reps = representative_documents(
-        embeddings, topics, keep, centre, n=int(rep.get("representative_docs", 5))
-    )
+    # The fit's own description chain, for the kept topic only (c-TF-IDF is refitted over all
+    # documents: its weighting depends on every topic).
+    params = params_from_config(run.config())
+    stages_before = [s for s in STAGES if s.key in by_id[keep]]
+    wants_vectors = any(s.needs_vectors for s in stages_before)
+    found = describe_topics(
+        texts, embeddings, topics, only={keep}, embed_words=embed if wants_vectors else None,
+        **{k: params[k] for k in DESCRIBE_PARAMS},
+    )  # fmt: skip
+    reps = found.representative_docs[keep]
 
     record = dict(by_id[keep])
     record["size"] = int(members.sum())
     record["share"] = round(record["size"] / len(docs), 5)
-    record["keywords"] = _pairs(candidates[:top_n])
-    stages = [s for s in ("keybert", "mmr") if f"keywords_{s}" in record]
-    vectors = embed([w for w, _ in candidates]) if (embed and stages and candidates) else None
-    if vectors is not None and np.ndim(vectors) == 2 and vectors.shape[1] == embeddings.shape[1]:
-        diversity = float(rep.get("mmr_diversity", 0.3))
-        record["keywords_keybert"] = _pairs(rerank_by_embedding(candidates, vectors, centre, top_n))
-        record["keywords_mmr"] = _pairs(diversify(candidates, vectors, centre, top_n, diversity))
-    else:
-        for stage in stages:
-            record.pop(f"keywords_{stage}", None)
+    for stage in STAGES:
+        if stage.name in found.keywords:
+            record[stage.key] = _pairs(found.keywords[stage.name][keep])
+        else:  # no vectors: dropped rather than left describing only half of the topic
+            record.pop(stage.key, None)
     record["representative_docs"] = [texts[i] for i in reps]
     record["representative_doc_ids"] = [_plain(docs["doc_id"].iloc[i]) for i in reps]
     if {"x", "y"} <= set(docs.columns):
         layout = docs.loc[members, ["x", "y"]].to_numpy(dtype=np.float32)
         record["map_position"] = [round(float(v), 4) for v in np.median(layout, axis=0)]
-    final = record.get("keywords_mmr") or record["keywords"]
-    label = keyword_label(keep, [tuple(p) for p in final])
+    label = found.labels[keep]
     record["label"] = label
     record["label_source"] = "keywords"
     record["summary"] = None

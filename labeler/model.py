@@ -1,8 +1,10 @@
 """`TopicModel`: the fitting API, scikit-learn style and familiar to BERTopic users.
 
-Parameters live in `__init__`, `fit` returns self, fitted state ends in `_`. The model holds no
-UMAP or HDBSCAN object after fitting: new documents are assigned by a nearest-neighbour vote in
-embedding space, which works identically on a model loaded from a run directory (no pickle).
+Keyword-only parameters in `__init__` (scikit-learn's `BaseEstimator` gives `get_params`,
+`set_params`, `clone` and a repr listing what differs from the defaults in `labeler.defaults`);
+`fit` returns self; fitted state ends in `_`. The model holds no UMAP or HDBSCAN object after
+fitting: new documents are assigned by a nearest-neighbour vote in embedding space, which works
+identically on a model opened from a run folder (`from_run`, no pickle).
 """
 
 from __future__ import annotations
@@ -10,59 +12,118 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from labeler import cluster as clustering
+from labeler import defaults
 from labeler.cache import ArrayCache
 from labeler.embed import DEFAULT_MODEL, CachedEmbedder, Embedder, SentenceTransformerEmbedder
 from labeler.errors import LabelerError
-from labeler.keywords import CTFIDF
 from labeler.represent import (
-    diversify,
-    representative_documents,
-    rerank_by_embedding,
-    topic_vectors,
+    DESCRIBE_PARAMS,
+    OUTLIER,
+    STAGES,
+    describe_topics,
+    keyword_label,
+    stage,
     unit,
 )
 
 log = logging.getLogger("labeler")
 
-OUTLIER = -1
-STAGES = ("keywords", "keybert", "mmr")  # representation chain, in order
+__all__ = ["OUTLIER", "TopicModel", "keyword_label", "load_run"]
 
 
-def keyword_label(topic: int, words: list[tuple[str, float]], n_words: int = 3) -> str:
-    if topic == OUTLIER:
-        return "Outliers"
-    return "_".join([str(topic), *[w.replace(" ", "-") for w, _ in words[:n_words]]])
-
-
-class TopicModel:
+class TopicModel(BaseEstimator):
     """Embed → UMAP → HDBSCAN → c-TF-IDF → KeyBERT-inspired → MMR.
 
-    `embedding_model` is a sentence-transformers id or path, or any object with `key` and
-    `embed(texts)` (see `labeler.embed.Embedder`), or None when embeddings are always passed in
-    (the embedding-based keyword stages are then skipped).
+    Parameters
+    ----------
+    embedding_model : str, Embedder or None, default "all-MiniLM-L6-v2" (packaged)
+        A sentence-transformers id or path, or any object with `key` and `embed(texts)` (see
+        `labeler.embed.Embedder`); None when embeddings are always passed in (the embedding
+        keyword stages are then skipped).
+    n_neighbors : int, default 15
+        UMAP neighbours.
+    n_components : int, default 5
+        UMAP dimensions that HDBSCAN clusters in.
+    min_cluster_size : int or None, default None
+        Smallest topic; None scales it with the corpus.
+    min_samples : int or None, default None
+        HDBSCAN min_samples; None derives it from the min cluster size.
+    cluster_selection : {"eom", "leaf"}, default "eom"
+    ngram_range : tuple of int, default (1, 1)
+        Keyword phrase lengths, in words.
+    min_df : int or None, default None
+        Ignore words in fewer documents; None grows it with the corpus.
+    stop_words : str or None, default "english"
+    top_n_words : int, default 10
+        Keywords kept per topic and stage.
+    n_candidate_words : int, default 30
+        c-TF-IDF candidates the embedding stages re-rank.
+    n_representative_docs : int, default 5
+    mmr_diversity : float, default 0.3
+        0 = pure relevance, 1 = pure diversity.
+    seed : int, default 42
+        Same seed, same topics.
+    layout : bool, default True
+        Compute the 2-d map (skip it for speed when only topics matter).
+    cache_dir : str or None, default None
+        Cache folder for embeddings and reductions [~/.cache/labeler or $LABELER_CACHE_DIR].
+    use_cache : bool, default True
+    show_progress : bool, default False
+
+    Attributes
+    ----------
+    documents_ : list of str
+    doc_ids_ : list
+        The ids given to `fit` (row numbers by default).
+    embeddings_ : ndarray of shape (n_documents, dim)
+    layout_ : ndarray of shape (n_documents, 2)
+        The 2-d map positions.
+    topics_ : ndarray of shape (n_documents,)
+        Topic per document; -1 is the outliers.
+    probabilities_ : ndarray of shape (n_documents,)
+    min_cluster_size_ : int
+        The min cluster size used (given or derived).
+    topic_ids_ : list of int
+    topic_sizes_ : dict of int to int
+    topic_embeddings_ : dict of int to ndarray
+        Unit-length centre of each topic's document embeddings.
+    ctfidf_ : labeler.represent.CTFIDF
+        The fitted c-TF-IDF (its vectorizer and word weights).
+    keywords_ : dict of str to dict of int to list of (str, float)
+        Keywords per stage name (`labeler.represent.STAGES`: "ctfidf", "keybert", "mmr"), then
+        per topic.
+    representative_docs_ : dict of int to list of int
+        Indices into `documents_`.
+    labels_ : dict of int to str
+        Keyword labels (LLM labels live in a run's database).
+    timings_ : dict of str to float
+        Seconds per fit step (empty for a model opened from a run).
     """
 
     def __init__(
         self,
+        *,
         embedding_model: str | Embedder | None = DEFAULT_MODEL,
-        n_neighbors: int = 15,
-        n_components: int = 5,
+        n_neighbors: int = defaults.N_NEIGHBORS,
+        n_components: int = defaults.N_COMPONENTS,
         min_cluster_size: int | None = None,
         min_samples: int | None = None,
-        cluster_selection: str = "eom",
-        ngram_range: tuple[int, int] = (1, 1),
+        cluster_selection: str = defaults.CLUSTER_SELECTION,
+        ngram_range: tuple[int, int] = defaults.NGRAM_RANGE,
         min_df: int | None = None,
-        stop_words: str | None = "english",
-        top_n_words: int = 10,
-        n_candidate_words: int = 30,
-        n_representative_docs: int = 5,
-        mmr_diversity: float = 0.3,
-        seed: int = 42,
+        stop_words: str | None = defaults.STOP_WORDS,
+        top_n_words: int = defaults.TOP_N_WORDS,
+        n_candidate_words: int = defaults.N_CANDIDATE_WORDS,
+        n_representative_docs: int = defaults.N_REPRESENTATIVE_DOCS,
+        mmr_diversity: float = defaults.MMR_DIVERSITY,
+        seed: int = defaults.SEED,
         layout: bool = True,
         cache_dir: str | None = None,
         use_cache: bool = True,
@@ -86,6 +147,15 @@ class TopicModel:
         self.cache_dir = cache_dir
         self.use_cache = use_cache
         self.show_progress = show_progress
+
+    @classmethod
+    def from_run(cls, path: str | Path) -> TopicModel:
+        """Open a saved run as a fitted TopicModel: transform, find_topics, get_* and
+        `labeler.save` all work (every attribute above is set)."""
+        # The run layer reads the folder; imported here so fitting never loads it.
+        from labeler.run.records import read_model
+
+        return read_model(cls, Path(path))
 
     # ------------------------------------------------------------------ embedding
     def _embedder(self) -> Embedder | None:
@@ -160,7 +230,7 @@ class TopicModel:
         self.timings_["cluster"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        self._describe()
+        self._set_description(self.topics_)
         self.timings_["describe"] = time.perf_counter() - clock
         return self
 
@@ -192,66 +262,31 @@ class TopicModel:
             cache.put(key, reduced=reduced, layout=layout)
         return reduced, layout
 
-    def _describe(self) -> None:
-        """c-TF-IDF, representative documents and the embedding-based keyword stages."""
-        topics = self.topics_
-        self.ctfidf_ = CTFIDF(self.ngram_range, self.min_df, self.stop_words).fit(
-            self.documents_, topics
-        )
-        self.topic_ids_ = [int(t) for t in np.unique(topics)]
-        self.topic_sizes_ = {t: int((topics == t).sum()) for t in self.topic_ids_}
-        self.topic_embeddings_ = topic_vectors(self.embeddings_, topics)
-        candidates = {
-            t: self.ctfidf_.topic_words(t, self.n_candidate_words) for t in self.topic_ids_
-        }
-        self.keywords_ = {
-            "keywords": {t: c[: self.top_n_words] for t, c in candidates.items()},
-        }
-        self.representative_docs_ = {
-            t: representative_documents(
-                self.embeddings_,
-                topics,
-                t,
-                self.topic_embeddings_[t],
-                n=self.n_representative_docs,
-            )
-            for t in self.topic_ids_
-        }
-        word_vectors = self._word_vectors(candidates)
-        if word_vectors is not None:
-            keybert, mmr_words = {}, {}
-            for t, words in candidates.items():
-                vecs = np.stack([word_vectors[w] for w, _ in words]) if words else np.zeros((0, 1))
-                centre = self.topic_embeddings_[t]
-                keybert[t] = rerank_by_embedding(words, vecs, centre, self.top_n_words)
-                mmr_words[t] = diversify(words, vecs, centre, self.top_n_words, self.mmr_diversity)
-            self.keywords_["keybert"] = keybert
-            self.keywords_["mmr"] = mmr_words
-        final = self.keywords_.get("mmr", self.keywords_["keywords"])
-        self.labels_ = {t: keyword_label(t, final[t]) for t in self.topic_ids_}
+    def describe_params(self) -> dict:
+        """The keyword parameters of `describe_topics`, as this model uses them."""
+        return {name: getattr(self, name) for name in DESCRIBE_PARAMS}
 
-    def _word_vectors(self, candidates: dict) -> dict[str, np.ndarray] | None:
-        """Embed every candidate word once; None when no model can embed words in this space."""
-        embedder = self._embedder()
-        if embedder is None:
-            return None
-        words = sorted({w for ws in candidates.values() for w, _ in ws})
-        if not words:
-            return {}
+    def _set_description(self, topics: np.ndarray) -> None:
+        """c-TF-IDF, the embedding keyword stages and representative documents (describe.py)."""
+        embed_words = self._embed_words if self._embedder() is not None else None
+        found = describe_topics(
+            self.documents_, self.embeddings_, topics, embed_words=embed_words,
+            **self.describe_params(),
+        )  # fmt: skip
+        self.ctfidf_ = found.ctfidf
+        self.topic_ids_ = sorted(found.sizes)
+        self.topic_sizes_ = found.sizes
+        self.topic_embeddings_ = found.centres
+        self.keywords_ = found.keywords
+        self.representative_docs_ = found.representative_docs
+        self.labels_ = found.labels
+
+    def _embed_words(self, words: list[str]) -> np.ndarray:
         show, self.show_progress = self.show_progress, False
         try:
-            vectors = self.embed(words)
+            return self.embed(words)
         finally:
             self.show_progress = show
-        if vectors.shape[1] != self.embeddings_.shape[1]:
-            log.warning(
-                "embedding model gives %d-d vectors but the document embeddings are %d-d: "
-                "skipping the KeyBERT and MMR keyword stages",
-                vectors.shape[1],
-                self.embeddings_.shape[1],
-            )
-            return None
-        return dict(zip(words, vectors))
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
@@ -295,16 +330,16 @@ class TopicModel:
         return [ids[i] for i in order], [round(float(sims[i]), 4) for i in order]
 
     # ------------------------------------------------------------------ inspection
-    def get_topic(self, topic: int, stage: str = "keywords") -> list[tuple[str, float]] | bool:
+    def get_topic(self, topic: int, stage: str = "ctfidf") -> list[tuple[str, float]] | bool:
         """A topic's words for one stage (c-TF-IDF by default); False for an unknown topic."""
         self._check_fitted()
         if topic not in self.topic_sizes_:
             return False
-        return list(self.keywords_.get(stage, {}).get(topic, []))
+        return list(self.keywords_.get(_stage_name(stage), {}).get(topic, []))
 
-    def get_topics(self, stage: str = "keywords") -> dict[int, list[tuple[str, float]]]:
+    def get_topics(self, stage: str = "ctfidf") -> dict[int, list[tuple[str, float]]]:
         self._check_fitted()
-        return {t: list(w) for t, w in self.keywords_.get(stage, {}).items()}
+        return {t: list(w) for t, w in self.keywords_.get(_stage_name(stage), {}).items()}
 
     def get_representative_docs(self, topic: int | None = None):
         self._check_fitted()
@@ -321,13 +356,10 @@ class TopicModel:
                 "Topic": t,
                 "Count": self.topic_sizes_[t],
                 "Name": self.labels_[t],
-                "Representation": [w for w, _ in self.keywords_["keywords"][t]],
             }
-            for stage in STAGES[1:]:
-                if stage in self.keywords_:
-                    row[stage.upper() if stage == "mmr" else stage.capitalize()] = [
-                        w for w, _ in self.keywords_[stage][t]
-                    ]
+            for s in STAGES:  # BERTopic's column names: Representation, KeyBERT, MMR
+                if s.name in self.keywords_:
+                    row[s.column] = [w for w, _ in self.keywords_[s.name].get(t, [])]
             row["Representative_Docs"] = self.get_representative_docs(t)
             rows.append(row)
         return pd.DataFrame(rows)
@@ -346,7 +378,7 @@ class TopicModel:
             topics, probs = self.transform(documents)
             ids = list(range(len(documents)))
             is_rep = [False] * len(documents)
-        keywords = self.keywords_["keywords"]
+        keywords = self.keywords_["ctfidf"]
         return pd.DataFrame(
             {
                 "Document": list(documents),
@@ -358,3 +390,15 @@ class TopicModel:
                 "Top_n_words": [" - ".join(w for w, _ in keywords.get(int(t), [])) for t in topics],
             }
         )
+
+
+def _stage_name(name: str) -> str:
+    try:
+        return stage(name).name
+    except KeyError as exc:
+        raise LabelerError(str(exc.args[0])) from exc
+
+
+def load_run(path: str | Path) -> TopicModel:
+    """`TopicModel.from_run(path)`, under the name 0.1.0 gave it."""
+    return TopicModel.from_run(path)

@@ -6,17 +6,24 @@ Kept apart from the CLI so the Python API and the command line share one code pa
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from labeler.corpus import load_corpus
+from labeler.corpus import CorpusSpec
 from labeler.errors import LabelerError
 from labeler.model import TopicModel
 from labeler.report import render_reports
 from labeler.run.db import RunDB
 from labeler.run.folder import Run
+from labeler.run.layout import check_out
 from labeler.run.records import model_config, read_llm_cache, save_model
+
+if TYPE_CHECKING:
+    from labeler.llm.asker import LabelStats
+    from labeler.llm.settings import LLMSettings
 
 log = logging.getLogger("labeler")
 
@@ -48,87 +55,65 @@ def save(model, run_dir: str | Path, config: dict | None = None) -> Path:
     return Run.create(Path(run_dir), writer).path
 
 
+@dataclass
+class RunResult:
+    """What `run_pipeline` made."""
+
+    run_dir: Path
+    model: TopicModel
+    documents: int
+    topics: int  # real topics (outliers not counted)
+    outlier_share: float
+    labels: LabelStats | None = None  # the label step's costs, when an LLM labeled the run
+
+
 def run_pipeline(
-    corpus_path: Path,
+    corpus: CorpusSpec,
     out: Path,
-    text_column: str | None = None,
-    id_column: str | None = None,
-    time_column: str | None = None,
-    class_column: str | None = None,
-    encoding: str = "utf-8",
-    sample: int | None = None,
-    embedding_model: str | None = None,
+    model: TopicModel,
+    *,
     embeddings: Path | None = None,
-    min_cluster_size: int | None = None,
-    min_samples: int | None = None,
-    n_neighbors: int = 15,
-    ngram_max: int = 1,
-    min_df: int | None = None,
-    top_n_words: int = 10,
-    representative_docs: int = 5,
-    seed: int = 42,
-    llm=None,
+    llm: LLMSettings | None = None,
     cache_dir: Path | None = None,
-    no_cache: bool = False,
-) -> dict:
-    corpus = load_corpus(
-        corpus_path, text_column, id_column, time_column, class_column, encoding, sample, seed
-    )
-    stats = corpus.stats
+) -> RunResult:
+    """Read `corpus`, fit `model` (on precomputed `embeddings` when given), write the run folder
+    `out` with its reports, then label it with `llm` (None: keyword labels only).
+
+    With precomputed embeddings, `model.embedding_model` is the model that made them (it embeds
+    keyword candidates and later queries in the same space), or None to skip the embedding keyword
+    stages."""
+    out = check_out(out)
+    if embeddings is not None and corpus.sample is not None:
+        raise LabelerError("--sample cannot be combined with --embeddings (rows would not align)")
+    loaded = corpus.load(model.seed)
+    stats = loaded.stats
     log.info(
         "loaded %d documents from %s (%d empty dropped, %d duplicates kept)",
-        len(corpus),
-        corpus_path,
-        stats["empty_dropped"],
-        stats["duplicates"],
-    )
+        len(loaded), corpus.path, stats["empty_dropped"], stats["duplicates"],
+    )  # fmt: skip
     vectors = None
-    model_name = embedding_model
     if embeddings is not None:
-        if sample is not None:
-            raise LabelerError(
-                "--sample cannot be combined with --embeddings (rows would not align)"
-            )
-        vectors = load_embeddings(embeddings, len(corpus))
-        if embedding_model is None:
+        vectors = load_embeddings(embeddings, len(loaded))
+        if model.embedding_model is None:
             log.info(
                 "precomputed embeddings: KeyBERT/MMR keyword stages need --embedding-model "
                 "(the model that made the vectors) and are skipped"
             )
-    elif model_name is None:
-        from labeler.embed import DEFAULT_MODEL
-
-        model_name = DEFAULT_MODEL
-
-    model = TopicModel(
-        embedding_model=model_name,
-        n_neighbors=n_neighbors,
-        min_cluster_size=min_cluster_size,
-        min_samples=min_samples,
-        ngram_range=(1, ngram_max),
-        min_df=min_df,
-        top_n_words=top_n_words,
-        n_representative_docs=representative_docs,
-        seed=seed,
-        cache_dir=str(cache_dir) if cache_dir else None,
-        use_cache=not no_cache,
-        show_progress=log.isEnabledFor(logging.INFO),
-    )
-    model.fit(corpus.texts, vectors, corpus.doc_ids)
+    model.fit(loaded.texts, vectors, loaded.doc_ids)
 
     config = model_config(model)
     if embeddings is not None:
         config["embedding"]["model"] = f"precomputed:{Path(embeddings).name}"
-        config["embedding"]["query_model"] = embedding_model
+        config["embedding"]["query_model"] = model.embedding_model
     config["corpus"] = {
-        "name": Path(corpus_path).name,
-        "source": str(corpus_path),
+        "name": Path(corpus.path).name,
+        "source": str(corpus.path),
         "stats": stats,
-        "encoding": encoding,
-        "sample": sample,
+        "encoding": corpus.encoding,
+        "sample": corpus.sample,
     }
     config["llm"] = llm.public() if llm else {"provider": "none"}
-    frame = corpus.to_frame()
+    frame = loaded.to_frame()
     earlier_answers = read_llm_cache(out)
 
     def writer(staging: Path) -> None:
@@ -143,14 +128,11 @@ def run_pipeline(
 
         labels = label_run(run_dir, llm, cache_dir=cache_dir)
         log.info("%s", labels.line())
-    n_out = int((model.topics_ < 0).sum())
-    return {
-        "labels": labels,
-        "run_dir": run_dir,
-        "model": model,
-        "summary": {
-            "documents": len(corpus),
-            "topics": len([t for t in model.topic_ids_ if t >= 0]),
-            "outlier_share": n_out / len(corpus),
-        },
-    }
+    return RunResult(
+        run_dir=run_dir,
+        model=model,
+        documents=len(loaded),
+        topics=len([t for t in model.topic_ids_ if t >= 0]),
+        outlier_share=float((model.topics_ < 0).sum()) / len(loaded),
+        labels=labels,
+    )

@@ -24,14 +24,11 @@ from markupsafe import Markup
 
 from labeler import charts, run_view
 from labeler.errors import LabelerError
+from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.resources import data_dir
 from labeler.run.layout import CONFIG, DOCUMENTS, EMBEDDINGS, MANIFEST, read_json, write_text
 
-STAGES = (
-    ("keywords", "c-TF-IDF"),
-    ("keywords_keybert", "KeyBERT-inspired"),
-    ("keywords_mmr", "MMR"),
-)
+STAGES = tuple((s.key, s.title) for s in KEYWORD_STAGES)  # (topics.json key, heading)
 DOC_CHARS = 1500  # an example document longer than this is cut in the reports
 _SCRIPT_UNSAFE = str.maketrans(
     {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from labeler import run_view
+from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.represent import topic_vectors, unit
 from labeler.review import flags as flagging
 from labeler.run.db import RunDB
@@ -26,7 +27,7 @@ DOC_CHARS = 2000  # a document longer than this is cut on the page and in the AP
 SAMPLE_DOCS = 6  # random documents per topic, beside the representative ones
 NEIGHBOURS = 6  # nearest topics offered for a merge
 FILTERS = ("all", "unreviewed", "flagged")
-STAGES = (("ctfidf", "keywords"), ("keybert", "keywords_keybert"), ("mmr", "keywords_mmr"))
+STAGES = tuple((s.name, s.key) for s in KEYWORD_STAGES)  # (name in the API, topics.json key)
 
 
 class UnknownTopic(LookupError):

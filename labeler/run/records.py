@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeler import __version__
+from labeler import __version__, defaults
 from labeler.cluster import default_min_samples
+from labeler.represent import CTFIDF, STAGES, topic_vectors
 from labeler.run.db import RunDB
 from labeler.run.layout import (
     CONFIG,
@@ -55,11 +56,10 @@ def topic_records(model, layout: np.ndarray) -> list[dict]:
             "label_source": "keywords",
             "summary": None,
             "is_outlier": t < 0,
-            "keywords": _words(model.keywords_["keywords"].get(t, [])),
         }
-        for stage in ("keybert", "mmr"):
-            if stage in model.keywords_:
-                record[f"keywords_{stage}"] = _words(model.keywords_[stage].get(t, []))
+        for stage in STAGES:  # topics.json keeps 0.1.0's keys: keywords, keywords_keybert, ...
+            if stage.name in model.keywords_:
+                record[stage.key] = _words(model.keywords_[stage.name].get(t, []))
         record["representative_docs"] = [model.documents_[i] for i in idx]
         record["representative_doc_ids"] = [model.doc_ids_[i] for i in idx]
         record["map_position"] = [round(float(v), 4) for v in np.median(layout[members], axis=0)]
@@ -106,11 +106,24 @@ def save_model(model, run_dir: Path, config: dict, corpus_frame: pd.DataFrame | 
     RunDB(run_dir, create=True).add_keyword_labels(model.labels_)
 
 
+def model_params(model) -> dict:
+    """`model.get_params()` as JSON: what `from_run` rebuilds the model from."""
+    params = model.get_params()
+    embedding = params["embedding_model"]
+    if not (isinstance(embedding, str) or embedding is None):
+        params["embedding_model"] = getattr(embedding, "key", type(embedding).__name__)
+    params["ngram_range"] = list(params["ngram_range"])
+    return params
+
+
 def model_config(model) -> dict:
+    """config.json: the parameters (`params`, as `get_params()` gives them) and, for people,
+    what they came to in this fit (derived sizes, vocabulary, timings)."""
     embedding = model.embedding_model
     return {
         "labeler_version": __version__,
         "created_at": now(),
+        "params": model_params(model),
         "seed": model.seed,
         "embedding": {
             "model": embedding
@@ -137,7 +150,7 @@ def model_config(model) -> dict:
             "vocabulary_size": len(model.ctfidf_.words_),
         },
         "representation": {
-            "stages": list(model.keywords_),
+            "stages": [s.name for s in STAGES if s.name in model.keywords_],
             "top_n_words": model.top_n_words,
             "candidate_words": model.n_candidate_words,
             "mmr_diversity": model.mmr_diversity,
@@ -158,48 +171,56 @@ def query_model(config: dict) -> str | None:
     return model
 
 
-def load_run(path: str | Path):
-    """Open a saved run as a fitted TopicModel (transform, find_topics and get_* all work)."""
-    from labeler.model import TopicModel
-    from labeler.represent import topic_vectors
+def params_from_config(config: dict) -> dict:
+    """TopicModel parameters from a run's config.json: `params` as saved, or for a run from
+    labeler 0.1.0 (no `params`) the same values read from its sections."""
+    if "params" in config:
+        params = dict(config["params"])
+    else:
+        umap_cfg, hdb = config.get("umap", {}), config.get("hdbscan", {})
+        vec, rep = config.get("vectorizer", {}), config.get("representation", {})
+        params = {
+            "n_neighbors": umap_cfg.get("n_neighbors", defaults.N_NEIGHBORS),
+            "n_components": umap_cfg.get("n_components", defaults.N_COMPONENTS),
+            "min_cluster_size": hdb.get("min_cluster_size"),
+            "min_samples": hdb.get("min_samples"),
+            "cluster_selection": hdb.get("cluster_selection_method", defaults.CLUSTER_SELECTION),
+            "ngram_range": vec.get("ngram_range", defaults.NGRAM_RANGE),
+            "min_df": vec.get("min_df"),
+            "stop_words": vec.get("stop_words", defaults.STOP_WORDS),
+            "top_n_words": rep.get("top_n_words", defaults.TOP_N_WORDS),
+            "n_candidate_words": rep.get("candidate_words", defaults.N_CANDIDATE_WORDS),
+            "n_representative_docs": rep.get("representative_docs", defaults.N_REPRESENTATIVE_DOCS),
+            "mmr_diversity": rep.get("mmr_diversity", defaults.MMR_DIVERSITY),
+            "seed": config.get("seed", defaults.SEED),
+        }
+    params["embedding_model"] = query_model(config)
+    params["ngram_range"] = tuple(params.get("ngram_range") or defaults.NGRAM_RANGE)
+    return params
 
+
+def read_model(cls, path: Path):
+    """A fitted `cls` (TopicModel) from a run folder, every documented attribute set."""
     run_dir = check_run(Path(path))
     config = read_json(run_dir / CONFIG)
     topics = read_json(run_dir / TOPICS)
     documents = pd.read_parquet(run_dir / DOCUMENTS)
     embeddings = np.load(run_dir / EMBEDDINGS, allow_pickle=False)
 
-    model_name = query_model(config)
-    umap_cfg, hdb, vec = (
-        config.get("umap", {}),
-        config.get("hdbscan", {}),
-        config.get("vectorizer", {}),
-    )
-    rep = config.get("representation", {})
-    model = TopicModel(
-        embedding_model=model_name,
-        n_neighbors=umap_cfg.get("n_neighbors", 15),
-        n_components=umap_cfg.get("n_components", 5),
-        min_cluster_size=hdb.get("min_cluster_size"),
-        min_samples=hdb.get("min_samples"),
-        cluster_selection=hdb.get("cluster_selection_method", "eom"),
-        ngram_range=tuple(vec.get("ngram_range", (1, 1))),
-        min_df=vec.get("min_df"),
-        top_n_words=rep.get("top_n_words", 10),
-        n_representative_docs=rep.get("representative_docs", 5),
-        mmr_diversity=rep.get("mmr_diversity", 0.3),
-        seed=config.get("seed", 42),
-    )
+    known = set(cls().get_params())
+    model = cls(**{k: v for k, v in params_from_config(config).items() if k in known})
     model.run_dir_ = run_dir
     model.config_ = config
+    model.timings_ = {}
     model.documents_ = documents["text"].tolist()
     model.doc_ids_ = documents["doc_id"].tolist()
     model.embeddings_ = embeddings
     model.topics_ = documents["topic"].to_numpy(dtype=np.int64)
     model.probabilities_ = documents["probability"].to_numpy(dtype=np.float32)
     model.layout_ = documents[["x", "y"]].to_numpy(dtype=np.float32)
-    model.min_cluster_size_ = hdb.get("min_cluster_size")
-    model.topic_ids_ = [int(r["topic"]) for r in topics]
+    hdb = config.get("hdbscan", {})
+    model.min_cluster_size_ = hdb.get("min_cluster_size") or model.min_cluster_size
+    model.topic_ids_ = sorted(int(r["topic"]) for r in topics)
     model.topic_sizes_ = {int(r["topic"]): int(r["size"]) for r in topics}
     position = {doc_id: i for i, doc_id in enumerate(model.doc_ids_)}
     model.representative_docs_ = {
@@ -207,16 +228,25 @@ def load_run(path: str | Path):
         for r in topics
     }
     model.keywords_ = {
-        "keywords": {int(r["topic"]): [tuple(p) for p in r["keywords"]] for r in topics}
+        s.name: {int(r["topic"]): [tuple(p) for p in r[s.key]] for r in topics}
+        for s in STAGES
+        if topics and all(s.key in r for r in topics)
     }
-    for stage in ("keybert", "mmr"):
-        if all(f"keywords_{stage}" in r for r in topics):
-            model.keywords_[stage] = {
-                int(r["topic"]): [tuple(p) for p in r[f"keywords_{stage}"]] for r in topics
-            }
     labels = RunDB(run_dir).current_labels()
     model.labels_ = {
         int(r["topic"]): labels.get(int(r["topic"]), {}).get("label", r["label"]) for r in topics
     }
     model.topic_embeddings_ = topic_vectors(embeddings, model.topics_)
+    # The fitted c-TF-IDF is not stored (its vocabulary is rebuilt from the documents: same
+    # texts, topics and parameters, same weights).
+    vec = config.get("vectorizer", {})
+    model.ctfidf_ = CTFIDF(model.ngram_range, vec.get("min_df", model.min_df), model.stop_words)
+    model.ctfidf_.fit(model.documents_, model.topics_)
     return model
+
+
+def load_run(path: str | Path):
+    """`TopicModel.from_run(path)`."""
+    from labeler.model import TopicModel
+
+    return TopicModel.from_run(path)

@@ -8,9 +8,14 @@ letter, so numbers and hashes never become keywords.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
+
+from labeler.defaults import N_CANDIDATE_WORDS, NGRAM_RANGE, STOP_WORDS
+from labeler.represent._base import TopicInput, Words
 
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w-]*[^\W_]\b"
 
@@ -38,7 +43,7 @@ def default_min_df(n_docs: int) -> int:
 
 
 def make_vectorizer(
-    n_docs: int, ngram_range=(1, 1), min_df: int | None = None, stop_words="english"
+    n_docs: int, ngram_range=NGRAM_RANGE, min_df: int | None = None, stop_words=STOP_WORDS
 ):
     return CountVectorizer(
         stop_words=stop_word_list(stop_words),
@@ -54,7 +59,7 @@ def make_vectorizer(
 class CTFIDF:
     """Fit on documents and their topics; `topic_words(t)` gives the best words of topic t."""
 
-    def __init__(self, ngram_range=(1, 1), min_df: int | None = None, stop_words="english"):
+    def __init__(self, ngram_range=NGRAM_RANGE, min_df: int | None = None, stop_words=STOP_WORDS):
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.stop_words = stop_words
@@ -96,9 +101,22 @@ class CTFIDF:
         self._row = row
         return self
 
-    def topic_words(self, topic: int, top_n: int = 30) -> list[tuple[str, float]]:
+    def topic_words(self, topic: int, top_n: int = N_CANDIDATE_WORDS) -> Words:
         if topic not in self._row or self.c_tf_idf_.shape[1] == 0:
             return []
         scores = self.c_tf_idf_[self._row[topic]].toarray().ravel()
         top = np.argsort(-scores, kind="stable")[:top_n]
         return [(str(self.words_[i]), float(scores[i])) for i in top if scores[i] > 0]
+
+
+class CTFIDFStage:
+    """The first stage: the best c-TF-IDF candidates themselves."""
+
+    name: ClassVar[str] = "ctfidf"
+    key: ClassVar[str] = "keywords"
+    title: ClassVar[str] = "c-TF-IDF"
+    column: ClassVar[str] = "Representation"
+    needs_vectors: ClassVar[bool] = False
+
+    def words(self, topic: TopicInput) -> Words:
+        return list(topic.candidates[: topic.top_n])

@@ -1,0 +1,16 @@
+"""Every default parameter, defined once.
+
+`TopicModel`'s signature, the CLI options, `config.json` readers and `describe_topics` all read
+these; this module imports nothing, so `labeler --help` can show them without loading the stack.
+"""
+
+SEED = 42
+N_NEIGHBORS = 15  # UMAP neighbours: local enough for small topics, stable across seeds
+N_COMPONENTS = 5  # UMAP dimensions HDBSCAN clusters in
+CLUSTER_SELECTION = "eom"
+NGRAM_RANGE = (1, 1)
+STOP_WORDS = "english"
+TOP_N_WORDS = 10  # keywords kept per topic and stage
+N_CANDIDATE_WORDS = 30  # c-TF-IDF candidates the embedding stages re-rank
+N_REPRESENTATIVE_DOCS = 5
+MMR_DIVERSITY = 0.3

@@ -1,0 +1,150 @@
+"""The keyword stages' registry and `describe_topics`: the one description chain.
+
+The fit (`TopicModel`) and a merge (`labeler.merge`) both describe topics through
+`describe_topics`, so a merged topic is described exactly as the fit would have described it. A
+new topic-changing step does the same: reassign documents → `describe_topics(only=...)` →
+`Run.replace_topics(...)` → `Run.refresh()`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from labeler.defaults import (
+    MMR_DIVERSITY,
+    N_CANDIDATE_WORDS,
+    N_REPRESENTATIVE_DOCS,
+    NGRAM_RANGE,
+    STOP_WORDS,
+    TOP_N_WORDS,
+)
+from labeler.represent._base import Stage, TopicInput, Words, topic_vectors
+from labeler.represent.ctfidf import CTFIDF, CTFIDFStage
+from labeler.represent.docs import representative_documents
+from labeler.represent.keybert import KeyBERTStage
+from labeler.represent.mmr import MMRStage
+
+log = logging.getLogger("labeler")
+
+OUTLIER = -1
+# The chain, in order. Names are the API's (`TopicModel.keywords_`, `get_topic(stage=...)`, the
+# review API, exports); `key` is the topics.json field, kept as 0.1.0 wrote it.
+STAGES: tuple[Stage, ...] = (CTFIDFStage(), KeyBERTStage(), MMRStage())
+
+# describe_topics' keyword parameters: TopicModel parameters of the same names.
+DESCRIBE_PARAMS = (
+    "ngram_range", "min_df", "stop_words", "top_n_words", "n_candidate_words",
+    "n_representative_docs", "mmr_diversity",
+)  # fmt: skip
+
+WordEmbedder = Callable[[list[str]], "np.ndarray | None"]
+
+
+def stage(name: str) -> Stage:
+    """A stage by its name, or by its topics.json key ("keywords" is the c-TF-IDF stage)."""
+    for s in STAGES:
+        if name in (s.name, s.key):
+            return s
+    names = ", ".join(s.name for s in STAGES)
+    raise KeyError(f"no keyword stage {name!r}: choose one of {names}")
+
+
+def keyword_label(topic: int, words: Words, n_words: int = 3) -> str:
+    """The label a topic has before any LLM: its id and first keywords (`3_card_arrive_new`)."""
+    if topic == OUTLIER:
+        return "Outliers"
+    return "_".join([str(topic), *[w.replace(" ", "-") for w, _ in words[:n_words]]])
+
+
+@dataclass
+class Description:
+    """What `describe_topics` found, per topic (only the topics it was asked about)."""
+
+    ctfidf: CTFIDF
+    sizes: dict[int, int]
+    centres: dict[int, np.ndarray]  # every topic's unit-length centre
+    keywords: dict[str, dict[int, Words]]  # stage name → topic → words
+    representative_docs: dict[int, list[int]]  # document indices
+    labels: dict[int, str]  # keyword labels
+
+
+def describe_topics(
+    texts: list[str],
+    embeddings: np.ndarray,
+    topics: np.ndarray,
+    *,
+    embed_words: WordEmbedder | None = None,
+    only: Collection[int] | None = None,
+    ngram_range: tuple[int, int] = NGRAM_RANGE,
+    min_df: int | None = None,
+    stop_words: str | None = STOP_WORDS,
+    top_n_words: int = TOP_N_WORDS,
+    n_candidate_words: int = N_CANDIDATE_WORDS,
+    n_representative_docs: int = N_REPRESENTATIVE_DOCS,
+    mmr_diversity: float = MMR_DIVERSITY,
+) -> Description:
+    """c-TF-IDF over all documents (its weighting needs every topic), then for each topic in
+    `only` (default: all) its stages' keywords, representative documents and keyword label.
+
+    `embed_words` embeds keyword candidates in the documents' space for the embedding stages;
+    without it, or when its vectors have another dimension, those stages are left out.
+    """
+    topics = np.asarray(topics)
+    ctfidf = CTFIDF(ngram_range, min_df, stop_words).fit(texts, topics)
+    ids = [int(t) for t in np.unique(topics) if only is None or int(t) in set(only)]
+    centres = topic_vectors(embeddings, topics)
+    candidates = {t: ctfidf.topic_words(t, n_candidate_words) for t in ids}
+    vectors = _word_vectors(embed_words, candidates, embeddings.shape[1])
+    used = [s for s in STAGES if vectors is not None or not s.needs_vectors]
+    keywords: dict[str, dict[int, Words]] = {s.name: {} for s in used}
+    for t in ids:
+        words = candidates[t]
+        word_vectors = None
+        if vectors is not None:
+            word_vectors = (
+                np.stack([vectors[w] for w, _ in words])
+                if words
+                else np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+            )
+        topic = TopicInput(t, words, word_vectors, centres[t], top_n_words, mmr_diversity)
+        for s in used:
+            keywords[s.name][t] = s.words(topic)
+    final = keywords.get("mmr") or keywords["ctfidf"]
+    return Description(
+        ctfidf=ctfidf,
+        sizes={t: int((topics == t).sum()) for t in ids},
+        centres=centres,
+        keywords=keywords,
+        representative_docs={
+            t: representative_documents(embeddings, topics, t, centres[t], n=n_representative_docs)
+            for t in ids
+        },
+        labels={t: keyword_label(t, final[t]) for t in ids},
+    )
+
+
+def _word_vectors(
+    embed_words: WordEmbedder | None, candidates: dict[int, Words], dim: int
+) -> dict[str, np.ndarray] | None:
+    """Every candidate word embedded once; None when no model can embed words in this space."""
+    if embed_words is None:
+        return None
+    words = sorted({w for ws in candidates.values() for w, _ in ws})
+    if not words:
+        return {}
+    vectors = embed_words(words)
+    if vectors is None or np.ndim(vectors) != 2:
+        return None
+    if vectors.shape[1] != dim:
+        log.warning(
+            "embedding model gives %d-d vectors but the document embeddings are %d-d: "
+            "skipping the KeyBERT and MMR keyword stages",
+            vectors.shape[1],
+            dim,
+        )
+        return None
+    return dict(zip(words, vectors))
