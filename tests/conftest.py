@@ -110,7 +110,20 @@ def banking_run(banking_file, tmp_path_factory) -> Path:
         ],
     )
     assert result.exit_code == 0, result.output
-    return out
+    before = digest(out)
+    yield out
+    assert digest(out) == before, "a test changed the shared banking_run: copy it first"
+
+
+def digest(folder: Path) -> dict[str, str]:
+    """Content hash per file: session runs are shared, so no test may change them."""
+    import hashlib
+
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +152,9 @@ def reuters_run(tmp_path_factory) -> Path:
     args += ["--class-column", "subject", "--llm", "none", "--out", str(out)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    return out
+    before = digest(out)
+    yield out
+    assert digest(out) == before, "a test changed the shared reuters_run: copy it first"
 
 
 # ------------------------------------------------------------------------ headless Chromium

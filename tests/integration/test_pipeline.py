@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -116,13 +118,14 @@ def test_saved_run_opens_as_a_fitted_model(banking_run, banking_rows):
     assert len(doc_info) == 600 and doc_info["Representative_document"].sum() >= 5
 
 
-def test_report_command_rerenders(banking_run):
-    html = (banking_run / "report.html").read_text()
-    (banking_run / "report.html").unlink()
-    (banking_run / "report.md").unlink()
-    run_cli("report", banking_run)
-    assert (banking_run / "report.html").read_text() == html
-    assert (banking_run / "report.md").is_file()
+def test_report_command_rerenders(banking_run, tmp_path):
+    run = Path(shutil.copytree(banking_run, tmp_path / "run"))  # never the session's own run
+    html = (run / "report.html").read_text()
+    (run / "report.html").unlink()
+    (run / "report.md").unlink()
+    run_cli("report", run)
+    assert (run / "report.html").read_text() == html
+    assert (run / "report.md").is_file()
 
 
 class _Elements(HTMLParser):
