@@ -380,6 +380,7 @@ def test_size_and_near_duplicate_document_flags():
 
 
 # ------------------------------------------------------------------------------ the command
+@pytest.mark.slow  # a real server process, killed with SIGKILL
 def test_review_command_prints_the_url_first_and_a_kill_loses_nothing(run):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     args = [sys.executable, "-m", "labeler", "review", str(run), "--port", "0", "--llm", "none",
