@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from labeler.files import atomic_write
 
 
 def default_cache_dir() -> Path:
@@ -74,7 +75,9 @@ class ArrayCache:
 
     def put(self, key: str, **arrays: np.ndarray) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, self.directory / f"{key}.npz")
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as fh:  # a handle: np.savez would append .npz to a name
+                np.savez(fh, **arrays)
+
+        atomic_write(self.directory / f"{key}.npz", write)

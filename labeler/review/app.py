@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.resources import data_dir
 from labeler.review.actions import ReportRenderer, Reviewer, ReviewError, parse_decision
 from labeler.review.data import FILTERS, ReviewRun, UnknownTopic
@@ -118,6 +119,7 @@ def create_app(
             csrf=guard.csrf if guard.cookie(request) else None,
             llm=settings is not None,
             filters=FILTERS,
+            stages=[(s.name, s.title) for s in KEYWORD_STAGES],
         )
         return HTMLResponse(env.get_template(template).render(**context), status_code=status)
 

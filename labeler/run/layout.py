@@ -19,6 +19,7 @@ from pathlib import Path
 
 from labeler import __version__
 from labeler.errors import LabelerError
+from labeler.files import atomic_write, umask
 
 MANIFEST = "run.json"
 CONFIG = "config.json"
@@ -35,31 +36,6 @@ SCHEMA_VERSION = 1
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, write: Callable[[str], object]) -> Path:
-    """Call `write(tmp)` on a temp file beside `path`, then rename it into place.
-
-    The temp file gets ordinary permissions (mkstemp makes it private) and is removed if `write`
-    fails, so `path` is either the old file or the whole new one.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _json_default(value):
@@ -128,7 +104,7 @@ def write_run_dir(out: Path, writer: Callable[[Path], None]) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~umask())
         writer(staging)
         write_json(
             staging / MANIFEST,

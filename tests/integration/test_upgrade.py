@@ -40,3 +40,38 @@ def test_a_0_1_0_run_opens_upgrades_and_relabels(tmp_path):
     assert CliRunner().invoke(main, ["report", str(run)]).exit_code == 0
     report = (run / "report.md").read_text()
     assert all(t["label"] in report for t in topics)
+
+
+def test_a_0_1_0_run_is_reviewed_in_process(tmp_path):
+    """The review app on the upgraded 0.1.0 run, through Starlette's TestClient: its pages show
+    every keyword stage of the registry and a decision lands in RunDB and topics.json."""
+    from starlette.testclient import TestClient
+
+    from labeler.represent import STAGES
+    from labeler.review.actions import ReportRenderer
+    from labeler.review.app import create_app
+
+    run = Path(shutil.copytree(FIXTURE, tmp_path / "run"))
+    token = "t" * 24
+    renders = []
+    # No model (labels are compared by text) and reports counted, not rendered: seconds, not a
+    # minute; the real renderer and embedder are exercised by test_review_api.
+    renderer = ReportRenderer(run, render=renders.append)
+    app = create_app(run, token, reviewer="ben", embed=lambda texts: None, renderer=renderer)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        page = client.get(f"/topics/1?token={token}")
+        assert page.status_code == 200 and all(s.title in page.text for s in STAGES)
+        detail = client.get("/api/topics/1").json()
+        assert list(detail["keyword_stages"]) == [s.name for s in STAGES]
+        assert [r["action"] for r in detail["reviews"]] == ["edit"]  # recorded by 0.1.0
+        answer = client.post(
+            "/api/topics/0/review",
+            json={"action": "reject"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 200, answer.text
+    assert renderer.flush() and renders == [run]  # one decision, one re-render asked for
+    renderer.close()
+    assert RunDB(run).status_names()[0] == "rejected"
+    topics = {t["topic"]: t for t in json.loads((run / "topics.json").read_text())}
+    assert topics[0]["review_status"] == "rejected"
