@@ -95,6 +95,20 @@ def main() -> None:
     "--cache-dir", type=click.Path(path_type=Path), help="Cache folder [~/.cache/labeler]."
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option(
+    "--sample-fit",
+    type=click.IntRange(min=100),
+    help="Large corpora: fit UMAP/HDBSCAN on a seeded sample of N docs, assign the rest in "
+    "streaming batches [automatic for Parquet above 200,000 rows].",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where the passes over every document run (ray: needs `pip install labeler[ray]`).",
+)
+@click.option("--ray-address", help="Ray cluster to join (with --engine ray) [a local one].")
 @llm_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @user_errors
@@ -107,6 +121,13 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     # Everything that can be refused is refused before the corpus is read or a model loaded.
     out = check_out(out or Path("reports") / _stem(corpus))
     settings = llm_settings(opts)
+    sample_fit, engine = opts.pop("sample_fit"), opts.pop("engine")
+    address = opts.pop("ray_address")
+    if engine == "ray" or sample_fit or _is_large(corpus):
+        _run_large(corpus, out, settings, sample_fit, engine, address, started, opts)
+        return
+    if address:
+        raise LabelerError("--ray-address needs --engine ray")
     embeddings = opts.pop("embeddings")
     if embeddings is not None and opts["sample"] is not None:
         raise LabelerError("--sample cannot be combined with --embeddings (rows would not align)")
@@ -143,6 +164,48 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     click.echo(
         f"{result.documents:,} documents → {result.topics} topics, "
         f"{result.outlier_share:.1%} outliers in {time.perf_counter() - started:.1f} s"
+    )
+    if result.labels:
+        click.echo(result.labels.line())
+    click.echo(str(result.run_dir / "report.html"))
+
+
+def _is_large(corpus: Path) -> bool:
+    from labeler.scale import AUTO_THRESHOLD, parquet_rows
+
+    rows = parquet_rows(corpus)
+    return rows is not None and rows > AUTO_THRESHOLD
+
+
+def _run_large(corpus, out, settings, sample_fit, engine, address, started, opts) -> None:
+    """The streaming path (`labeler.scale`), in this process or on Ray; prints peak memory."""
+    from labeler.scale import run_large
+
+    if opts.pop("sample") is not None:
+        raise LabelerError(
+            "--sample cannot be combined with --sample-fit or --engine ray "
+            "(they already fit on a sample and assign the rest)"
+        )
+    runner = None
+    if engine == "ray":
+        from labeler.engines.ray import RayEngine
+
+        if opts.get("embeddings") is not None:
+            raise LabelerError("--embeddings cannot be combined with --engine ray")
+        runner = RayEngine(
+            address=address,
+            embedding_model=opts.get("embedding_model"),
+            cache_dir=opts.get("cache_dir"),
+            no_cache=opts.get("no_cache"),
+        )
+    elif address:
+        raise LabelerError("--ray-address needs --engine ray")
+    result = run_large(corpus, out, sample_fit, llm=settings, engine=runner, **opts)
+    click.echo(
+        f"{result.documents:,} documents → {result.topics} topics, "
+        f"{result.outlier_share:.1%} outliers in {time.perf_counter() - started:.1f} s "
+        f"(fitted on a sample of {result.sample_fit:,}, the rest assigned); "
+        f"peak RSS {result.peak_rss_gb:.2f} GB"
     )
     if result.labels:
         click.echo(result.labels.line())

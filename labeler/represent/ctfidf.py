@@ -56,6 +56,16 @@ def make_vectorizer(
     )
 
 
+def ctfidf_weights(counts: sp.spmatrix) -> sp.csr_matrix:
+    """c-TF-IDF from topic × word counts; a function of the counts alone, so counts summed over
+    streamed batches (`labeler.scale`) weigh exactly as counts of the whole corpus at once."""
+    tf = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1e-12)) @ counts
+    frequency = np.asarray(counts.sum(axis=0)).ravel()
+    mean_words = float(np.asarray(counts.sum(axis=1)).mean()) if counts.shape[0] else 0.0
+    idf = np.log(1.0 + mean_words / np.maximum(frequency, 1e-12)).astype(np.float32)
+    return (tf @ sp.diags(idf)).tocsr().astype(np.float32)
+
+
 class CTFIDF:
     """Fit on documents and their topics; `topic_words(t)` gives the best words of topic t."""
 
@@ -93,11 +103,7 @@ class CTFIDF:
         )
         counts = (membership @ doc_term).tocsr()  # topic × word frequencies
         self.counts_ = counts
-        tf = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1e-12)) @ counts
-        frequency = np.asarray(counts.sum(axis=0)).ravel()
-        mean_words = float(np.asarray(counts.sum(axis=1)).mean()) if counts.shape[0] else 0.0
-        idf = np.log(1.0 + mean_words / np.maximum(frequency, 1e-12)).astype(np.float32)
-        self.c_tf_idf_ = (tf @ sp.diags(idf)).tocsr().astype(np.float32)
+        self.c_tf_idf_ = ctfidf_weights(counts)
         self._row = row
         return self
 

@@ -1,0 +1,131 @@
+"""The large-corpus path (`labeler run --sample-fit N`): fit on a sample, stream the rest.
+
+Real model, real UMAP/HDBSCAN, on the BANKING77 slice written as Parquet and read back in small
+batches, so every streamed pass crosses batch boundaries.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from labeler.cli import main
+
+
+@pytest.fixture(scope="module")
+def banking_parquet(banking_rows, tmp_path_factory):
+    empty = {"id": "empty", "text": "  ", "label": "none"}
+    rows = [*banking_rows[:300], empty, *banking_rows[300:]]
+    path = tmp_path_factory.mktemp("corpus") / "banking.parquet"
+    pd.DataFrame(rows).to_parquet(path, index=False, row_group_size=100)
+    return path
+
+
+@pytest.fixture(scope="module")
+def large_run(banking_parquet, tmp_path_factory):
+    """One `--sample-fit 300` run, streamed in batches of 128 documents."""
+    import labeler.scale
+
+    out = tmp_path_factory.mktemp("runs") / "large"
+    mp = pytest.MonkeyPatch()
+    mp.setattr(labeler.scale, "BATCH", 128)
+    try:
+        result = CliRunner().invoke(
+            main,
+            ["run", str(banking_parquet), "--sample-fit", "300", "--id-column", "id",
+             "--class-column", "label", "--llm", "none", "--out", str(out)],
+        )  # fmt: skip
+    finally:
+        mp.undo()
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_large_run_writes_a_complete_run_folder(large_run, banking_rows):
+    out, output = large_run
+    assert "fitted on a sample of 300" in output and "peak RSS" in output
+    docs = pd.read_parquet(out / "documents.parquet")
+    # The empty row is dropped, the order kept.
+    assert docs["doc_id"].tolist() == [r["id"] for r in banking_rows]
+    vectors = np.load(out / "embeddings.npy", mmap_mode="r")
+    assert vectors.dtype == np.float16 and vectors.shape == (600, 384)
+    topics = json.loads((out / "topics.json").read_text())
+    sizes = docs["topic"].value_counts().to_dict()
+    assert {r["topic"]: r["size"] for r in topics} == sizes
+    assert sum(sizes.values()) == 600
+    real = [r for r in topics if not r["is_outlier"]]
+    assert [r["size"] for r in real] == sorted((r["size"] for r in real), reverse=True)
+    config = json.loads((out / "config.json").read_text())
+    assert config["scale"]["sample_fit"] == 300 and config["scale"]["assigned"] == 300
+    # Representative documents are flagged in documents.parquet and shown in topics.json.
+    flagged = set(docs.loc[docs["representative"], "doc_id"])
+    assert flagged == {d for r in topics for d in r["representative_doc_ids"]}
+    assert (out / "report.html").is_file()
+
+
+def test_assigned_documents_join_the_topic_of_their_intent(large_run):
+    """Documents outside the sample land in the topic their intent formed inside the sample."""
+    out, _ = large_run
+    docs = pd.read_parquet(out / "documents.parquet")
+    config = json.loads((out / "config.json").read_text())
+    rng = np.random.default_rng(config["seed"])
+    sampled = np.zeros(len(docs), dtype=bool)
+    sampled[rng.choice(len(docs), size=300, replace=False)] = True
+    agree = total = 0
+    for _, group in docs.groupby("class"):
+        inside = group[sampled[group.index] & (group["topic"] >= 0)]
+        if len(inside) < 10:
+            continue
+        majority = Counter(inside["topic"]).most_common(1)[0][0]
+        outside = group[~sampled[group.index] & (group["topic"] >= 0)]
+        agree += int((outside["topic"] == majority).sum())
+        total += len(outside)
+    assert total > 100
+    assert agree / total >= 0.8
+
+
+def test_keywords_count_every_document_not_only_the_sample(large_run):
+    """c-TF-IDF is built from streamed counts over all 600 documents."""
+    out, _ = large_run
+    docs = pd.read_parquet(out / "documents.parquet")
+    topics = json.loads((out / "topics.json").read_text())
+    biggest = next(r for r in topics if not r["is_outlier"])
+    word = biggest["keywords"][0][0]
+    members = docs.loc[docs["topic"] == biggest["topic"], "text"].str.lower()
+    assert members.str.contains(word, regex=False).sum() >= 0.2 * len(members)
+
+
+def test_saved_large_run_opens_as_a_model(large_run):
+    import labeler
+
+    out, _ = large_run
+    model = labeler.load_run(out)
+    topics, _ = model.transform(["my card still has not arrived, when will it come?"])
+    name = model.labels_[int(topics[0])]
+    assert "card" in name or "arriv" in name or "deliver" in name
+
+
+def test_sample_and_sample_fit_together_is_one_line_error(banking_parquet, tmp_path):
+    result = CliRunner().invoke(
+        main,
+        ["run", str(banking_parquet), "--sample", "50", "--sample-fit", "300", "--llm", "none",
+         "--out", str(tmp_path / "x")],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("labeler: error: --sample cannot")
+    assert "Traceback" not in result.output
+
+
+def test_ray_is_never_imported_unless_asked():
+    code = (
+        "import sys, labeler.cli, labeler.scale, labeler.pipeline; "
+        "assert 'ray' not in sys.modules, 'ray imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
