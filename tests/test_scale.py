@@ -67,7 +67,8 @@ def test_large_run_writes_a_complete_run_folder(large_run, banking_rows):
     # Representative documents are flagged in documents.parquet and shown in topics.json.
     flagged = set(docs.loc[docs["representative"], "doc_id"])
     assert flagged == {d for r in topics for d in r["representative_doc_ids"]}
-    assert (out / "report.html").is_file()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "fitted on a seeded sample of 300 documents, the other 300 assigned" in html
 
 
 def test_assigned_documents_join_the_topic_of_their_intent(large_run):
