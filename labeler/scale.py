@@ -59,7 +59,7 @@ EXACT_ASSIGN_LIMIT = 20_000  # exact search below this many sampled documents, N
 # c-TF-IDF on the sample), measured at 50,000 short documents: see benchmarks/scale.py.
 FIT_BYTES_PER_DOC = 40_000
 DEFAULT_MEMORY_BUDGET_GB = 4.0
-MIN_FIT, MAX_FIT = 20_000, 100_000
+MIN_FIT, MAX_FIT = 20_000, 50_000
 
 
 def peak_rss_gb() -> float:
@@ -70,8 +70,9 @@ def peak_rss_gb() -> float:
 def fit_size(budget_gb: float | None = None) -> int:
     """Sampled documents to fit UMAP/HDBSCAN on, from a memory budget (LABELER_MEMORY_GB, 4 GB).
 
-    Bounded below so small topics still form, and above because past ~100k the fit's time grows
-    without finding new topics at the default minimum topic size.
+    Bounded below so small topics still form, and above because UMAP's time grows with the sample
+    (about 5 minutes a layout at 50,000 on 2 busy cores) while a million short texts show no new
+    topics past that at the default minimum topic size.
     """
     if budget_gb is None:
         budget_gb = float(os.environ.get("LABELER_MEMORY_GB", DEFAULT_MEMORY_BUDGET_GB))
@@ -204,9 +205,15 @@ class Assigner:
 
     def _neighbours(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if len(self.base) <= EXACT_ASSIGN_LIMIT:
-            sims = queries @ self.base.T
-            idx = np.argpartition(-sims, self.k - 1, axis=1)[:, : self.k]
-            return idx, np.take_along_axis(sims, idx, axis=1)
+            idx = np.empty((len(queries), self.k), dtype=np.int64)
+            top = np.empty((len(queries), self.k), dtype=np.float32)
+            step = max(1, 20_000_000 // len(self.base))  # at most ~80 MB of similarities
+            for s in range(0, len(queries), step):
+                sims = queries[s : s + step] @ self.base.T
+                part = np.argpartition(-sims, self.k - 1, axis=1)[:, : self.k]
+                idx[s : s + step] = part
+                top[s : s + step] = np.take_along_axis(sims, part, axis=1)
+            return idx, top
         if self._index is None:
             from pynndescent import NNDescent
 
