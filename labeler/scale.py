@@ -427,16 +427,10 @@ def run_large(
     from labeler.embed import DEFAULT_MODEL
     from labeler.model import TopicModel
     from labeler.report import render_reports
-    from labeler.store import (
-        DOCUMENTS,
-        TOPICS,
-        init_database,
-        model_config,
-        read_llm_cache,
-        write_json,
-        write_llm_cache,
-        write_run_dir,
-    )
+    from labeler.run.db import RunDB
+    from labeler.run.folder import Run
+    from labeler.run.layout import CONFIG, DOCUMENTS, TOPICS, write_json
+    from labeler.run.records import model_config, read_llm_cache
 
     engine = engine or Engine()
     sample_fit = sample_fit or fit_size()
@@ -610,21 +604,21 @@ def run_large(
             "keywords": "c-TF-IDF over every document, vocabulary learned on the sample",
         }
         config["llm"] = llm.public() if llm else {"provider": "none"}
-        write_json(staging / "config.json", config)
+        write_json(staging / CONFIG, config)
         records = _topic_records(model, sizes, n, sample, rep_ids, sample_topics)
         write_json(staging / TOPICS, records)
-        init_database(staging, model.labels_)
-        write_llm_cache(staging, earlier_answers)
+        RunDB(staging, create=True).add_keyword_labels(model.labels_)
+        RunDB(staging).add_answers(earlier_answers)
         timings["write"] = time.perf_counter() - clock
         clock = time.perf_counter()
         render_reports(staging)
         timings["report"] = time.perf_counter() - clock
         config["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
-        write_json(staging / "config.json", config)
+        write_json(staging / CONFIG, config)
         state.update(n=n, fit_n=fit_n, sizes=sizes)
 
     try:
-        run_dir = write_run_dir(out, writer)
+        run_dir = Run.create(out, writer).path
     finally:
         engine.close()
     labels = None
@@ -694,8 +688,8 @@ def _describe(model, topic_ids, counts, words, centres, topics, sample_topics, s
 
 
 def _topic_records(model, sizes, n, sample, rep_ids, sample_topics) -> list[dict]:
-    """The `topics.json` contract (as `store.topic_records`), examples drawn from the sample."""
-    from labeler.store import _id_column
+    """The `topics.json` contract (as `run.records.topic_records`), examples from the sample."""
+    from labeler.run.records import _id_column
 
     records = []
     for t in sorted(model.topic_ids_, key=lambda t: (t < 0, t)):
