@@ -202,6 +202,9 @@ def prefix(n: int) -> tuple[Path, Path]:
     return corpus, vectors
 
 
+SAMPLE_FIT = 50_000
+
+
 def run_labeler(n: int, corpus: Path, vectors: Path, timeout: float | None) -> dict:
     import pandas as pd
 
@@ -210,7 +213,7 @@ def run_labeler(n: int, corpus: Path, vectors: Path, timeout: float | None) -> d
            "--id-column", "id", "--llm", "none", "--out", str(out),
            "--cache-dir", str(WORK / f"cache-{n}"), "-q"]  # fmt: skip
     if n > 10_000:
-        cmd += ["--sample-fit", str(min(50_000, n // 2))]
+        cmd += ["--sample-fit", str(min(SAMPLE_FIT, n // 2))]
     wall, peak, status = timed(cmd, timeout)
     result = {"system": "labeler", "wall": wall, "peak": peak, "status": status}
     if status != "ok":
@@ -370,6 +373,7 @@ def main() -> None:
     r.add_argument("--sizes", default="10000,100000,1000000")
     r.add_argument("--bertopic-sizes", default="10000,100000")
     r.add_argument("--timeout", type=float, help="Seconds a system may run before it is stopped.")
+    r.add_argument("--sample-fit", type=int, default=SAMPLE_FIT, help="labeler above 10,000 docs.")
     c = sub.add_parser("choices")
     c.add_argument("--fit", type=int, default=50_000)
     c.add_argument("--queries", type=int, default=100_000)
@@ -380,6 +384,7 @@ def main() -> None:
     elif args.command == "choices":
         choices(args.fit, args.queries, set(args.parts.split(",")))
     else:
+        globals()["SAMPLE_FIT"] = args.sample_fit
         sizes = [int(s) for s in args.sizes.split(",")]
         bertopic = [int(s) for s in args.bertopic_sizes.split(",") if s]
         run(sizes, bertopic, args.timeout)
