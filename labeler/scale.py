@@ -41,13 +41,9 @@ import scipy.sparse as sp
 
 from labeler.cluster import renumber_by_size
 from labeler.errors import LabelerError
-from labeler.keywords import ctfidf_weights
-from labeler.represent import (
-    diversify,
-    representative_documents,
-    rerank_by_embedding,
-    unit,
-)
+from labeler.represent import STAGES, TopicInput, keyword_label, representative_documents, unit
+from labeler.represent.ctfidf import ctfidf_weights
+from labeler.represent.describe import _word_vectors
 
 log = logging.getLogger("labeler")
 
@@ -647,7 +643,11 @@ def run_large(
 
 
 def _describe(model, topic_ids, counts, words, centres, topics, sample_topics, sample_vectors):
-    """Keywords from the corpus-wide counts, centres from every vector, examples from the sample."""
+    """Keywords from the corpus-wide counts, centres from every vector, examples from the sample.
+
+    The same stage chain as `describe_topics` (c-TF-IDF candidates, then the registry's stages),
+    fed with streamed counts instead of a vectorizer fitted on every text at once.
+    """
     model.topics_ = sample_topics
     model.topic_ids_ = topic_ids
     model.topic_sizes_ = {t: int((topics == t).sum()) for t in topic_ids}
@@ -661,7 +661,23 @@ def _describe(model, topic_ids, counts, words, centres, topics, sample_topics, s
         scores = weights[i].toarray().ravel()
         top = np.argsort(-scores, kind="stable")[: model.n_candidate_words]
         candidates[t] = [(str(words[j]), float(scores[j])) for j in top if scores[j] > 0]
-    model.keywords_ = {"keywords": {t: c[: model.top_n_words] for t, c in candidates.items()}}
+    dim = sample_vectors.shape[1]
+    embed_words = model._embed_words if model._embedder() is not None else None
+    vectors = _word_vectors(embed_words, candidates, dim)
+    used = [s for s in STAGES if vectors is not None or not s.needs_vectors]
+    model.keywords_ = {s.name: {} for s in used}
+    for t in topic_ids:
+        ws = candidates[t]
+        word_vectors = None
+        if vectors is not None:
+            word_vectors = (
+                np.stack([vectors[w] for w, _ in ws]) if ws else np.zeros((0, dim), np.float32)
+            )
+        topic = TopicInput(
+            t, ws, word_vectors, model.topic_embeddings_[t], model.top_n_words, model.mmr_diversity
+        )
+        for stage in used:
+            model.keywords_[stage.name][t] = stage.words(topic)
     model.representative_docs_ = {
         t: representative_documents(
             sample_vectors,
@@ -672,19 +688,7 @@ def _describe(model, topic_ids, counts, words, centres, topics, sample_topics, s
         )
         for t in topic_ids
     }
-    word_vectors = model._word_vectors(candidates)
-    if word_vectors is not None:
-        keybert, mmr_words = {}, {}
-        for t, ws in candidates.items():
-            vecs = np.stack([word_vectors[w] for w, _ in ws]) if ws else np.zeros((0, 1))
-            centre = model.topic_embeddings_[t]
-            keybert[t] = rerank_by_embedding(ws, vecs, centre, model.top_n_words)
-            mmr_words[t] = diversify(ws, vecs, centre, model.top_n_words, model.mmr_diversity)
-        model.keywords_["keybert"] = keybert
-        model.keywords_["mmr"] = mmr_words
-    from labeler.model import keyword_label
-
-    final = model.keywords_.get("mmr", model.keywords_["keywords"])
+    final = model.keywords_.get("mmr") or model.keywords_["ctfidf"]
     model.labels_ = {t: keyword_label(t, final[t]) for t in topic_ids}
 
 
@@ -705,12 +709,11 @@ def _topic_records(model, sizes, n, sample, rep_ids, sample_topics) -> list[dict
             "label_source": "keywords",
             "summary": None,
             "is_outlier": t < 0,
-            "keywords": [[w, round(float(s), 5)] for w, s in model.keywords_["keywords"][t]],
         }
-        for stage in ("keybert", "mmr"):
-            if stage in model.keywords_:
-                record[f"keywords_{stage}"] = [
-                    [w, round(float(s), 5)] for w, s in model.keywords_[stage].get(t, [])
+        for stage in STAGES:  # the keys of run.records.topic_records
+            if stage.name in model.keywords_:
+                record[stage.key] = [
+                    [w, round(float(s), 5)] for w, s in model.keywords_[stage.name].get(t, [])
                 ]
         record["representative_docs"] = [sample["text"].iloc[i] for i in idx]
         record["representative_doc_ids"] = _id_column([sample["doc_id"].iloc[i] for i in idx])
