@@ -1,132 +1,332 @@
-"""LLM label quality and speed on BANKING77 and a 20 Newsgroups slice (run by hand, not in CI).
+"""Label quality on every labeled corpus in ../shared/data: labeler vs BERTopic 0.17's OpenAI
+representation, same packaged LLM, same slice, same embeddings (run by hand, not in CI).
 
-For each topic: the gold category holding most of its documents; the label "names" it when that
-category's readable name is the label's nearest category name by MiniLM embedding (top-1 of all
-categories). Also: duplicate labels, fallbacks, seconds per topic (the whole `labeler relabel`
-process: server start, labels, duplicate re-prompts, reports), for the packaged 0.5B and 1.5B
-models and the packaged prompts (`--runs MODEL:PROMPT ...`), on one fit per corpus.
+Per corpus, one seeded random slice: at most --max-docs documents (default 3,000), and at most
+half that for corpora of long documents (median 80+ words: 20 Newsgroups, Reuters, 10kGNAD).
+20 Newsgroups has headers, signatures and quotes stripped with sklearn's helpers (as BERTopic's
+own benchmark does). Then:
 
-    python benchmarks/prepare.py          # texts + MiniLM vectors into /tmp/labeler-bench
-    python benchmarks/labels_quality.py   # prints a Markdown table
+- labeler: `labeler run SLICE --class-column label --llm none` (embeddings from the packaged
+  MiniLM, cached in $LABELER_CACHE_DIR), then `labeler relabel RUN --llm MODEL`, timed as a whole
+  process (server start, labels, re-asks, reports) = seconds per topic.
+- BERTopic 0.17: `BERTopic(vectorizer_model=CountVectorizer(stop_words="english"))` with its
+  defaults otherwise (UMAP seeded 42) on the *same* vectors (the labeler run's embeddings.npy),
+  then `bertopic.representation.OpenAI` (its default prompt, 4 documents of at most 100 words,
+  `openai` client) against labeler's own local llama.cpp server (`labeler.llm.local.LocalServer`,
+  same packaged GGUF, one slot, same context). BERTopic's defaults give many small topics, so at
+  most --bertopic-topics of them (seeded random sample, default 40) are labelled; its figures are
+  over that sample and its seconds per topic exclude the server start (~2 s).
+
+Figures, the same code for both (labeler.evaluate):
+- match (topics / docs): the label names the topic's majority category: that category's readable
+  name (benchmarks/label_names/<corpus>.json, else the raw value with _ - / as spaces) is the
+  nearest, by MiniLM cosine, of all the corpus's category names. Topic-weighted and
+  document-weighted (each topic counts its size). Outliers excluded.
+- largest: the largest topic's share of all documents (outliers count in the denominator).
+- dup: labels that repeat another (case ignored); unsup: numbers/years/proper names in a label or
+  summary that the topic's documents and keywords never mention, per 100 topics.
+
+    nice -n 10 env LABELER_CACHE_DIR=/work/cache-bench python benchmarks/labels_quality.py
+    ... --corpora banking77 ag_news_test --llm-model small --no-bertopic --json out.json
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import os
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-NG_WORDS = {
-    "alt": "", "comp": "computer", "rec": "", "sci": "science", "soc": "society", "talk": "",
-    "misc": "", "os": "operating system", "ms-windows": "microsoft windows", "sys": "",
-    "ibm": "ibm", "pc": "pc", "mac": "apple mac", "x": "x window system", "crypt": "cryptography",
-    "med": "medicine", "autos": "cars", "sport": "", "forsale": "for sale",
-    "religion": "religion", "christian": "christianity", "politics": "politics", "guns": "guns",
-    "mideast": "middle east",
-}  # fmt: skip
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+NAMES = Path(__file__).resolve().parent / "label_names"
+LONG_WORDS = 80  # median words per document at which a corpus counts as long (half the slice)
+
+sys.path.insert(0, str(ROOT))
 
 
-def readable(label: str, corpus: str) -> str:
-    if corpus == "20newsgroups":
-        words = [NG_WORDS.get(p, p) for p in label.split(".")]
-        return " ".join(w for w in words if w)
-    return label.replace("_", " ")
+def corpora() -> list[str]:
+    return sorted(p.name.removesuffix(".jsonl.gz") for p in SHARED.glob("*.jsonl.gz"))
+
+
+def readable(value: str, names: dict[str, str]) -> str:
+    return names.get(value) or " ".join(str(value).replace("_", " ").replace("-", " ").split("/"))
+
+
+def load(name: str) -> tuple[list[str], list[str]]:
+    with gzip.open(SHARED / f"{name}.jsonl.gz", "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    texts = [r["text"] for r in rows]
+    labels = [str(r["label"]) for r in rows]
+    if name == "20newsgroups":
+        from sklearn.datasets._twenty_newsgroups import (
+            strip_newsgroup_footer,
+            strip_newsgroup_header,
+            strip_newsgroup_quoting,
+        )
+
+        for step in (strip_newsgroup_header, strip_newsgroup_footer, strip_newsgroup_quoting):
+            texts = [step(t) for t in texts]
+    keep = [i for i, t in enumerate(texts) if t.strip()]
+    return [texts[i] for i in keep], [labels[i] for i in keep]
+
+
+def slice_corpus(name: str, max_docs: int) -> tuple[list[str], list[str], str]:
+    texts, labels = load(name)
+    median = float(np.median([len(t.split()) for t in texts]))
+    limit = max_docs // 2 if median >= LONG_WORDS else max_docs
+    idx = np.arange(len(texts))
+    if len(texts) > limit:
+        idx = np.sort(np.random.default_rng(0).choice(len(texts), limit, replace=False))
+    note = f"{len(idx):,} of {len(texts):,} (median {median:g} words)"
+    return [texts[i] for i in idx], [labels[i] for i in idx], note
 
 
 def labeler(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "labeler", *args, "-q"], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    cmd = [sys.executable, "-m", "labeler", *args, "-q"]
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        raise RuntimeError(f"labeler {args[0]} failed: {done.stderr[-2000:]}")
 
 
-def slice_inputs(data: Path, name: str, sample: int | None, work: Path) -> tuple[Path, Path]:
-    rows = [json.loads(line) for line in (data / f"{name}.jsonl").open(encoding="utf-8")]
-    vectors = np.load(data / f"{name}.npy")
-    idx = np.arange(len(rows))
-    if sample and sample < len(rows):
-        idx = np.sort(np.random.default_rng(0).choice(len(rows), sample, replace=False))
-    corpus, vec = work / f"{name}.jsonl", work / f"{name}.npy"
+class Scorer:
+    """Embeds labels and category names with the packaged MiniLM; one scorer per run."""
+
+    def __init__(self):
+        from labeler.embed import SentenceTransformerEmbedder
+
+        self.embedder = SentenceTransformerEmbedder()
+
+    def score(self, name: str, topics: list[dict], sizes: dict, classes, doc_topics, n_docs):
+        """topics: [{topic, label, summary, evidence}] for the labelled topics only."""
+        from labeler.evaluate import (
+            duplicate_labels,
+            label_matches,
+            majority_classes,
+            unsupported_claims,
+        )
+
+        names_file = NAMES / f"{name}.json"
+        names = json.loads(names_file.read_text()) if names_file.is_file() else {}
+        _, all_labels = load_labels(name)
+        categories = sorted(set(all_labels))
+        cat_vecs = self.embedder.embed([readable(c, names) for c in categories])
+        majority = majority_classes(np.asarray(doc_topics), classes)
+        index = {c: i for i, c in enumerate(categories)}
+        targets = [index[majority[t["topic"]][0]] for t in topics]
+        lab_vecs = self.embedder.embed([t["label"] for t in topics])
+        hits = label_matches(lab_vecs, cat_vecs, targets)
+        weights = np.array([sizes[t["topic"]] for t in topics], dtype=float)
+        claims = sum(
+            len(unsupported_claims(t["label"], t.get("summary"), t["evidence"])) for t in topics
+        )
+        all_sizes = [s for t, s in sizes.items() if t >= 0]
+        return {
+            "topics": len([t for t in sizes if t >= 0]),
+            "labelled": len(topics),
+            "largest": max(all_sizes) / n_docs if all_sizes else 0.0,
+            "match_topics": float(hits.mean()) if len(topics) else 0.0,
+            "match_docs": float((hits * weights).sum() / weights.sum()) if len(topics) else 0.0,
+            "duplicates": duplicate_labels(t["label"] for t in topics),
+            "unsupported_per_100": 100 * claims / max(1, len(topics)),
+        }
+
+
+_LABEL_CACHE: dict[str, tuple[list[str], list[str]]] = {}
+
+
+def load_labels(name: str) -> tuple[list[str], list[str]]:
+    if name not in _LABEL_CACHE:
+        _LABEL_CACHE[name] = load(name)
+    return _LABEL_CACHE[name]
+
+
+def evidence(texts: list[str], keywords: list[str]) -> str:
+    return "\n".join(texts) + "\n" + " ".join(keywords)
+
+
+def run_labeler(name, texts, labels, work: Path, model: str, scorer: Scorer) -> dict:
+    corpus = work / f"{name}.jsonl"
     with corpus.open("w", encoding="utf-8") as fh:
-        for i in idx:
-            fh.write(json.dumps({"text": rows[i]["text"], "label": rows[i]["label"]}) + "\n")
-    np.save(vec, vectors[idx])
-    return corpus, vec
+        for i, (t, lab) in enumerate(zip(texts, labels)):
+            fh.write(json.dumps({"id": i, "text": t, "label": lab}) + "\n")
+    fitted = work / "fit"
+    started = time.perf_counter()
+    labeler("run", str(corpus), "--id-column", "id", "--class-column", "label",
+            "--llm", "none", "--out", str(fitted))  # fmt: skip
+    fit_s = time.perf_counter() - started
+    run = work / "labeler"
+    shutil.copytree(fitted, run)
+    started = time.perf_counter()
+    labeler("relabel", str(run), "--llm", model)
+    seconds = time.perf_counter() - started
+    docs = pd.read_parquet(run / "documents.parquet", columns=["doc_id", "topic", "class", "text"])
+    records = [r for r in json.loads((run / "topics.json").read_text()) if r["topic"] >= 0]
+    doc_topics = docs["topic"].to_numpy()
+    grouped = docs.groupby("topic")["text"].apply(list).to_dict()
+    topics = [
+        {
+            "topic": r["topic"],
+            "label": r["label"],
+            "summary": r.get("summary"),
+            "evidence": evidence(grouped[r["topic"]], [w for w, _ in r["keywords"]]),
+        }
+        for r in records
+    ]
+    sizes = {int(t): int(n) for t, n in zip(*np.unique(doc_topics, return_counts=True))}
+    result = scorer.score(name, topics, sizes, docs["class"].astype(str), doc_topics, len(docs))
+    result["s_per_topic"] = seconds / max(1, len(topics))
+    result["fit_s"] = fit_s
+    result["vectors"] = np.load(fitted / "embeddings.npy")
+    result["examples"] = [t["label"] for t in topics[:5]]
+    return result
 
 
-def score(run: Path, corpus: str) -> dict:
-    import pandas as pd
+def run_bertopic(name, texts, labels, vectors, model: str, sample: int, scorer: Scorer) -> dict:
+    import openai
+    from bertopic import BERTopic
+    from bertopic.representation import OpenAI
+    from sklearn.feature_extraction.text import CountVectorizer
+    from umap import UMAP
 
-    from labeler.embed import SentenceTransformerEmbedder
+    from labeler.llm.local import LocalServer
 
-    docs = pd.read_parquet(run / "documents.parquet", columns=["topic", "class"])
-    topics = [t for t in json.loads((run / "topics.json").read_text()) if t["topic"] >= 0]
-    categories = sorted(docs["class"].unique())
-    names = [readable(c, corpus) for c in categories]
-    embedder = SentenceTransformerEmbedder()
-    cat_vecs = embedder.embed(names)
-    cat_vecs /= np.linalg.norm(cat_vecs, axis=1, keepdims=True)
-    labels = [t["label"] for t in topics]
-    lab_vecs = embedder.embed(labels)
-    lab_vecs /= np.linalg.norm(lab_vecs, axis=1, keepdims=True)
-    hits = 0
-    for t, vec in zip(topics, lab_vecs):
-        majority = Counter(docs.loc[docs["topic"] == t["topic"], "class"]).most_common(1)[0][0]
-        hits += categories[int(np.argmax(cat_vecs @ vec))] == majority
-    lowered = [label.lower() for label in labels]
-    return {
-        "topics": len(topics),
-        "match": hits / len(topics),
-        "duplicates": len(lowered) - len(set(lowered)),
-        "fallbacks": sum(t.get("label_source") != "llm" for t in topics),
-    }
+    umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
+                      random_state=42)  # fmt: skip
+    topic_model = BERTopic(
+        vectorizer_model=CountVectorizer(stop_words="english"), umap_model=umap_model
+    )
+    started = time.perf_counter()
+    doc_topics, _ = topic_model.fit_transform(texts, vectors)
+    fit_s = time.perf_counter() - started
+    doc_topics = np.asarray(doc_topics)
+    real = sorted(int(t) for t in set(doc_topics.tolist()) if t >= 0)
+    chosen = sorted(random.Random(0).sample(real, min(sample, len(real))))
+    frame = pd.DataFrame(
+        {"Document": texts, "ID": range(len(texts)), "Topic": doc_topics, "Image": None}
+    )
+    keywords = {t: topic_model.topic_representations_[t] for t in chosen}
+    with LocalServer(model, parallel=1) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="unused")
+        rep = OpenAI(client, model=server.alias, nr_docs=4, doc_length=100,
+                     tokenizer="whitespace")  # fmt: skip
+        started = time.perf_counter()
+        # BERTopic reads c-TF-IDF row i for the i-th topic it is given: pass the sample's rows.
+        rows = topic_model.c_tf_idf_[[t + topic_model._outliers for t in chosen]]
+        answers = rep.extract_topics(topic_model, frame, rows, keywords)
+        seconds = time.perf_counter() - started
+    grouped = frame.groupby("Topic")["Document"].apply(list).to_dict()
+    topics = [
+        {
+            "topic": t,
+            "label": answers[t][0][0],
+            "summary": None,
+            "evidence": evidence(grouped[t], [w for w, _ in keywords[t]]),
+        }
+        for t in chosen
+    ]
+    sizes = {int(t): int(n) for t, n in zip(*np.unique(doc_topics, return_counts=True))}
+    result = scorer.score(name, topics, sizes, labels, doc_topics, len(texts))
+    result["s_per_topic"] = seconds / max(1, len(topics))
+    result["fit_s"] = fit_s
+    result["examples"] = [t["label"] for t in topics[:5]]
+    return result
+
+
+COLUMNS = ["topics", "largest", "match_topics", "match_docs", "duplicates",
+           "unsupported_per_100", "s_per_topic"]  # fmt: skip
+
+
+def cell(key: str, value) -> str:
+    if value is None:
+        return "–"
+    if key in ("largest", "match_topics", "match_docs"):
+        return f"{value:.0%}"
+    if key in ("unsupported_per_100", "s_per_topic"):
+        return f"{value:.1f}" if key == "unsupported_per_100" else f"{value:.2f}"
+    return str(value)
+
+
+def table(rows: list[dict], with_bertopic: bool) -> str:
+    head = ["corpus", "slice (docs)", "topics", "largest", "match topics", "match docs", "dup",
+            "unsup /100", "s/topic"]  # fmt: skip
+    if with_bertopic:
+        head += ["BT topics (labelled)", "BT largest", "BT match topics", "BT match docs",
+                 "BT dup", "BT unsup /100", "BT s/topic"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
+    for r in rows:
+        lab = r["labeler"]
+        cells = [r["corpus"], r["slice"]] + [cell(k, lab.get(k)) for k in COLUMNS]
+        if with_bertopic:
+            bt = r.get("bertopic") or {}
+            topics = f"{bt['topics']} ({bt['labelled']})" if bt else "–"
+            cells += [topics] + [cell(k, bt.get(k)) for k in COLUMNS[1:]]
+        lines.append("| " + " | ".join(cells) + " |")
+    mean = {s: {k: np.mean([r[s][k] for r in rows if r.get(s)]) for k in COLUMNS}
+            for s in ("labeler", "bertopic") if any(r.get(s) for r in rows)}  # fmt: skip
+    cells = ["**mean**", f"{len(rows)} corpora"]
+    cells += [cell(k, float(mean["labeler"][k])) if k != "topics" else
+              f"{mean['labeler'][k]:.0f}" for k in COLUMNS]  # fmt: skip
+    if with_bertopic and "bertopic" in mean:
+        cells += [f"{mean['bertopic']['topics']:.0f}"]
+        cells += [cell(k, float(mean["bertopic"][k])) for k in COLUMNS[1:]]
+    lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path, default=Path("/tmp/labeler-bench"))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpora", nargs="*", default=None, help="names in ../shared/data [all]")
+    parser.add_argument("--max-docs", type=int, default=3000, help="slice size (half for long)")
+    parser.add_argument("--no-bertopic", action="store_true", help="labeler's figures only")
     parser.add_argument(
-        "--runs", nargs="*",
-        default=["local:label_summary", "local:label_only", "small:label_summary"],
-        help="MODEL:PROMPT pairs",
-    )  # fmt: skip
-    parser.add_argument("--corpora", nargs="*", default=["banking77", "20newsgroups"])
-    args = parser.parse_args()
-    samples = {"banking77": None, "20newsgroups": 4000}
+        "--llm-model",
+        default="local",
+        choices=["local", "small"],
+        help="packaged model: local (1.5B) or small (0.5B, a quick check)",
+    )
+    parser.add_argument(
+        "--bertopic-topics",
+        type=int,
+        default=40,
+        help="BERTopic topics labelled per corpus (seeded sample)",
+    )
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    args = parser.parse_args()  # fmt: skip
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    names = args.corpora or corpora()
+    unknown = sorted(set(names) - set(corpora()))
+    if unknown:
+        parser.error(f"unknown corpora {unknown}; choose from {corpora()}")
+    scorer = Scorer()
     rows = []
-    for name in args.corpora:
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            corpus, vec = slice_inputs(args.data, name, samples[name], work)
-            fitted = work / "fit"
-            labeler("run", str(corpus), "--embeddings", str(vec), "--embedding-model",
-                    "all-MiniLM-L6-v2", "--class-column", "label", "--llm", "none",
-                    "--out", str(fitted))  # fmt: skip
-            for spec in args.runs:
-                model, prompt = spec.split(":")
-                run = work / spec.replace(":", "-")
-                shutil.copytree(fitted, run)
-                started = time.perf_counter()
-                labeler("relabel", str(run), "--llm", model, "--prompt", prompt)
-                seconds = time.perf_counter() - started
-                result = score(run, name)
-                rows.append({"corpus": name, "model": model, "prompt": prompt,
-                             "seconds": seconds, **result})  # fmt: skip
-                print(rows[-1], file=sys.stderr, flush=True)
-    print("| corpus | model | prompt | topics | names majority category | duplicate labels "
-          "| fallbacks | s / topic (whole relabel) |")  # fmt: skip
-    print("|---|---|---|---:|---:|---:|---:|---:|")
-    for r in rows:
-        per_topic = r["seconds"] / r["topics"]
-        cells = [r["corpus"], r["model"], r["prompt"], r["topics"], f"{r['match']:.0%}"]
-        cells += [r["duplicates"], r["fallbacks"], f"{per_topic:.2f}"]
-        print("| " + " | ".join(str(c) for c in cells) + " |")
+    for name in names:
+        texts, labels, note = slice_corpus(name, args.max_docs)
+        with tempfile.TemporaryDirectory(prefix="labels-quality-") as tmp:
+            lab = run_labeler(name, texts, labels, Path(tmp), args.llm_model, scorer)
+        vectors = lab.pop("vectors")
+        row = {"corpus": name, "slice": note, "labeler": lab}
+        if not args.no_bertopic:
+            row["bertopic"] = run_bertopic(
+                name, texts, labels, vectors, args.llm_model, args.bertopic_topics, scorer
+            )
+        rows.append(row)
+        print(json.dumps(row, default=float), file=sys.stderr, flush=True)
+    print(f"model: {args.llm_model}; slices: --max-docs {args.max_docs} (half for long corpora); "
+          f"BERTopic: at most {args.bertopic_topics} topics labelled per corpus")  # fmt: skip
+    print(table(rows, not args.no_bertopic))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1, default=float) + "\n")
 
 
 if __name__ == "__main__":
