@@ -137,15 +137,15 @@ from umap import UMAP
 
 times = {}
 class TimedUMAP(UMAP):
-    def fit(self, X, y=None, **kw):
-        t = time.perf_counter(); out = super().fit(X, y, **kw)
+    def fit(self, *args, **kw):
+        t = time.perf_counter(); out = super().fit(*args, **kw)
         times["umap"] = times.get("umap", 0) + time.perf_counter() - t; return out
-    def transform(self, X, **kw):
-        t = time.perf_counter(); out = super().transform(X, **kw)
+    def transform(self, *args, **kw):
+        t = time.perf_counter(); out = super().transform(*args, **kw)
         times["umap"] = times.get("umap", 0) + time.perf_counter() - t; return out
 class TimedHDBSCAN(HDBSCAN):
-    def fit(self, X, y=None, **kw):
-        t = time.perf_counter(); out = super().fit(X, y, **kw)
+    def fit(self, *args, **kw):
+        t = time.perf_counter(); out = super().fit(*args, **kw)
         times["hdbscan"] = time.perf_counter() - t; return out
 
 start = time.perf_counter()
