@@ -416,6 +416,27 @@ def test_topics_over_time_and_per_class(reuters_run, chromium_browser, tmp_path)
     assert "images/per_class.png" in markdown
 
 
+def test_report_is_one_small_file_and_every_chart_draws(reuters_run, chromium_browser):
+    """The partial, compressed Plotly bundle draws every chart the report has (map, similarity,
+    hierarchy, time, classes, a keyword bar chart) with no error, and keeps the file small."""
+    page_html = (reuters_run / "report.html").read_bytes()
+    bundle = re.search(rb'\}\)\("([A-Za-z0-9+/=]+)"\);', page_html)
+    assert bundle and len(bundle.group(1)) < 800_000  # the full Plotly bundle was 4.8 MB
+    assert len(page_html) < 1_500_000
+    v = visit(chromium_browser, reuters_run / "report.html")
+    page = v.page
+    assert page.evaluate("typeof Plotly.newPlot") == "function"
+    for plot in ("map", "similarity", "hierarchy", "time", "class"):
+        assert page.locator(f"#{plot}-plot .main-svg").count() >= 1, plot
+        assert not_blank(page.locator(f"#{plot}-plot").screenshot()), plot
+    first = topics_of(reuters_run)[0]["topic"]
+    page.locator(f"article#topic-{first}").scroll_into_view_if_needed()
+    page.wait_for_selector(f'.kw-chart[data-topic="{first}"] .main-svg .bars')
+    assert not_blank(page.locator(f'.kw-chart[data-topic="{first}"]').screenshot())
+    v.assert_offline()  # no console error: nothing failed to unpack or draw
+    page.close()
+
+
 def test_sharing_without_document_text(banking_run, tmp_path):
     docs = pd.read_parquet(banking_run / "documents.parquet")
     cli("report", banking_run, "--out", tmp_path / "bare", "--no-text")
