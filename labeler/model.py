@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from labeler import cluster as clustering
 from labeler import defaults
 from labeler.cache import ArrayCache
-from labeler.embed import DEFAULT_MODEL, CachedEmbedder, Embedder, SentenceTransformerEmbedder
+from labeler.embed import DEFAULT_MODEL, CachedEmbedder, Embedder
 from labeler.errors import LabelerError
 from labeler.represent import (
     DESCRIBE_PARAMS,
@@ -165,7 +165,9 @@ class TopicModel(BaseEstimator):
         if model is None:
             embedder = None
         elif isinstance(model, str):
-            embedder = SentenceTransformerEmbedder(model)
+            from labeler.embedders import make_embedder
+
+            embedder = make_embedder(model, self.cache_dir)
         else:
             embedder = model
         if embedder is not None and self.use_cache:
@@ -302,20 +304,19 @@ class TopicModel(BaseEstimator):
             embeddings = self.embed(list(documents))
         queries = unit(np.asarray(embeddings, dtype=np.float32))
         base = unit(self.embeddings_)
-        k = min(k, len(base))
+        from labeler.embedders.knn import top_k
+
         topics = np.empty(len(queries), dtype=np.int64)
         probs = np.empty(len(queries), dtype=np.float32)
-        for start in range(0, len(queries), 1024):
-            sims = queries[start : start + 1024] @ base.T
-            nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-            for row, idx in enumerate(nearest):
-                weights = np.clip(sims[row, idx], 0, None) + 1e-6
-                votes: dict[int, float] = {}
-                for t, w in zip(self.topics_[idx], weights):
-                    votes[int(t)] = votes.get(int(t), 0.0) + float(w)
-                best = max(votes, key=votes.get)
-                topics[start + row] = best
-                probs[start + row] = votes[best] / sum(votes.values())
+        near_sims, nearest = top_k(queries, base, k)  # on the GPU when there is one
+        for row, idx in enumerate(nearest):
+            weights = np.clip(near_sims[row], 0, None) + 1e-6
+            votes: dict[int, float] = {}
+            for t, w in zip(self.topics_[idx], weights):
+                votes[int(t)] = votes.get(int(t), 0.0) + float(w)
+            best = max(votes, key=votes.get)
+            topics[row] = best
+            probs[row] = votes[best] / sum(votes.values())
         return topics, probs
 
     def find_topics(self, query: str, top_n: int = 5) -> tuple[list[int], list[float]]:

@@ -58,6 +58,9 @@ def isolated_cache(tmp_path_factory):
     os.environ["LABELER_CACHE_DIR"] = str(cache)
     # Fits in tests keep keyword labels unless a test asks for an LLM explicitly.
     os.environ["LABELER_LLM"] = "none"
+    # Fits embed with torch, so fixtures do not wait for an ONNX export and calibration; the
+    # backends have their own tests (tests/integration/test_embedders.py).
+    os.environ["LABELER_EMBEDDING_BACKEND"] = "torch"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     return cache
 

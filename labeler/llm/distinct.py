@@ -62,10 +62,11 @@ def duplicate_groups(labels: dict[int, str], embed=None) -> list[list[int]]:
 def label_embedder(run_dir: Path):
     """Embed labels with the run's own model (cached), or None when that is unavailable."""
     from labeler.cache import EmbeddingCache
-    from labeler.embed import DEFAULT_MODEL, CachedEmbedder, SentenceTransformerEmbedder
+    from labeler.embed import DEFAULT_MODEL, CachedEmbedder
+    from labeler.embedders import make_embedder
 
     model = query_model(read_json(run_dir / CONFIG)) or DEFAULT_MODEL
-    embedder = CachedEmbedder(SentenceTransformerEmbedder(model), EmbeddingCache())
+    embedder = CachedEmbedder(make_embedder(model), EmbeddingCache())
 
     def embed(texts):
         try:

@@ -1,0 +1,226 @@
+"""Embedding backends: the OpenAI-compatible endpoint (against a stub server on 127.0.0.1),
+ONNX int8 (a real export of the packaged MiniLM), the static models, and the backend choice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from labeler.cache import EmbeddingCache
+from labeler.embed import CachedEmbedder
+from labeler.embedders import make_embedder, resolve_spec
+from labeler.errors import LabelerError
+
+SECRET = "sk-test-never-written-3f9a"
+
+
+def fingerprint(text: str) -> list[float]:
+    """A vector that identifies its text, so a test can tell which row belongs to which text."""
+    digest = hashlib.sha256(text.encode()).digest()
+    return [b / 255 for b in digest[:8]]
+
+
+class EmbeddingsStub:
+    """/v1/embeddings on 127.0.0.1: records batch sizes, peak concurrency and auth headers."""
+
+    def __init__(self, status: int = 200, delay: float = 0.05):
+        self.status, self.delay = status, delay
+        self.batches: list[int] = []
+        self.auth: list[str] = []
+        self.in_flight = self.peak = 0
+        self.lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with stub.lock:
+                    stub.in_flight += 1
+                    stub.peak = max(stub.peak, stub.in_flight)
+                    stub.batches.append(len(body["input"]))
+                    stub.auth.append(self.headers.get("Authorization", ""))
+                time.sleep(stub.delay)
+                with stub.lock:
+                    stub.in_flight -= 1
+                if stub.status != 200:
+                    reply = {"error": {"message": "model overloaded\nsecond line"}}
+                else:
+                    data = [
+                        {"object": "embedding", "index": i, "embedding": fingerprint(t)}
+                        for i, t in enumerate(body["input"])
+                    ][::-1]  # out of order on purpose: the client must sort by index
+                    reply = {"object": "list", "data": data, "model": body["model"],
+                             "usage": {"prompt_tokens": 1, "total_tokens": 1}}  # fmt: skip
+                raw = json.dumps(reply).encode()
+                self.send_response(stub.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def stub():
+    server = EmbeddingsStub()
+    yield server
+    server.close()
+
+
+def test_endpoint_batches_concurrently_and_keeps_order(stub, monkeypatch):
+    monkeypatch.setenv("EMBED_KEY", SECRET)
+    texts = [f"document number {i} " * (1 + i % 7) for i in range(230)]
+    embedder = make_embedder(f"endpoint:stub-model@{stub.url}", api_key_env="EMBED_KEY")
+    embedder.batch_size, embedder.concurrency = 25, 3
+    vectors = embedder.embed(texts)
+    assert vectors.shape == (230, 8)
+    assert np.allclose(vectors, [fingerprint(t) for t in texts], atol=1e-6)  # input order
+    assert sorted(stub.batches) == sorted([25] * 9 + [5])
+    assert 1 < stub.peak <= 3  # concurrent, and bounded
+    assert set(stub.auth) == {f"Bearer {SECRET}"}
+    assert SECRET not in embedder.key and embedder.key == f"endpoint:stub-model@{stub.url}"
+
+
+def test_endpoint_errors_are_one_line():
+    server = EmbeddingsStub(status=503, delay=0)
+    try:
+        embedder = make_embedder(f"endpoint:m@{server.url}")
+        embedder.max_retries = 0
+        with pytest.raises(LabelerError) as err:
+            embedder.embed(["a", "b"])
+        message = str(err.value)
+        assert "\n" not in message and "503" in message and server.url in message
+    finally:
+        server.close()
+
+
+def test_endpoint_run_from_the_cli_writes_no_key(stub, tmp_path, monkeypatch):
+    from labeler.cli import main
+
+    monkeypatch.setenv("EMBED_KEY", SECRET)
+    corpus = tmp_path / "notes.jsonl"
+    rows = [{"text": f"{w} note {i}"} for i in range(40) for w in ("apple pie", "train delay")]
+    corpus.write_text("\n".join(json.dumps(r) for r in rows))
+    url = stub.url.replace("http://", f"http://user:{SECRET}@")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main,
+        ["run", str(corpus), "--out", str(out), "--llm", "none", "-q",
+         "--embedding-base-url", url, "--embedding-model", "stub-model",
+         "--embedding-api-key-env", "EMBED_KEY", "--min-cluster-size", "5"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["embedding"]["model"] == f"endpoint:stub-model@{stub.url}"
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder(isolated_cache):
+    pytest.importorskip("onnxruntime")
+    embedder = make_embedder("all-MiniLM-L6-v2+onnx-int8")
+    embedder.batch_size = 4  # several length buckets in a few texts
+    return embedder
+
+
+TEXTS = [
+    "my card has not arrived yet",
+    "How do I reset my PIN at an ATM?",
+    "The shuttle launch was delayed by the weather; NASA will try again on Friday. " * 5,
+    "hockey playoffs tonight",
+    "Windows crashes after installing the new graphics driver. " * 12,
+    "refund for a cancelled flight",
+    "Is the exchange rate fixed when I pay abroad with my card?",
+]
+
+
+def test_onnx_int8_export_matches_torch_in_its_own_cache_space(onnx_embedder, isolated_cache):
+    from labeler.embed import SentenceTransformerEmbedder
+    from labeler.embedders.onnx import export_dir, verified
+
+    vectors = onnx_embedder.embed(TEXTS)
+    folder = export_dir(isolated_cache)
+    assert verified(folder)  # exported once into the cache folder, checksummed
+    reference = SentenceTransformerEmbedder().embed(TEXTS)
+    cosine = (vectors * reference).sum(1) / np.linalg.norm(reference, axis=1)
+    assert cosine.min() > 0.95 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
+    # Length buckets: rows come back in input order whatever the order of the input.
+    order = [3, 0, 6, 2, 5, 1, 4]
+    assert np.allclose(onnx_embedder.embed([TEXTS[i] for i in order]), vectors[order], atol=1e-5)
+    # A damaged export is detected, never used.
+    damaged = isolated_cache / "damaged"
+    damaged.mkdir()
+    for name in ("model.onnx", "manifest.json"):
+        (damaged / name).write_bytes((folder / name).read_bytes())
+    with open(damaged / "model.onnx", "r+b") as fh:
+        fh.seek(1000)
+        fh.write(b"\x00\x01\x02")
+    assert not verified(damaged)
+    # The cache never hands torch vectors to the ONNX backend, or back.
+    cache = EmbeddingCache(isolated_cache / "mix")
+    CachedEmbedder(SentenceTransformerEmbedder(), cache).embed(TEXTS[:2])
+    cached = CachedEmbedder(onnx_embedder, cache)
+    cached.embed(TEXTS[:2])
+    assert cached.misses == 2 and onnx_embedder.key != SentenceTransformerEmbedder().key
+
+
+def test_auto_backend_follows_the_calibration(isolated_cache, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    import labeler.embedders as embedders
+
+    calls = []
+
+    def fake_calibrate(cache):
+        calls.append(cache)
+        return {"cuda": False, "speedup": speed}
+
+    monkeypatch.setattr(embedders, "calibrate", fake_calibrate)
+    speed = 1.8
+    assert resolve_spec(None, "auto", cache_dir=tmp_path / "a") == "all-MiniLM-L6-v2+onnx-int8"
+    assert resolve_spec(None, "auto", cache_dir=tmp_path / "a").endswith("+onnx-int8")
+    assert len(calls) == 1  # measured once per machine, then remembered
+    speed = 1.05
+    assert resolve_spec(None, "auto", cache_dir=tmp_path / "b") == "all-MiniLM-L6-v2"
+    assert resolve_spec(None, "torch", cache_dir=tmp_path / "a") == "all-MiniLM-L6-v2"
+    assert resolve_spec("other/model", "auto", cache_dir=tmp_path / "a") == "other/model"
+    with pytest.raises(LabelerError):
+        resolve_spec("other/model", "onnx")
+
+
+def test_static_embeds_without_torch(isolated_cache):
+    pytest.importorskip("wordllama")
+    code = (
+        "import sys\n"
+        "from labeler.embedders import make_embedder\n"
+        "e = make_embedder('static')\n"
+        "v = e.embed(['my card has not arrived', 'card delivery is late', 'hockey playoffs'])\n"
+        "import numpy as np\n"
+        "u = v / np.linalg.norm(v, axis=1, keepdims=True)\n"
+        "assert u[0] @ u[1] > u[0] @ u[2], (u[0] @ u[1], u[0] @ u[2])\n"
+        "assert 'torch' not in sys.modules\n"
+        "print(e.key)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().startswith("static:")
