@@ -33,7 +33,9 @@ log = logging.getLogger("labeler")
 
 BACKENDS = ("auto", "torch", "onnx")
 ONNX_SUFFIX = "+onnx-int8"
-STATIC = {"static": "model2vec", "static:model2vec": "model2vec", "static:wordllama": "wordllama"}
+# `static` is WordLlama: it loads from its wheel in a second, where model2vec's distillation
+# takes minutes on 2 cores (benchmarks/embed_backends.py has both; the README the figures).
+STATIC = {"static": "wordllama", "static:model2vec": "model2vec", "static:wordllama": "wordllama"}
 MAX_TOKENS = 256  # word pieces per text, as all-MiniLM-L6-v2 was configured (see README)
 FASTER_BY = 1.25  # auto picks ONNX only when it embeds at least this much faster here
 

@@ -4,7 +4,7 @@ transformer on a CPU, at a measured quality cost (benchmarks/embed_backends.py).
 Two models: model2vec distilled from the packaged MiniLM (its vocabulary through the transformer
 once, PCA to 256 dimensions), done once into the cache folder in a child process so that the
 running process never imports torch; and WordLlama's l2_supercat, shipped inside the `wordllama`
-wheel. `static` names the better of the two on our corpora.
+wheel. `static` names WordLlama (no distillation step; see labeler/embedders/__init__.py).
 """
 
 from __future__ import annotations
