@@ -212,6 +212,17 @@ def _run_large(corpus, out, settings, sample_fit, engine, address, started, opts
             "--sample cannot be combined with --sample-fit or --engine ray "
             "(they already fit on a sample and assign the rest)"
         )
+    backend, base_url = opts.pop("embedding_backend"), opts.pop("embedding_base_url")
+    opts.pop("embedding_api_key_env")
+    if base_url:
+        raise LabelerError("--embedding-base-url is not available on the large-corpus path yet")
+    if opts.get("embeddings") is None and engine != "ray":
+        from labeler.embedders import resolve_spec
+
+        # A spec string (ONNX, static or a sentence-transformers model): no credentials in it.
+        opts["embedding_model"] = resolve_spec(
+            opts.get("embedding_model"), backend, None, opts.get("cache_dir")
+        )
     runner = None
     if engine == "ray":
         from labeler.engines.ray import RayEngine
