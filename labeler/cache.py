@@ -6,13 +6,16 @@ parameter changes the key.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from labeler.errors import LabelerError
 from labeler.files import atomic_write
 
 
@@ -28,6 +31,19 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def ensure_folder(directory: Path) -> None:
+    """Create the cache folder, or say in one line why it cannot be one."""
+    for path in (directory, *directory.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise LabelerError(
+                    f"cache folder {directory}: {path} is a file, not a folder; pass another "
+                    "--cache-dir (or $LABELER_CACHE_DIR), or --no-cache"
+                )
+            break
+    directory.mkdir(parents=True, exist_ok=True)
+
+
 class EmbeddingCache:
     """Vectors keyed by (model key, text hash), in `embeddings.sqlite` under the cache folder."""
 
@@ -39,10 +55,26 @@ class EmbeddingCache:
         self._store = EmbeddingStore(self.path)
 
     def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        return self._store.get(model, hashes)
+        ensure_folder(self.directory)
+        with self._damaged():
+            return self._store.get(model, hashes)
 
     def put(self, model: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
-        self._store.put(model, hashes, vectors)
+        ensure_folder(self.directory)
+        with self._damaged():
+            self._store.put(model, hashes, vectors)
+
+    @contextlib.contextmanager
+    def _damaged(self):
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # a lock or a constraint: not damage
+                raise
+            raise LabelerError(
+                f"the embedding cache {self.path} is damaged ({exc}): delete it (it only saves "
+                "time) or run with --no-cache"
+            ) from exc
 
 
 class ArrayCache:
@@ -74,7 +106,7 @@ class ArrayCache:
             return None  # a damaged entry is a miss, never an error
 
     def put(self, key: str, **arrays: np.ndarray) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        ensure_folder(self.directory)
 
         def write(tmp: str) -> None:
             with open(tmp, "wb") as fh:  # a handle: np.savez would append .npz to a name

@@ -15,7 +15,7 @@ import click
 
 from labeler import __version__, defaults
 from labeler.cli_common import llm_options, llm_settings, setup_logging, user_errors
-from labeler.errors import LabelerError
+from labeler.errors import LabelerError, printable
 
 log = logging.getLogger("labeler")
 
@@ -47,7 +47,14 @@ def main() -> None:
 @click.option("--id-column", help="Column of document ids, kept as given [row numbers].")
 @click.option("--time-column", help="Column of timestamps, carried to the outputs.")
 @click.option("--class-column", help="Column of known classes, carried to the outputs.")
-@click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of the corpus.")
+@click.option(
+    "--encoding",
+    help="Text encoding of the corpus [detected: UTF-8 with or without BOM, else a guess].",
+)
+@click.option(
+    "--delimiter",
+    help="Field delimiter of CSV/TSV, e.g. ';' or tab [detected from the data].",
+)
 @click.option(
     "--sample", type=click.IntRange(min=1), help="Model a seeded random sample of N docs."
 )
@@ -158,7 +165,7 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
 
     spec = CorpusSpec(
         corpus, opts["text_column"], opts["id_column"], opts["time_column"],
-        opts["class_column"], opts["encoding"], opts["sample"],
+        opts["class_column"], opts["encoding"], opts["sample"], opts["delimiter"],
     )  # fmt: skip
     embedding_model = opts["embedding_model"]
     if embeddings is None:
@@ -187,13 +194,14 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     result = run_pipeline(
         spec, out, model, embeddings=embeddings, llm=settings, cache_dir=opts["cache_dir"]
     )
+    click.echo(printable(result.accounting))
     click.echo(
         f"{result.documents:,} documents → {result.topics} topics, "
         f"{result.outlier_share:.1%} outliers in {time.perf_counter() - started:.1f} s"
     )
     if result.labels:
         click.echo(result.labels.line())
-    click.echo(str(result.run_dir / "report.html"))
+    click.echo(printable(str(result.run_dir / "report.html")))
 
 
 def _is_large(corpus: Path) -> bool:

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
-from labeler.errors import LabelerError
+from labeler.errors import LabelerError, printable, redact_text
+
+
+class SafeFormatter(logging.Formatter):
+    """Log lines are one line each, escaped, and free of URL credentials."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(redact_text(super().format(record)))
 
 
 def setup_logging(quiet: bool) -> None:
     """Progress lines as `labeler: ...` on stderr (only warnings with --quiet)."""
     log = logging.getLogger("labeler")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("labeler: %(message)s"))
+    handler.setFormatter(SafeFormatter("labeler: %(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(logging.WARNING if quiet else logging.INFO)
     if quiet:
@@ -26,19 +35,69 @@ def setup_logging(quiet: bool) -> None:
     log.propagate = False
 
 
+def fail(message: str, status: int = 2) -> None:
+    """Print one `labeler: error:` line (escaped, credentials removed) and exit."""
+    click.echo(f"labeler: error: {printable(redact_text(str(message)))}", err=True)
+    sys.exit(status)
+
+
+def os_error_message(exc: OSError) -> str:
+    """One sentence for an operating-system error, naming the path it concerns."""
+    where = f" {exc.filename}" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return (
+            f"no space left on the device while writing{where}: free some space and run again "
+            "(a finished run in that folder is left as it was)"
+        )
+    if exc.errno == errno.EDQUOT:
+        return f"disk quota exceeded while writing{where}: free some space and run again"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied:{where or ' ' + str(exc)}"
+    if exc.errno == errno.EROFS:
+        return f"read-only file system:{where}: choose another --out"
+    if exc.errno == errno.ENOTDIR:
+        return f"not a folder:{where} (a part of this path is a file)"
+    if exc.errno == errno.EISDIR:
+        return f"a folder where a file was expected:{where}"
+    if exc.errno == errno.ELOOP:
+        return f"symlink loop:{where}"
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"file name too long:{where}"
+    return f"{exc.strerror or type(exc).__name__}:{where or ' ' + str(exc)}"
+
+
 def user_errors(func):
-    """Turn LabelerError into one line on stderr and a non-zero exit; Ctrl-C into exit 130."""
+    """Every failure is one `labeler: error: ...` line on stderr and exit 2, never a traceback;
+    Ctrl-C is exit 130. Bugs say so in one line too (LABELER_DEBUG=1 shows the traceback)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
         except LabelerError as exc:
-            click.echo(f"labeler: error: {exc}", err=True)
-            sys.exit(2)
+            fail(str(exc))
         except KeyboardInterrupt:
             click.echo("labeler: interrupted; finished work is kept and a rerun resumes", err=True)
             sys.exit(130)
+        except MemoryError:
+            fail("out of memory: try --sample N, or a machine with more memory")
+        except OSError as exc:
+            if os.environ.get("LABELER_DEBUG"):
+                raise
+            fail(os_error_message(exc))
+        except sqlite3.DatabaseError as exc:
+            if os.environ.get("LABELER_DEBUG"):
+                raise
+            fail(f"a database is damaged or unreadable ({exc}); rerun `labeler run`")
+        except Exception as exc:  # noqa: BLE001 - the promise is one line, even for a bug
+            if os.environ.get("LABELER_DEBUG"):
+                raise
+            fail(
+                f"internal error ({type(exc).__name__}: {exc}); this is a bug in labeler: "
+                "rerun with LABELER_DEBUG=1 for the traceback and report it"
+            )
 
     return wrapper
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from labeler.cli_common import llm_options, llm_settings, setup_logging, user_errors
-from labeler.errors import LabelerError
+from labeler.errors import LabelerError, printable
 
 
 def _parse_topics(text: str | None) -> list[int] | None:
@@ -48,17 +48,18 @@ def _parse_topics(text: str | None) -> list[int] | None:
 def relabel(run_dir: Path, topics, force, dry_run, cache_dir, quiet, **opts) -> None:
     """Rerun only the label step of RUN_DIR (no refitting): a new label version per topic."""
     from labeler.llm.labeling import label_run
-    from labeler.run.layout import check_run
+    from labeler.run.layout import check_run, run_lock
 
     setup_logging(quiet)
-    check_run(run_dir)
+    check_run(run_dir, "relabel")
     settings = llm_settings(opts)
     if settings is None:
         raise LabelerError("relabel needs an LLM: --llm local|small|FILE.gguf or --llm-base-url")
-    stats = label_run(
-        run_dir, settings, topics=_parse_topics(topics), force=force, dry_run=dry_run,
-        cache_dir=cache_dir,
-    )  # fmt: skip
+    with run_lock(run_dir):
+        stats = label_run(
+            run_dir, settings, topics=_parse_topics(topics), force=force, dry_run=dry_run,
+            cache_dir=cache_dir,
+        )  # fmt: skip
     if dry_run:
         click.echo(
             f"would label {stats.topics} topics: {stats.calls} LLM calls "
@@ -82,14 +83,18 @@ def relabel(run_dir: Path, topics, force, dry_run, cache_dir, quiet, **opts) -> 
 def labels(run_dir: Path, topic, set_current, as_json) -> None:
     """List label versions per topic (* = current); --set-current picks another one."""
     from labeler.run.folder import Run
+    from labeler.run.layout import check_run, run_lock
 
+    check_run(run_dir, "labels")
     run = Run(run_dir)
     db = run.db
     if set_current:
-        db.set_current_version(*set_current)
         from labeler.report import render_reports
 
-        run.refresh(render_reports)
+        check_run(run_dir, "report")
+        with run_lock(run_dir):
+            db.set_current_version(*set_current)
+            run.refresh(render_reports)
     history = db.label_history(topic)
     if as_json:
         fields = ("topic", "version", "label", "summary", "source", "prompt_name", "model",
@@ -104,9 +109,9 @@ def labels(run_dir: Path, topic, set_current, as_json) -> None:
         flags = (
             f" [{', '.join(json.loads(row['flags']))}]" if row["flags"] not in (None, "[]") else ""
         )
-        click.echo(
-            f"{mark} topic {row['topic']:>4} v{row['version']:<3} {row['label']}  ({origin}){flags}"
-        )
+        line = f"{mark} topic {row['topic']:>4} v{row['version']:<3} {row['label']}"
+        line += f"  ({origin}){flags}"
+        click.echo(printable(line))  # labels come from an LLM or a reviewer: never raw
 
 
 @click.group()

@@ -52,17 +52,18 @@ def review(run_dir: Path, port: int, host: str, reviewer, cache_dir, quiet, **op
     from labeler.review.app import create_app
     from labeler.review.security import is_loopback, new_token
     from labeler.review.server import bind, default_reviewer, make_server, url
-    from labeler.run.layout import check_run
+    from labeler.run.layout import check_run, run_lock
 
     setup_logging(quiet)
     log = logging.getLogger("labeler")
-    run_dir = check_run(run_dir).resolve()
+    run_dir = check_run(run_dir, "review").resolve()
     settings = llm_settings(opts)
     reviewer = reviewer or default_reviewer()
     loopback = is_loopback(host)
     token = new_token()
     sock = bind(host, port)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(run_lock(run_dir))
         stack.callback(sock.close)
         chat = stack.enter_context(open_chat_model(settings, cache_dir)) if settings else None
         app = create_app(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 
 from labeler.cli_common import user_errors
+from labeler.errors import printable
 
 REPORT_EXAMPLES = """
 \b
@@ -59,13 +61,18 @@ def report(
 ) -> None:
     """Re-render report.html and report.md from a saved run (no refitting)."""
     from labeler.report import ReportOptions, render_reports
-    from labeler.run.layout import check_run
+    from labeler.run.layout import check_run, run_lock
 
     options = ReportOptions(
         text=not no_text, max_docs=max_docs, map_text=not no_map_text, images=images
     )
-    for path in render_reports(check_run(run_dir), out, options):
-        click.echo(str(path))
+    run_dir = check_run(run_dir, "report")
+    with contextlib.ExitStack() as stack:
+        if out is None:  # rendering into the run: not while another process writes it
+            stack.enter_context(run_lock(run_dir))
+        paths = render_reports(run_dir, out, options)
+    for path in paths:
+        click.echo(printable(str(path)))
 
 
 @click.command("export", epilog=EXPORT_EXAMPLES)
@@ -82,15 +89,21 @@ def report(
     "--out", type=click.Path(path_type=Path), help="Folder for the tables [RUN_DIR/export]."
 )
 @click.option("--no-text", is_flag=True, help="Leave the document text column out.")
+@click.option(
+    "--raw-csv",
+    is_flag=True,
+    help="Write CSV cells as they are, even those a spreadsheet runs as formulas (=, +, -, @).",
+)
 @user_errors
-def export(run_dir: Path, fmt: str, out: Path | None, no_text: bool) -> None:
+def export(run_dir: Path, fmt: str, out: Path | None, no_text: bool, raw_csv: bool) -> None:
     """Write topics, documents and keywords as flat tables (one row per topic, document, word)."""
     from labeler.export import export_run
     from labeler.run.layout import check_run
 
-    run_dir = check_run(run_dir)
-    for path in export_run(run_dir, fmt, out or run_dir / "export", text=not no_text):
-        click.echo(str(path))
+    run_dir = check_run(run_dir, "export")
+    target = out or run_dir / "export"
+    for path in export_run(run_dir, fmt, target, text=not no_text, raw_csv=raw_csv):
+        click.echo(printable(str(path)))
 
 
 SHARE_COMMANDS = [report, export]

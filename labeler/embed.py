@@ -7,6 +7,7 @@ embeds nothing and never even loads the model, and a corpus that grew reuses wha
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -16,6 +17,8 @@ import numpy as np
 
 from labeler.cache import EmbeddingCache, text_hash
 from labeler.errors import LabelerError
+
+log = logging.getLogger("labeler")
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _PACKAGED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
@@ -70,6 +73,58 @@ def load_sentence_transformer(name: str, device: str | None = None):
         ) from exc
 
 
+PAD_STEP = 8  # tokens: each text is padded to a multiple of this, whatever its batch holds
+
+
+def canonical_encode(model, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
+    """Embed so that a text's vector depends on the text alone, not on its batch.
+
+    sentence-transformers pads each batch to its longest text, and a different padding length
+    changes the last bits of every vector in the batch. Which texts share a batch depends on
+    what the cache already held, so a half-filled cache gave vectors 1e-7 off, and UMAP turned
+    that into other topics. Here every text is padded to its own length rounded up to PAD_STEP
+    tokens and batched only with texts of that same padded length; on CPU the result is then
+    bit-identical whatever the batch size (tests/test_faults.py checks the topics).
+    """
+    import torch
+
+    tokenizer = model.tokenizer
+    limit = int(model.max_seq_length or tokenizer.model_max_length)
+    counts = tokenizer(texts, truncation=True, max_length=limit)["input_ids"]
+    buckets: dict[int, list[int]] = {}
+    for i, ids in enumerate(counts):
+        padded = min(limit, -(-len(ids) // PAD_STEP) * PAD_STEP)
+        buckets.setdefault(padded, []).append(i)
+    batches = [
+        (length, members[start : start + batch_size])
+        for length, members in sorted(buckets.items())
+        for start in range(0, len(members), batch_size)
+    ]
+    dimension = getattr(model, "get_embedding_dimension", None) or (
+        model.get_sentence_embedding_dimension
+    )
+    out = np.zeros((len(texts), dimension()), dtype=np.float32)
+    progress = None
+    if show_progress:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=len(texts), desc="Embedding", unit="doc")
+    with torch.inference_mode():
+        for length, members in batches:
+            features = tokenizer(
+                [texts[i] for i in members], padding="max_length", truncation=True,
+                max_length=length, return_tensors="pt",
+            )  # fmt: skip
+            features = {k: v.to(model.device) for k, v in features.items()}
+            vectors = model(features)["sentence_embedding"]
+            out[members] = vectors.float().cpu().numpy()
+            if progress is not None:
+                progress.update(len(members))
+    if progress is not None:
+        progress.close()
+    return out
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded lazily so cache hits never pay torch's import."""
 
@@ -96,6 +151,10 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         model = self._load()
+        try:
+            return canonical_encode(model, list(texts), self.batch_size, show_progress)
+        except Exception as exc:  # noqa: BLE001 - a model this path does not fit: plain encode
+            log.debug("canonical batching unavailable (%s): batches depend on the input", exc)
         vectors = model.encode(
             list(texts),
             batch_size=self.batch_size,

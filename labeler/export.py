@@ -83,11 +83,32 @@ def _iso_times(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def write_table(frame: pd.DataFrame, path: Path, fmt: str) -> Path:
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula (`=HYPERLINK(...)`, `+`, `-`, `@`, or a
+    leading tab / carriage return) get a leading apostrophe, so they open as the text they are.
+
+    Documents and reviewers' labels are untrusted: this is OWASP's advice for CSV injection.
+    Numbers stay numbers (only text cells are changed); `--raw-csv` turns it off.
+    """
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
+            )
+    return frame
+
+
+def write_table(frame: pd.DataFrame, path: Path, fmt: str, raw_csv: bool = False) -> Path:
     if fmt == "parquet":
         return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
     frame = _iso_times(frame)
     if fmt == "csv":
+        if not raw_csv:
+            frame = neutralise_formulas(frame)
         return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
     return atomic_write(
         path,
@@ -95,8 +116,11 @@ def write_table(frame: pd.DataFrame, path: Path, fmt: str) -> Path:
     )
 
 
-def export_run(run_dir: Path, fmt: str, out_dir: Path, text: bool = True) -> list[Path]:
-    """Write topics.<fmt>, documents.<fmt> and keywords.<fmt> into `out_dir`."""
+def export_run(
+    run_dir: Path, fmt: str, out_dir: Path, text: bool = True, raw_csv: bool = False
+) -> list[Path]:
+    """Write topics.<fmt>, documents.<fmt> and keywords.<fmt> into `out_dir`; CSV cells that a
+    spreadsheet would run as formulas are neutralised unless `raw_csv`."""
     if fmt not in FORMATS:
         raise LabelerError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
@@ -109,4 +133,7 @@ def export_run(run_dir: Path, fmt: str, out_dir: Path, text: bool = True) -> lis
         "documents": documents_table(run_dir, records, text),
         "keywords": keywords_table(records),
     }
-    return [write_table(frame, out_dir / f"{name}.{fmt}", fmt) for name, frame in tables.items()]
+    return [
+        write_table(frame, out_dir / f"{name}.{fmt}", fmt, raw_csv)
+        for name, frame in tables.items()
+    ]

@@ -18,7 +18,7 @@ from labeler.model import TopicModel
 from labeler.report import render_reports
 from labeler.run.db import RunDB
 from labeler.run.folder import Run
-from labeler.run.layout import check_out
+from labeler.run.layout import check_out, run_lock
 from labeler.run.records import model_config, read_llm_cache, save_model
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ class RunResult:
     topics: int  # real topics (outliers not counted)
     outlier_share: float
     labels: LabelStats | None = None  # the label step's costs, when an LLM labeled the run
+    accounting: str = ""  # rows read, documents kept, rows dropped by reason (one line)
 
 
 def run_pipeline(
@@ -83,51 +84,63 @@ def run_pipeline(
     keyword candidates and later queries in the same space), or None to skip the embedding keyword
     stages."""
     out = check_out(out)
-    if embeddings is not None and corpus.sample is not None:
-        raise LabelerError("--sample cannot be combined with --embeddings (rows would not align)")
-    loaded = corpus.load(model.seed)
-    stats = loaded.stats
-    log.info(
-        "loaded %d documents from %s (%d empty dropped, %d duplicates kept)",
-        len(loaded), corpus.path, stats["empty_dropped"], stats["duplicates"],
-    )  # fmt: skip
-    vectors = None
-    if embeddings is not None:
-        vectors = load_embeddings(embeddings, len(loaded))
-        if model.embedding_model is None:
-            log.info(
-                "precomputed embeddings: KeyBERT/MMR keyword stages need --embedding-model "
-                "(the model that made the vectors) and are skipped"
-            )
-    model.fit(loaded.texts, vectors, loaded.doc_ids)
+    if model.use_cache:  # a cache folder that cannot be one fails now, not after the corpus
+        from labeler.cache import default_cache_dir, ensure_folder
 
-    config = model_config(model)
-    if embeddings is not None:
-        config["embedding"]["model"] = f"precomputed:{Path(embeddings).name}"
-        config["embedding"]["query_model"] = model.embedding_model
-    config["corpus"] = {
-        "name": Path(corpus.path).name,
-        "source": str(corpus.path),
-        "stats": stats,
-        "encoding": corpus.encoding,
-        "sample": corpus.sample,
-    }
-    config["llm"] = llm.public() if llm else {"provider": "none"}
-    frame = loaded.to_frame()
-    earlier_answers = read_llm_cache(out)
+        ensure_folder(Path(model.cache_dir) if model.cache_dir else default_cache_dir())
+    with run_lock(out):
+        if embeddings is not None and corpus.sample is not None:
+            raise LabelerError("--sample cannot be combined with --embeddings (rows would not align)")
+        loaded = corpus.load(model.seed)
+        stats = loaded.stats
+        log.info("%s: %s", corpus.path, loaded.accounting())
+        vectors = None
+        if embeddings is not None:
+            vectors = load_embeddings(embeddings, len(loaded))
+            if model.embedding_model is None:
+                log.info(
+                    "precomputed embeddings: KeyBERT/MMR keyword stages need --embedding-model "
+                    "(the model that made the vectors) and are skipped"
+                )
+        model.fit(loaded.texts, vectors, loaded.doc_ids)
 
-    def writer(staging: Path) -> None:
-        save_model(model, staging, config, frame)
-        RunDB(staging).add_answers(earlier_answers)
-        render_reports(staging)
+        config = model_config(model)
+        if embeddings is not None:
+            config["embedding"]["model"] = f"precomputed:{Path(embeddings).name}"
+            config["embedding"]["query_model"] = model.embedding_model
+        config["corpus"] = {
+            "name": Path(corpus.path).name,
+            "source": str(corpus.path),
+            "stats": stats,
+            "encoding": stats.get("encoding", corpus.encoding),
+            "sample": corpus.sample,
+        }
+        config["llm"] = llm.public() if llm else {"provider": "none"}
+        frame = loaded.to_frame()
+        earlier_answers = read_llm_cache(out)
 
-    run_dir = Run.create(out, writer).path
-    labels = None
-    if llm is not None:
-        from labeler.llm.labeling import label_run
+            config = model_config(model)
+            if embeddings is not None:
+                config["embedding"]["model"] = f"precomputed:{Path(embeddings).name}"
+                config["embedding"]["query_model"] = embedding_model
+            config["corpus"] = {
+                "name": Path(corpus_path).name,
+                "source": str(corpus_path),
+                "stats": stats,
+                "encoding": stats.get("encoding", encoding),
+                "sample": sample,
+            }
+            config["llm"] = llm.public() if llm else {"provider": "none"}
+            frame = corpus.to_frame()
+            earlier_answers = read_llm_cache(out)
 
-        labels = label_run(run_dir, llm, cache_dir=cache_dir)
-        log.info("%s", labels.line())
+            def writer(staging: Path) -> None:
+                save_model(model, staging, config, frame)
+                RunDB(staging).add_answers(earlier_answers)
+                render_reports(staging)
+
+            labels = label_run(run_dir, llm, cache_dir=cache_dir)
+            log.info("%s", labels.line())
     return RunResult(
         run_dir=run_dir,
         model=model,
@@ -135,4 +148,5 @@ def run_pipeline(
         topics=len([t for t in model.topic_ids_ if t >= 0]),
         outlier_share=float((model.topics_ < 0).sum()) / len(loaded),
         labels=labels,
+        accounting=loaded.accounting(),
     )

@@ -139,7 +139,10 @@ def _topic_structure(run_dir: Path, documents: pd.DataFrame, topics: list[dict])
     path = run_dir / EMBEDDINGS
     if len(ids) < 2 or not path.is_file():
         return empty
-    embeddings = np.load(path, allow_pickle=False, mmap_mode="r")
+    try:
+        embeddings = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (OSError, ValueError, EOFError):  # damaged: the report goes without these charts
+        return empty
     if len(embeddings) != len(documents):
         return empty
     vectors = charts.topic_vectors(np.asarray(embeddings), documents["topic"].to_numpy(), ids)

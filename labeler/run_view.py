@@ -9,8 +9,10 @@ error, never "nothing recorded".
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
+from labeler.errors import LabelerError
 from labeler.run.db import RunDB
 from labeler.run.layout import TOPICS, read_json
 
@@ -50,9 +52,13 @@ def topics(run_dir: Path) -> list[dict]:
     `status` and `history` to every record, whatever the run recorded.
     """
     records = read_json(Path(run_dir) / TOPICS)
-    db = RunDB(run_dir)
-    history = label_history(run_dir, db)
-    status = topic_status(run_dir, db)
+    try:
+        db = RunDB(run_dir)
+        history = label_history(run_dir, db)
+        status = topic_status(run_dir, db)
+    except LabelerError as exc:  # a damaged run.sqlite: reports and exports still work
+        logging.getLogger("labeler").warning("%s; labels as of topics.json", exc)
+        history, status = {}, {}
     for record in records:
         topic = int(record["topic"])
         versions = history.get(topic, [])

@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from labeler.errors import redact_url
+
 log = logging.getLogger("labeler")
 
 
@@ -178,7 +180,7 @@ class OpenAIChat:
             except openai.APIStatusError as exc:
                 if exc.status_code in (401, 403):
                     raise Unreachable(
-                        f"not authorised by {self.base_url} ({exc.status_code})"
+                        f"not authorised by {redact_url(self.base_url)} ({exc.status_code})"
                     ) from exc
                 raise LLMError(f"HTTP {exc.status_code}: {str(exc)[:300]}") from exc
             except openai.OpenAIError as exc:

@@ -29,6 +29,7 @@ from labeler.llm.distinct import (  # noqa: F401 - re-exported for the review ap
     label_embedder,
     relevance_check,
 )
+from labeler.llm.injection import injection_check
 from labeler.llm.prompts import Prompt, estimate_tokens, fit_messages, load_prompt
 from labeler.llm.settings import (  # noqa: F401 - LLMSettings is part of this module's API
     LLMSettings,
@@ -190,6 +191,7 @@ def label_run(
         def parse(reply: str, topic: TopicInput) -> dict:
             answer = parse_label(reply, prompt.fields)
             fits(answer["label"], topic.id)
+            injection_check(answer["label"], topic.documents, topic.words)
             return answer
 
         outcomes = ask_all(asker, selected, builder, parse, prompt, repair, schema, settings)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from labeler.errors import LabelerError
+from labeler.errors import LabelerError, redact_url
 from labeler.llm.client import ChatModel, OpenAIChat
 
 PACKAGED = ("local", "small")
@@ -49,7 +49,7 @@ class LLMSettings:
         """What is recorded in config.json and label versions: everything but secrets."""
         return {
             "provider": "endpoint" if self.base_url else self.provider,
-            "base_url": self.base_url,
+            "base_url": redact_url(self.base_url),
             "model": self.model,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
@@ -123,7 +123,7 @@ def open_chat_model(settings: LLMSettings, cache_dir: Path | None = None) -> Ite
             )
         yield OpenAIChat(
             settings.base_url, settings.model, settings.api_key_env, settings.timeout,
-            settings.max_retries, identity=f"{settings.model}@{settings.base_url}",
+            settings.max_retries, identity=f"{settings.model}@{redact_url(settings.base_url)}",
         )  # fmt: skip
         return
     if settings.provider not in PACKAGED and not Path(settings.provider).is_file():
@@ -140,7 +140,7 @@ def open_chat_model(settings: LLMSettings, cache_dir: Path | None = None) -> Ite
 
 def identity_without_starting(settings: LLMSettings) -> str:
     if settings.base_url:
-        return f"{settings.model}@{settings.base_url}"
+        return f"{settings.model}@{redact_url(settings.base_url)}"
     from labeler.llm.local import LocalServer
 
     return LocalServer(settings.provider).identity

@@ -102,7 +102,11 @@ def test_sample_is_seeded(tmp_path):
         (lambda p: p.write_text("a,b\n1,2\n"), {"text_column": "body"}, "'body' is not a column"),
         (lambda p: p.write_text("a,b\n1,2\n"), {}, "no 'text' column"),
         (lambda p: p.write_text("text\n \n\t\n"), {}, "no usable document"),
-        (lambda p: p.write_bytes(b"text\nbad \xff\xfe byte\n"), {}, "not valid utf-8"),
+        (
+            lambda p: p.write_bytes(b"text\nbad \xff\xfe byte\n"),
+            {"encoding": "utf-8"},
+            "not valid utf-8",
+        ),
         (lambda p: p.write_text("text,id\nx,1\ny,1\n"), {"id_column": "id"}, "duplicate ids"),
     ],
 )
@@ -131,7 +135,7 @@ def test_broken_jsonl_names_the_line(tmp_path):
         (["missing.csv"], None),
         (["empty.csv"], b""),
         (["bad.csv", "--text-column", "nope"], b"text\nhello\n"),
-        (["latin.csv"], b"text\ncaf\xe9 au lait\n"),
+        (["latin.csv", "--encoding", "utf-8"], b"text\ncaf\xe9 au lait\n"),
         (["blank.csv"], b"text\n  \n"),
     ],
 )
