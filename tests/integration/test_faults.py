@@ -29,12 +29,16 @@ def invoke(*args):
 
 
 def one_line_error(result, *needles: str, status: int = 2) -> str:
+    """Exit 2 and one `labeler: error:` line, the last on stderr (progress lines may precede it:
+    these faults strike mid-run)."""
     assert result.exit_code == status, (result.exit_code, result.output)
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("labeler: "), result.stderr
+    errors = [line for line in lines if line.startswith("labeler: error: ")]
+    assert errors == lines[-1:], result.stderr
+    assert "Traceback" not in result.stderr
     for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
+        assert needle in lines[-1], lines[-1]
+    return lines[-1]
 
 
 def run_args(corpus: Path, out: Path, *extra) -> list:
@@ -143,25 +147,82 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 240) -> None:
     proc.wait()
 
 
+def _stage_reached(proc: subprocess.Popen, words: str):
+    """A readiness check that reads the run's progress lines until one names the stage."""
+
+    def ready() -> bool:
+        line = proc.stderr.readline().decode()
+        return words in line
+
+    return ready
+
+
 @pytest.mark.slow
-def test_kill_9_while_writing_then_rerun_gives_the_same_topics(banking_run, banking_file, tmp_path):
+@pytest.mark.parametrize("stage", ["embedding", "clustering", "writing"])
+def test_kill_9_at_a_stage_then_rerun_gives_the_same_topics(
+    banking_run, banking_file, tmp_path, stage
+):
+    """kill -9 while embedding (a cold cache), clustering or writing the run folder: the folder
+    never looks finished, and a rerun completes with the topics of an uninterrupted run."""
     out = tmp_path / "killed"
-    proc = _labeler(*run_args(banking_file, out, "--llm", "none"))
-    _kill_when(proc, lambda: any(tmp_path.glob(".killed.*.partial/*.npy")))
+    extra = ["--llm", "none"]
+    if stage == "embedding":
+        extra += ["--cache-dir", tmp_path / "cold-cache"]
+    proc = _labeler(*run_args(banking_file, out, *extra))
+    if stage == "writing":
+        _kill_when(proc, lambda: any(tmp_path.glob(".killed.*.partial/*.npy")))
+    else:
+        _kill_when(proc, _stage_reached(proc, stage))
     assert not (out / "run.json").exists()  # a killed run never looks finished
-    result = invoke(*run_args(banking_file, out, "--llm", "none"))
+    result = invoke(*run_args(banking_file, out, *extra))
     assert result.exit_code == 0, result.output
     assert topics(out) == topics(banking_run) and not leftovers(out)
 
 
-def test_run_moved_aside_by_a_killed_swap_is_restored(run_copy, banking_file):
+def test_kill_9_while_labeling_then_rerun_keeps_every_answer(run_copy):
+    """Answers are committed as they arrive: after kill -9 mid-labeling, a rerun asks only for
+    the topics still missing."""
+    answered = []
+
+    def slow(request, n):
+        answered.append(n)
+        time.sleep(0.2)
+        return ok(label_json(topic_label(request)))
+
+    with StubLLM(slow) as stub:
+        args = ["relabel", run_copy, "--llm-base-url", stub.base_url, "--llm-model", "stub",
+                "--concurrency", "1"]  # fmt: skip
+        proc = _labeler(*args)
+        _kill_when(proc, lambda: len(answered) >= 3)
+        before = len(answered)
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+    n_topics = len(
+        [t for t in json.loads((run_copy / "topics.json").read_text()) if t["topic"] >= 0]
+    )
+    assert "cache hits" in result.output
+    hits = int(result.output.split(" cache hits")[0].rsplit(" ", 1)[-1])
+    assert hits >= 2  # answers the killed process received were kept
+    assert len(answered) - before <= n_topics - hits + 2
+    labelled = json.loads((run_copy / "topics.json").read_text())
+    assert all(t["label_source"] == "llm" for t in labelled if t["topic"] >= 0)
+
+
+def test_run_moved_aside_by_a_killed_swap_is_restored(run_copy, banking_file, monkeypatch):
     """kill -9 between the two renames of the swap leaves the old run aside: the next run puts it
     back before anything else (then replaces it as usual)."""
+    from labeler.errors import LabelerError
+
+    before = snapshot(run_copy)
     aside = run_copy.parent / f".{run_copy.name}.old-99999"
     os.rename(run_copy, aside)
-    result = invoke(*run_args(banking_file, run_copy, "--llm", "none", "--min-df", "99999"))
-    assert result.exit_code != 0  # this run fails (no vocabulary) ...
-    assert (run_copy / "run.json").is_file() and not aside.exists()  # ... the old one is back
+
+    def fails(*args):
+        raise LabelerError("this run fails while writing")
+
+    monkeypatch.setattr("labeler.pipeline.render_reports", fails)
+    one_line_error(invoke(*run_args(banking_file, run_copy, "--llm", "none")), "fails while")
+    assert snapshot(run_copy) == before and not aside.exists()  # the old run is back, whole
 
 
 def test_kill_9_during_review_loses_no_decision(run_copy):
