@@ -90,7 +90,9 @@ def run_pipeline(
         ensure_folder(Path(model.cache_dir) if model.cache_dir else default_cache_dir())
     with run_lock(out):
         if embeddings is not None and corpus.sample is not None:
-            raise LabelerError("--sample cannot be combined with --embeddings (rows would not align)")
+            raise LabelerError(
+                "--sample cannot be combined with --embeddings (rows would not align)"
+            )
         loaded = corpus.load(model.seed)
         stats = loaded.stats
         log.info("%s: %s", corpus.path, loaded.accounting())
@@ -119,25 +121,15 @@ def run_pipeline(
         frame = loaded.to_frame()
         earlier_answers = read_llm_cache(out)
 
-            config = model_config(model)
-            if embeddings is not None:
-                config["embedding"]["model"] = f"precomputed:{Path(embeddings).name}"
-                config["embedding"]["query_model"] = embedding_model
-            config["corpus"] = {
-                "name": Path(corpus_path).name,
-                "source": str(corpus_path),
-                "stats": stats,
-                "encoding": stats.get("encoding", encoding),
-                "sample": sample,
-            }
-            config["llm"] = llm.public() if llm else {"provider": "none"}
-            frame = corpus.to_frame()
-            earlier_answers = read_llm_cache(out)
+        def writer(staging: Path) -> None:
+            save_model(model, staging, config, frame)
+            RunDB(staging).add_answers(earlier_answers)
+            render_reports(staging)
 
-            def writer(staging: Path) -> None:
-                save_model(model, staging, config, frame)
-                RunDB(staging).add_answers(earlier_answers)
-                render_reports(staging)
+        run_dir = Run.create(out, writer).path
+        labels = None
+        if llm is not None:
+            from labeler.llm.labeling import label_run
 
             labels = label_run(run_dir, llm, cache_dir=cache_dir)
             log.info("%s", labels.line())
