@@ -97,7 +97,11 @@ class Columns:
 
 def _clean_batch(frame: pd.DataFrame, columns: Columns, first_row: int, source: str):
     """Rename to the run's columns (doc_id, text, timestamp, class) and drop empty texts."""
-    from labeler.corpus import _as_text
+    from labeler.corpus import as_text
+
+    def _as_text(value) -> str:
+        # Empty or undecodable values become "" and are dropped (and counted) just below.
+        return as_text(value, None)[0] or ""
 
     def need(name: str, option: str) -> pd.Series:
         if name not in frame.columns:
@@ -124,17 +128,38 @@ def _clean_batch(frame: pd.DataFrame, columns: Columns, first_row: int, source: 
     return out[keep].reset_index(drop=True), int((~keep).sum()), keep
 
 
+def load_table(
+    path: Path, columns: Columns, encoding: str | None, delimiter: str | None
+) -> tuple[pd.DataFrame, Columns, int]:
+    """A non-Parquet corpus read whole by the ordinary reader (dialect, encoding and row
+    accounting as `labeler run`), as a frame with the run's column names, and the rows dropped."""
+    from labeler.corpus import load_corpus
+
+    corpus = load_corpus(
+        path, columns.text, columns.id, columns.time, columns.cls, encoding, delimiter=delimiter
+    )
+    named = Columns(
+        "text", "doc_id", "timestamp" if columns.time else None, "class" if columns.cls else None
+    )
+    dropped = sum((corpus.stats.get("dropped") or {}).values())
+    return corpus.to_frame(), named, dropped
+
+
 def read_batches(
-    path: Path, columns: Columns, encoding: str = "utf-8", batch_size: int | None = None
+    path: Path,
+    columns: Columns,
+    encoding: str | None = None,
+    batch_size: int | None = None,
+    delimiter: str | None = None,
 ) -> Iterator[tuple[pd.DataFrame, int]]:
     """(non-empty documents, empty ones dropped) per batch; Parquet is never read whole."""
     batch_size = batch_size or BATCH
-    from labeler.corpus import _read_folder, _read_table, detect_format
+    from labeler.corpus import detect_format
 
     path = Path(path)
     if not path.exists():
         raise LabelerError(f"corpus not found: {path}")
-    fmt = detect_format(path)
+    fmt = detect_format(path)[0]
     if fmt == "parquet":
         try:
             reader = pq.ParquetFile(path)
@@ -155,13 +180,12 @@ def read_batches(
             row += len(frame)
         return
     # Other formats have no cheap batched reader: load the table once, then stream it.
-    frame = _read_folder(path, encoding) if fmt == "folder" else _read_table(path, fmt, encoding)
-    if fmt == "folder" and not columns.id:
-        columns = Columns(columns.text, "id", columns.time, columns.cls)
-    if columns.text is None and "text" not in frame.columns and len(frame.columns) == 1:
-        columns = Columns(str(frame.columns[0]), columns.id, columns.time, columns.cls)
+    frame, columns, dropped = load_table(path, columns, encoding, delimiter)
     for start in range(0, len(frame), batch_size):
-        yield _clean_batch(frame.iloc[start : start + batch_size], columns, start, path.name)[:2]
+        batch, empty = _clean_batch(
+            frame.iloc[start : start + batch_size], columns, start, path.name
+        )[:2]
+        yield batch, empty + (dropped if start == 0 else 0)
 
 
 def text_hashes(texts) -> np.ndarray:
@@ -294,10 +318,15 @@ class Engine:
     name = "local"
 
     def embed(
-        self, corpus: Path, columns: Columns, encoding: str, embed_fn: Callable | None
+        self,
+        corpus: Path,
+        columns: Columns,
+        encoding: str | None,
+        embed_fn: Callable | None,
+        delimiter: str | None = None,
     ) -> Iterator[tuple[pd.DataFrame, int, np.ndarray | None]]:
         """(documents, empty ones dropped, their vectors) per batch, in corpus order."""
-        for frame, dropped in read_batches(corpus, columns, encoding):
+        for frame, dropped in read_batches(corpus, columns, encoding, delimiter=delimiter):
             vectors = embed_fn(frame["text"].tolist()) if len(frame) and embed_fn else None
             yield frame, dropped, vectors
 
@@ -401,7 +430,8 @@ def run_large(
     id_column: str | None = None,
     time_column: str | None = None,
     class_column: str | None = None,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
+    delimiter: str | None = None,
     embedding_model: str | None = None,
     embeddings: Path | None = None,
     min_cluster_size: int | None = None,
@@ -466,7 +496,7 @@ def run_large(
         clock = time.perf_counter()
         log.info("reading and embedding in batches of %d (%s engine)", BATCH, engine.name)
         embed_fn = None if precomputed is not None else model.embed
-        stream = engine.embed(Path(corpus_path), columns, encoding, embed_fn)
+        stream = engine.embed(Path(corpus_path), columns, encoding, embed_fn, delimiter)
         done = _embed_pass(stream, staging, precomputed)
         timings["embed"] = time.perf_counter() - clock
         n = done.n

@@ -116,7 +116,12 @@ class RayEngine(Engine):
 
     # ------------------------------------------------------------------ reading and embedding
     def embed(
-        self, corpus: Path, columns: Columns, encoding: str, embed_fn: Callable | None
+        self,
+        corpus: Path,
+        columns: Columns,
+        encoding: str | None,
+        embed_fn: Callable | None,
+        delimiter: str | None = None,
     ) -> Iterator[tuple[pd.DataFrame, int, np.ndarray | None]]:
         _ray()
         import ray.data
@@ -134,13 +139,10 @@ class RayEngine(Engine):
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise LabelerError(f"Ray cannot read Parquet from {source}: {first}") from exc
         else:
-            from labeler.corpus import _read_folder, _read_table, detect_format
+            from labeler.scale import load_table
 
-            fmt = detect_format(Path(source))
-            reader = _read_folder if fmt == "folder" else _read_table
-            frame = reader(Path(source), encoding) if fmt == "folder" else reader(
-                Path(source), fmt, encoding
-            )  # fmt: skip
+            # Not Parquet: read by the ordinary reader on the driver, then handed to Ray Data.
+            frame, columns, _ = load_table(Path(source), columns, encoding, delimiter)
             ds = ray.data.from_pandas(frame)
         # One model per actor; on GPUs one actor per device, on CPUs half the cores (torch
         # already uses two threads per actor).
