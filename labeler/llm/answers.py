@@ -20,7 +20,15 @@ DANGLING = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "including"
 
 
 class AnswerError(ValueError):
-    """The reply cannot be used; the message is sent back to the model in the repair prompt."""
+    """The reply cannot be used; the message is sent back to the model in the repair prompt.
+
+    `fallback`, when given, is what to use if the model does not do better when asked again: the
+    answer was usable, only not as good as it should be (a claim the documents do not support,
+    removed; a label that covers one sub-group of the topic)."""
+
+    def __init__(self, message: str, fallback: dict | None = None):
+        super().__init__(message)
+        self.fallback = fallback
 
 
 def extract_json(content: str) -> dict:

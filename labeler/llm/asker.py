@@ -20,6 +20,7 @@ from labeler.run.db import RunDB
 log = logging.getLogger("labeler")
 
 REPAIRS = 2  # follow-ups after an unusable answer
+SOFT_REPAIRS = 1  # follow-ups after a usable but flawed one (AnswerError.fallback), then keep it
 SHRINKS = 3  # retries with shorter documents after "context exceeded"
 
 
@@ -129,19 +130,28 @@ class Asker:
         """build(doc_tokens, budget) → messages; parse(reply) → value.
 
         Returns (value, messages, reply). After "context exceeded" the documents are cut shorter
-        and the prompt budget shrinks (dropping documents), up to SHRINKS times.
+        and the prompt budget shrinks (dropping documents), up to SHRINKS times. A reply that
+        parse rejects with a fallback (usable, but flawed) is asked about once; if the next one is
+        no better, the latest fallback is the answer.
         """
         budget = self.settings.prompt_budget
         for _ in range(SHRINKS + 1):
             messages = build(doc_tokens, budget)
             conversation = list(messages)
             prefill = messages[-1] if messages[-1]["role"] == "assistant" else None
+            salvage: tuple | None = None  # (value, reply) of the latest usable, flawed answer
+            soft = 0
             try:
                 for attempt in range(REPAIRS + 1):
                     reply = self.ask(conversation, schema)
                     try:
                         return parse(reply), messages, reply
                     except AnswerError as problem:
+                        if problem.fallback is not None:
+                            salvage = (problem.fallback, reply)
+                            soft += 1
+                        if salvage and (attempt == REPAIRS or soft > SOFT_REPAIRS):
+                            return salvage[0], messages, salvage[1]
                         if attempt == REPAIRS:
                             raise
                         follow_up = repair.render(problem=str(problem), fields=fields)

@@ -12,15 +12,24 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from labeler.errors import LabelerError
-from labeler.llm.answers import MAX_LABEL_CHARS, AnswerError, parse_label
+from labeler.llm import claims as claim_check
+from labeler.llm import exemplars as cover
+from labeler.llm.answers import (
+    MAX_LABEL_CHARS,
+    AnswerError,
+    clean_label,
+    clean_summary,
+    parse_label,
+)
 from labeler.llm.asker import Asker, LabelStats, Outcome, cache_key, cache_lookup
 from labeler.llm.client import ChatModel, LLMError, Unreachable
 from labeler.llm.distinct import (  # noqa: F401 - re-exported for the review app
@@ -30,7 +39,7 @@ from labeler.llm.distinct import (  # noqa: F401 - re-exported for the review ap
     relevance_check,
 )
 from labeler.llm.injection import injection_check
-from labeler.llm.prompts import Prompt, estimate_tokens, fit_messages, load_prompt
+from labeler.llm.prompts import FENCE, Prompt, estimate_tokens, fit_messages, load_prompt
 from labeler.llm.settings import (  # noqa: F401 - LLMSettings is part of this module's API
     LLMSettings,
     identity_without_starting,
@@ -58,6 +67,16 @@ class TopicInput:
     documents: list[str]
     keyword_label: str
     current_label: str
+    representative_ids: list = field(default_factory=list)
+    members: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    split: bool = False  # large or spread-out: its sub-groups are looked for
+    # Set by Corpus.prepare: the prompt's exemplars and sub-groups, and what the answer is
+    # checked against (documents the prompt did not show; what the documents say).
+    exemplars: list[str] | None = None
+    groups: list[dict] = field(default_factory=list)
+    subgroups: cover.SubGroups | None = None
+    held_out: list[np.ndarray] = field(default_factory=list)
+    evidence: claim_check.Evidence | None = None
 
     @property
     def words(self) -> list[str]:
@@ -72,17 +91,80 @@ class TopicInput:
         }  # fmt: skip
 
 
+class Corpus:
+    """The run's documents and embeddings, for choosing a topic's exemplars and checking its
+    answer against the documents the prompt did not show. Topics are prepared on first use, once
+    (labeling threads share it)."""
+
+    def __init__(self, texts: list[str], embeddings: np.ndarray, doc_ids: list):
+        self.texts = texts
+        self.vectors = cover.unit_rows(embeddings)
+        self.row = {d: i for i, d in enumerate(doc_ids)}
+        self._lock = threading.Lock()
+
+    def prepare(self, topic: TopicInput, prompt: Prompt) -> TopicInput:
+        with self._lock:
+            if topic.exemplars is not None:
+                return topic
+            members = topic.members
+            if len(members) == 0:  # nothing on disk to go by: the fit's documents as they are
+                topic.exemplars = list(topic.documents)
+                return topic
+            vectors = self.vectors[members]
+            split = cover.find_subgroups if topic.split else lambda v, seed: cover.one_group(v)
+            groups = split(vectors, seed=topic.id)
+            # The fit's representative documents, with the text topics.json holds for them.
+            position = {int(r): i for i, r in enumerate(members)}
+            preferred, text_of = [], {}
+            for doc_id, text in zip(topic.representative_ids, topic.documents):
+                row = self.row.get(doc_id)
+                if row is not None and row in position:
+                    preferred.append(position[row])
+                    text_of[position[row]] = text
+            n = cover.exemplar_count(topic.size, groups.k, prompt.min_docs, prompt.max_docs)
+            chosen = cover.choose_exemplars(vectors, groups, preferred, n)
+            topic.exemplars = [text_of.get(i, self.texts[members[i]]) for i in chosen]
+            topic.subgroups = groups
+            if groups.k > 1:
+                texts = [self.texts[i] for i in members]
+                words = cover.subgroup_keywords(texts, groups)
+                topic.groups = [
+                    {"share": share, "keywords": kws}
+                    for share, kws in zip(groups.shares, words)
+                ]  # fmt: skip
+                topic.held_out = cover.held_out(groups, chosen, seed=topic.id)
+            return topic
+
+    def evidence(self, topic: TopicInput, extra: list[str]) -> claim_check.Evidence:
+        """What the topic's documents and keywords say (built on the first claim to check)."""
+        with self._lock:
+            if topic.evidence is None:
+                texts = [self.texts[i] for i in topic.members]
+                words = [*topic.words, *(w for g in topic.groups for w in g["keywords"])]
+                topic.evidence = claim_check.Evidence(
+                    [*texts, *topic.documents, " ".join(words), *extra]
+                )
+            return topic.evidence
+
+
 def load_inputs(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray]]:
+    inputs, vectors, _ = load_topics(run_dir)
+    return inputs, vectors
+
+
+def load_topics(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray], Corpus]:
     run = Run(run_dir)
     topics = run.topics()
     db = run.db
     labels = db.current_labels()
     fitted_labels = db.keyword_labels()  # the latest keyword label (a merge makes a new one)
-    docs = run.documents(columns=["topic"])
+    docs = run.documents(columns=["doc_id", "text", "topic"])
     embeddings = run.embeddings()
     from labeler.represent import topic_vectors
 
-    vectors = topic_vectors(embeddings, docs["topic"].to_numpy())
+    assignments = docs["topic"].to_numpy()
+    vectors = topic_vectors(embeddings, assignments)
+    corpus = Corpus(docs["text"].astype(str).tolist(), embeddings, docs["doc_id"].tolist())
     inputs = []
     for r in topics:
         if r.get("is_outlier") or r["topic"] < 0:
@@ -99,9 +181,16 @@ def load_inputs(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray]]
                 documents=list(r.get("representative_docs", [])),
                 keyword_label=keyword_label,
                 current_label=labels.get(int(r["topic"]), {}).get("label", keyword_label),
+                representative_ids=list(r.get("representative_doc_ids", [])),
+                members=np.flatnonzero(assignments == int(r["topic"])),
             )  # fmt: skip
         )
-    return inputs, vectors
+    sizes = {t.id: len(t.members) for t in inputs}
+    spreads = {t.id: cover.spread(corpus.vectors[t.members]) for t in inputs if len(t.members)}
+    split = cover.worth_splitting(sizes, spreads, len(assignments))
+    for t in inputs:
+        t.split = t.id in split
+    return inputs, vectors, corpus
 
 
 def neighbours_of(
@@ -144,7 +233,7 @@ def label_run(
     run_dir = run.path
     prompt = load_prompt(settings.prompt)
     repair = load_prompt("repair")
-    inputs, vectors = load_inputs(run_dir)
+    inputs, vectors, corpus = load_topics(run_dir)
     if topics is not None:
         unknown = sorted(set(topics) - {t.id for t in inputs})
         if unknown:
@@ -168,14 +257,17 @@ def label_run(
     prefill = prompt.has_prefill and supports
 
     def builder(topic: TopicInput):
+        corpus.prepare(topic, prompt)
         context = {
             "topic": topic.context(),
+            "groups": topic.groups,
             "neighbours": neighbours_of(topic, inputs, vectors),
             "corpus_description": settings.corpus_description,
         }
         return lambda doc_tokens, budget: fit_messages(
-            prompt, topic.documents, budget, doc_tokens=doc_tokens, prefill=prefill, **context
-        )
+            prompt, topic.exemplars, budget, prefill=prefill,
+            doc_tokens=prompt.doc_cut(len(topic.exemplars), doc_tokens), **context,
+        )  # fmt: skip
 
     if dry_run:
         return estimate(run_dir, selected, builder, settings, chat, schema, prompt.doc_tokens)
@@ -185,13 +277,17 @@ def label_run(
         if chat is None:
             chat = stack.enter_context(open_chat_model(settings, cache_dir))
         asker = Asker(run_dir, chat, settings, stats)
-        embed = label_embedder(run_dir)
+        embed = remembered(label_embedder(run_dir))
         fits = relevance_check(embed, vectors)
+        told = prompt.instructions(fence=FENCE, corpus_description=settings.corpus_description)
+        told += " " + (settings.corpus_description or "")
 
         def parse(reply: str, topic: TopicInput) -> dict:
             answer = parse_label(reply, prompt.fields)
             fits(answer["label"], topic.id)
             injection_check(answer["label"], topic.documents, topic.words)
+            answer = check_claims(answer, topic, corpus, told)
+            check_coverage(answer, topic, corpus, embed)
             return answer
 
         outcomes = ask_all(asker, selected, builder, parse, prompt, repair, schema, settings)
@@ -207,6 +303,82 @@ def label_run(
     return stats
 
 
+def remembered(embed):
+    """`embed` with each text's vector kept: a label is embedded for the relevance check and again
+    for the coverage check."""
+    memory: dict[str, np.ndarray | None] = {}
+    lock = threading.Lock()
+
+    def embed_once(texts: list[str]):
+        missing = [t for t in dict.fromkeys(texts) if t not in memory]
+        if missing:
+            found = embed(missing)
+            with lock:
+                for i, t in enumerate(missing):
+                    memory[t] = None if found is None else np.asarray(found[i])
+        vectors = [memory.get(t) for t in texts]
+        return None if any(v is None for v in vectors) else np.stack(vectors)
+
+    return embed_once
+
+
+def check_claims(answer: dict, topic: TopicInput, corpus: Corpus, told: str) -> dict:
+    """Numbers, dates and names the documents do not support: asked about again (the error names
+    them), and if the model insists, removed from the answer, which is flagged."""
+    ignore = set(claim_check.Evidence([told]).words)
+    found = {
+        "label": claim_check.find_claims(answer["label"], title_case=True, ignore=ignore),
+        "summary": claim_check.find_claims(answer["summary"] or "", ignore=ignore),
+    }
+    if not any(found.values()):
+        return answer
+    evidence = corpus.evidence(topic, [told])
+    bad = {part: claim_check.unsupported(c, evidence) for part, c in found.items()}
+    if not any(bad.values()):
+        return answer
+    claims = [c for part in ("label", "summary") for c in bad[part]]
+    named = ", ".join(dict.fromkeys(c.describe() for c in claims))
+    problem = (
+        f"the documents do not mention {named}; state only what the documents say, "
+        "with no names, numbers or dates of your own"
+    )
+    try:
+        label = clean_label(claim_check.remove_claims(answer["label"], bad["label"], True))
+        summary = answer["summary"]
+        if summary and bad["summary"]:
+            summary = clean_summary(claim_check.remove_claims(summary, bad["summary"]))
+    except AnswerError:
+        raise AnswerError(problem) from None  # nothing usable is left without the claims
+    flags = sorted({*answer.get("flags", []), "unsupported-claim"})
+    raise AnswerError(problem, fallback={**answer, "label": label, "summary": summary,
+                                         "flags": flags})  # fmt: skip
+
+
+def check_coverage(answer: dict, topic: TopicInput, corpus: Corpus, embed) -> None:
+    """A label that fits one of the topic's sub-groups far better than another (judged on
+    documents the prompt did not show) is asked about again, with the sub-groups named."""
+    groups = topic.subgroups
+    if groups is None or groups.k < 2 or not topic.held_out:
+        return
+    vector = embed([answer["label"]])
+    if vector is None or vector.shape[1] != corpus.vectors.shape[1]:
+        return
+    members = corpus.vectors[topic.members]
+    best, missed = cover.uncovered(vector[0], members, topic.held_out, groups.shares)
+    if not missed:
+        return
+
+    def about(g: int) -> str:
+        return f"{', '.join(topic.groups[g]['keywords'])} ({groups.shares[g]:.0%})"
+
+    others = "; ".join(about(g) for g in missed)
+    raise AnswerError(
+        f"the label {answer['label']!r} fits only the documents about {about(best)}, but this "
+        f"topic also covers {others}: give a broader label (and summary) that covers all of them",
+        fallback=answer,
+    )
+
+
 def ask_all(asker, selected, builder, parse, prompt, repair, schema, settings) -> list[Outcome]:
     def one(topic: TopicInput) -> Outcome:
         try:
@@ -214,7 +386,9 @@ def ask_all(asker, selected, builder, parse, prompt, repair, schema, settings) -
                 builder(topic), lambda r: parse(r, topic), repair,
                 prompt.fields, schema, doc_tokens=prompt.doc_tokens,
             )  # fmt: skip
-            return Outcome(topic.id, value["label"], value["summary"], "llm", [], messages, reply)
+            flags = list(value.get("flags", []))
+            label, summary = value["label"], value["summary"]
+            return Outcome(topic.id, label, summary, "llm", flags, messages, reply)
         except (LLMError, AnswerError) as exc:
             flag = "llm-unreachable" if isinstance(exc, Unreachable) else "fallback"
             log.warning("topic %d: %s; keeping its keyword label", topic.id, exc)

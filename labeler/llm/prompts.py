@@ -21,6 +21,10 @@ from labeler.resources import data_dir
 BYTES_PER_TOKEN = 2.5
 MESSAGE_OVERHEAD = 8  # role markers and separators per message
 DOC_TOKENS = 128  # first cut per document unless a prompt file sets `{% set doc_tokens = N %}`
+# Exemplars per topic unless a prompt file sets `min_docs` / `max_docs`: `min_docs` for a topic of
+# up to 100 documents, more for larger ones (see labeler.llm.exemplars.exemplar_count).
+MIN_DOCS = 3
+MAX_DOCS = 6
 # The marker line around documents. It is constant and short (3 tokens: a nonce in hex costs 13
 # on Qwen's tokenizer, twice per prompt), and unforgeable because `data_line` breaks every run of
 # three or more angle brackets in a document.
@@ -52,10 +56,34 @@ class Prompt:
     template: jinja2.Template
     fields: list[str]
     doc_tokens: int = DOC_TOKENS
+    min_docs: int = MIN_DOCS
+    max_docs: int = MAX_DOCS
 
     @property
     def has_prefill(self) -> bool:
         return "prefill" in self.template.blocks
+
+    def doc_cut(self, n_docs: int, doc_tokens: int | None = None) -> int:
+        """Tokens per document when showing `n_docs`: the prompt's documents keep the budget of
+        `min_docs` documents at `doc_tokens` each (prompt time is what a CPU pays per topic), so
+        more exemplars are each cut shorter, to no fewer than 16 tokens."""
+        doc_tokens = self.doc_tokens if doc_tokens is None else doc_tokens
+        share = doc_tokens * self.min_docs // max(n_docs, 1)
+        return max(min(doc_tokens, 16), min(doc_tokens, share))
+
+    def instructions(self, **context) -> str:
+        """The system block's text without its worked examples (`{% block examples %}`): the
+        words the model was told, which an answer may repeat without the documents saying them."""
+        parts = {}
+        for name in ("system", "examples"):
+            block = self.template.blocks.get(name)
+            try:
+                parts[name] = "".join(block(self.template.new_context(context))) if block else ""
+            except jinja2.TemplateError:
+                parts[name] = ""
+        if not parts["examples"]:
+            return parts["system"]
+        return parts["system"].replace(parts["examples"], "")
 
     def render(self, prefill: bool = False, **context) -> list[dict]:
         """Chat messages: system, user and, with `prefill`, the start of the assistant's answer
@@ -115,16 +143,28 @@ def load_prompt(name_or_path: str | Path) -> Prompt:
         tree = environment.parse(source)
         fields = str(_declared(tree, "fields", "label summary")).split()
         doc_tokens = _declared(tree, "doc_tokens", DOC_TOKENS)
+        min_docs = _declared(tree, "min_docs", MIN_DOCS)
+        max_docs = _declared(tree, "max_docs", None)
     except jinja2.TemplateError as exc:
         raise LabelerError(f"prompt {path.name}: {exc}") from exc
-    if not isinstance(doc_tokens, int) or isinstance(doc_tokens, bool) or doc_tokens < 8:
-        raise LabelerError(f"prompt {path.name}: doc_tokens must be a whole number of at least 8")
+    for name, value, least in (("doc_tokens", doc_tokens, 8), ("min_docs", min_docs, 1),
+                               ("max_docs", max_docs, None)):  # fmt: skip
+        if name == "max_docs":
+            if value is None:
+                max_docs = value = max(MAX_DOCS, min_docs)
+            least = min_docs
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise LabelerError(
+                f"prompt {path.name}: {name} must be a whole number of at least {least}"
+            )
     return Prompt(
         name=path.name,
         text_hash=hashlib.sha256(source.encode("utf-8")).hexdigest()[:16],
         template=template,
         fields=fields,
         doc_tokens=doc_tokens,
+        min_docs=min_docs,
+        max_docs=max_docs,
     )
 
 
@@ -141,6 +181,7 @@ def fit_messages(
     **context,
 ) -> list[dict]:
     """Render with as much of each document as the budget allows (at least two documents)."""
+    context.setdefault("groups", [])  # a topic of one group has no sub-groups to list
     docs = list(documents)
     while True:
         cut = [data_line(d, doc_tokens) for d in docs]
