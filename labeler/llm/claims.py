@@ -31,7 +31,9 @@ MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
     "oct": 10, "nov": 11, "dec": 12,
 }  # fmt: skip
-_MONTH = r"(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_FULL = "|".join(m for m in MONTHS if len(m) > 4 or m in ("may", "june", "july"))
+_ABBREVIATED = "|".join(m for m in MONTHS if len(m) <= 4 and m not in ("may", "june", "july"))
+_MONTH = rf"(?:(?:{_FULL})|(?:{_ABBREVIATED})\.?)"
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 _DATE = re.compile(
     rf"\b(?P<m1>{_MONTH})\s+(?P<d1>{_DAY})\b|\b(?P<d2>{_DAY})\s+(?:of\s+)?(?P<m2>{_MONTH})(?!\w)",
@@ -234,7 +236,7 @@ def remove_claims(text: str, claims: list[Claim], title_case: bool = False) -> s
         before, after = out[:start], out[end:]
         after = after[_TAIL.match(after).end() :]
         lead = _LEAD.search(before)
-        ends_phrase = re.match(r"^\s*(?:[,.;:!?)]|$|and\b|or\b|but\b)", after)
+        ends_phrase = re.match(rf"^\s*(?:[,.;:!?)]|$|and\b|or\b|but\b|{_PREPOSITIONS}\b)", after)
         if lead and ends_phrase and not title_case:
             before = before[: lead.start()]
         out = before + after

@@ -112,7 +112,7 @@ class Corpus:
                 return topic
             vectors = self.vectors[members]
             split = cover.find_subgroups if topic.split else lambda v, seed: cover.one_group(v)
-            groups = split(vectors, seed=topic.id)
+            groups = split(vectors, seed=max(topic.id, 0))
             # The fit's representative documents, with the text topics.json holds for them.
             position = {int(r): i for i, r in enumerate(members)}
             preferred, text_of = [], {}
@@ -132,7 +132,7 @@ class Corpus:
                     {"share": share, "keywords": kws}
                     for share, kws in zip(groups.shares, words)
                 ]  # fmt: skip
-                topic.held_out = cover.held_out(groups, chosen, seed=topic.id)
+                topic.held_out = cover.held_out(groups, chosen, seed=max(topic.id, 0))
             return topic
 
     def evidence(self, topic: TopicInput, extra: list[str]) -> claim_check.Evidence:

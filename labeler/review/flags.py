@@ -12,7 +12,9 @@ the ones where a label is most likely wrong, each with a reason a person can che
 - `small` / `large`: under half or over 2.5 times the median topic size: often a fragment or a
   catch-all that a label cannot describe well;
 - `near-duplicate-documents`: most documents have a near twin in the topic (cosine >= 0.95):
-  a template or a bot rather than a subject.
+  a template or a bot rather than a subject;
+- `unsupported-claim`: the LLM kept writing a number, date or name that the topic's documents do
+  not contain; the labeler removed it, and the raw answer shows what it was.
 
 Every function here is pure (arrays and dicts in, flags out), so the thresholds are testable
 without a server.
@@ -68,6 +70,14 @@ def stored_flags(labels: dict[int, dict]) -> dict[int, list[Flag]]:
         if "duplicate" in marks:
             found.append(
                 Flag("duplicate-label", "the LLM named another topic the same; a keyword was added")
+            )
+        if "unsupported-claim" in marks:
+            found.append(
+                Flag(
+                    "unsupported-claim",
+                    "asked again, the LLM still wrote a number, date or name that the documents "
+                    "do not contain; it was removed (the raw answer shows it)",
+                )
             )
         if found:
             flags[topic] = found

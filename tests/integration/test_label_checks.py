@@ -1,0 +1,155 @@
+"""The label step's checks on what an answer says, with an in-process fake ChatModel on the real
+BANKING77 run (real embeddings, real run.sqlite, real reports): an invented year is asked about
+and, if the model insists, removed and flagged; a topic made of two distinct sub-groups shows
+exemplars of both, and a label naming one of them is asked about again with the sub-groups named.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from labeler.llm.client import ChatResult
+from labeler.llm.labeling import LLMSettings, label_embedder, label_run
+from labeler.llm.prompts import FENCE
+from labeler.merge import merge_topics
+from labeler.review.data import ReviewRun
+
+SETTINGS = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", concurrency=1)
+
+
+@pytest.fixture
+def run_copy(banking_run, tmp_path) -> Path:
+    target = tmp_path / "run"
+    shutil.copytree(banking_run, target)
+    return target
+
+
+class FakeChat:
+    """Answers with `answer(user_text, follow_ups)`, recording every conversation it is sent."""
+
+    identity = "fake-chat"
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.conversations: list[list[dict]] = []
+
+    def chat(self, messages, *, schema, temperature, max_tokens):
+        self.conversations.append(messages)
+        users = [m["content"] for m in messages if m["role"] == "user"]
+        return ChatResult(json.dumps(self.answer(users[0], users[1:])))
+
+    def asked(self, text: str) -> list[list[dict]]:
+        """The conversations about the topic whose prompt holds `text`."""
+        return [c for c in self.conversations if text in c[1]["content"]]
+
+
+def keyword_answer(user: str, summary: str) -> dict:
+    words = user.split("Keywords: ")[1].splitlines()[0].split(", ")
+    return {"label": f"{words[0].title()} {words[1].title()} Requests", "summary": summary}
+
+
+def topics_of(run: Path) -> dict[int, dict]:
+    return {t["topic"]: t for t in json.loads((run / "topics.json").read_text()) if t["topic"] >= 0}
+
+
+def shown_documents(user: str) -> list[str]:
+    lines = user.splitlines()
+    start, end = [i for i, line in enumerate(lines) if line == FENCE]
+    return [line[2:] for line in lines[start + 1 : end]]
+
+
+# ------------------------------------------------------------------------ unsupported claims
+def test_an_invented_year_is_asked_about_then_removed_and_flagged(run_copy):
+    insisting = FakeChat(
+        lambda user, follow: keyword_answer(user, "Customers asking about this since 1987.")
+    )
+    label_run(run_copy, SETTINGS, chat=insisting)
+    topics = topics_of(run_copy)
+    for topic in topics.values():
+        conversations = insisting.asked(topic["representative_docs"][0][:40])
+        assert len(conversations) == 2  # asked once more, then no further
+        assert '"1987"' in conversations[1][-1]["content"]
+        assert topic["summary"] == "Customers asking about this."
+        assert topic["label_flags"] == ["unsupported-claim"] and topic["label_source"] == "llm"
+    assert "unsupported-claim" in (run_copy / "report.md").read_text()
+    assert "unsupported-claim" in (run_copy / "report.html").read_text()
+    flagged = ReviewRun(run_copy).summaries("flagged")
+    assert {t["id"] for t in flagged if "unsupported-claim" in [f["kind"] for f in t["flags"]]} == (
+        set(topics)
+    )
+
+
+def test_a_model_that_corrects_itself_keeps_its_answer_unflagged(run_copy):
+    def answer(user, follow_ups):
+        if follow_ups:
+            return keyword_answer(user, "Customers asking how to solve this.")
+        # A word of the documents, capitalised mid-sentence, is supported; the year is not.
+        word = user.split("Keywords: ")[1].split(", ")[0].title()
+        return keyword_answer(user, f"Customers asking about {word} in the 2031 season.")
+
+    fake = FakeChat(answer)
+    label_run(run_copy, SETTINGS, chat=fake)
+    follow_ups = [c[-1]["content"] for c in fake.conversations if len(c) > 2]
+    assert follow_ups and all('"2031"' in f and "name" not in f.split(";")[0] for f in follow_ups)
+    topics = topics_of(run_copy).values()
+    assert all(t["summary"] == "Customers asking how to solve this." for t in topics)
+    assert all(t["label_flags"] == [] for t in topics)
+
+
+# ------------------------------------------------------------------------ exemplars and coverage
+def class_of(run: Path) -> dict[str, str]:
+    docs = pd.read_parquet(run / "documents.parquet", columns=["text", "class"])
+    return dict(zip(docs["text"], docs["class"]))
+
+
+def two_intents_in_one_topic(run: Path) -> tuple[int, str, str]:
+    """Merge the card-arrival topic into the exchange-rate one: a topic of two sub-groups."""
+    docs = pd.read_parquet(run / "documents.parquet", columns=["topic", "class"])
+    majority = docs[docs["topic"] >= 0].groupby("topic")["class"].agg(lambda c: c.mode()[0])
+    exchange = int(majority[majority == "exchange_rate"].index[0])
+    arrival = int(majority[majority == "card_arrival"].index[0])
+    merge_topics(run, exchange, arrival, embed=label_embedder(run))
+    return exchange, "exchange_rate", "card_arrival"
+
+
+def test_a_topic_of_two_sub_groups_shows_exemplars_of_both(run_copy):
+    topic, first, second = two_intents_in_one_topic(run_copy)
+    fake = FakeChat(lambda user, follow: keyword_answer(user, "Customers asking about this."))
+    label_run(run_copy, SETTINGS, chat=fake, topics=[topic])
+    user = fake.conversations[0][1]["content"]
+    classes = class_of(run_copy)
+    shown = [classes.get(d) for d in shown_documents(user)]
+    assert first in shown and second in shown
+    assert "Sub-groups: " in user
+
+
+def test_a_label_that_fits_one_sub_group_is_asked_again_with_the_sub_groups_named(run_copy):
+    topic, _, _ = two_intents_in_one_topic(run_copy)
+    narrow = {"label": "Card Delivery Times", "summary": "Customers waiting for their new card."}
+    broad = {
+        "label": "Card Arrival and Exchange Rates",
+        "summary": "Customers asking when their card arrives and what exchange rate applies.",
+    }
+    fake = FakeChat(lambda user, follow: broad if follow else narrow)
+    label_run(run_copy, SETTINGS, chat=fake, topics=[topic])
+    assert len(fake.conversations) == 2
+    follow_up = fake.conversations[1][-1]["content"]
+    user = fake.conversations[0][1]["content"]
+    groups = user.split("Sub-groups: ")[1].splitlines()[0].split("; ")
+    assert "fits only" in follow_up and len(groups) >= 2
+    for group in groups:  # every sub-group's words are named to the model
+        assert group.split("% ", 1)[1] in follow_up
+    assert topics_of(run_copy)[topic]["label"] == broad["label"]
+
+    # A model that insists keeps its label (a narrow label beats none), unflagged.
+    stubborn = FakeChat(lambda user, follow: narrow)
+    stubborn.identity = "another-fake-chat"  # not answered from the cache
+    label_run(run_copy, SETTINGS, chat=stubborn, topics=[topic], force=True)
+    assert len(stubborn.conversations) == 2
+    record = topics_of(run_copy)[topic]
+    assert record["label"] == narrow["label"] and record["label_source"] == "llm"
