@@ -281,12 +281,13 @@ def label_run(
         fits = relevance_check(embed, vectors)
         told = prompt.instructions(fence=FENCE, corpus_description=settings.corpus_description)
         told += " " + (settings.corpus_description or "")
+        told_words = claim_check.Evidence([told]).words
 
         def parse(reply: str, topic: TopicInput) -> dict:
             answer = parse_label(reply, prompt.fields)
             fits(answer["label"], topic.id)
             injection_check(answer["label"], topic.documents, topic.words)
-            answer = check_claims(answer, topic, corpus, told)
+            answer = check_claims(answer, topic, corpus, told, told_words)
             check_coverage(answer, topic, corpus, embed)
             return answer
 
@@ -322,10 +323,12 @@ def remembered(embed):
     return embed_once
 
 
-def check_claims(answer: dict, topic: TopicInput, corpus: Corpus, told: str) -> dict:
+def check_claims(
+    answer: dict, topic: TopicInput, corpus: Corpus, told: str, ignore: set[str]
+) -> dict:
     """Numbers, dates and names the documents do not support: asked about again (the error names
-    them), and if the model insists, removed from the answer, which is flagged."""
-    ignore = set(claim_check.Evidence([told]).words)
+    them), and if the model insists, removed from the answer, which is flagged. `told`: the
+    prompt's instructions and the corpus description, whose words (`ignore`) are never claims."""
     found = {
         "label": claim_check.find_claims(answer["label"], title_case=True, ignore=ignore),
         "summary": claim_check.find_claims(answer["summary"] or "", ignore=ignore),
