@@ -16,8 +16,9 @@ import pytest
 from labeler.llm.client import ChatResult
 from labeler.llm.labeling import LLMSettings, label_embedder, label_run
 from labeler.llm.prompts import FENCE
-from labeler.merge import merge_topics
+from labeler.merge import plan_merge
 from labeler.review.data import ReviewRun
+from labeler.run.folder import Run
 
 SETTINGS = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", concurrency=1)
 
@@ -113,7 +114,11 @@ def two_intents_in_one_topic(run: Path) -> tuple[int, str, str]:
     majority = docs[docs["topic"] >= 0].groupby("topic")["class"].agg(lambda c: c.mode()[0])
     exchange = int(majority[majority == "exchange_rate"].index[0])
     arrival = int(majority[majority == "card_arrival"].index[0])
-    merge_topics(run, exchange, arrival, embed=label_embedder(run))
+    folder = Run(run)
+    merged = plan_merge(folder, exchange, arrival, embed=label_embedder(run))
+    folder.replace_topics(
+        merged.documents, merged.records, change=lambda tx: tx.drop_topic(arrival)
+    )
     return exchange, "exchange_rate", "card_arrival"
 
 
