@@ -251,7 +251,7 @@ def subgroup_keywords(texts: list[str], groups: SubGroups, top_n: int = 3) -> li
     """Each sub-group's own words: c-TF-IDF among the sub-groups of this one topic."""
     if groups.k < 2:
         return []
-    from labeler.keywords import CTFIDF
+    from labeler.represent.ctfidf import CTFIDF
 
     ctfidf = CTFIDF(min_df=1).fit(texts, groups.labels)
     tops = [[w for w, _ in ctfidf.topic_words(g, 12)] for g in range(groups.k)]
