@@ -26,13 +26,18 @@ class FakeChat:
 
     def __init__(self, identity: str = "fake-chat"):
         self.identity = identity
-        self.calls: Counter[str] = Counter()  # keyword line → calls
+        self.calls: Counter[str] = Counter()  # keyword line → first questions
+        self.follow_ups = 0
         self._lock = threading.Lock()
 
     def chat(self, messages, *, schema, temperature, max_tokens) -> ChatResult:
         line = keywords_of(messages)
+        follow_up = any(m["role"] == "assistant" for m in messages[:-1])
         with self._lock:
-            self.calls[line] += 1
+            if follow_up:  # asked about its answer again (e.g. a label covering one sub-group)
+                self.follow_ups += 1
+            else:
+                self.calls[line] += 1
         words = line.split(":", 1)[1].replace(",", " ").split()[:2]
         label = " ".join(w.title() for w in words) + " Questions"
         summary = f"Customers asking about {' and '.join(words)}."
