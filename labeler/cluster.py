@@ -162,3 +162,101 @@ def renumber_by_size(labels: np.ndarray) -> np.ndarray:
     order = ids[np.lexsort((ids, -counts))]
     mapping = {old: new for new, old in enumerate(order)}
     return np.array([mapping.get(int(v), -1) for v in labels], dtype=np.int64)
+
+
+# A topic holding more than this share of the corpus is a catch-all candidate (issue 10).
+MAX_TOPIC_SHARE = 0.25
+# ... and is split when its best k-means partition has at least this mean silhouette (cosine, in
+# the embedding space). Calibrated on the shared corpora (README, "Catch-all topics"): a topic
+# that mixes categories scores well above it, one theme's spread-out documents below it.
+SPLIT_SILHOUETTE = 0.06
+MAX_SUBGROUPS = 8
+
+
+def subgroups(
+    embeddings: np.ndarray, min_size: int, seed: int = 42, max_k: int = MAX_SUBGROUPS
+) -> tuple[float, np.ndarray]:
+    """The topic's best k-means partition (k = 2..max_k, every part at least `min_size` docs)
+    in its own embedding space, and that partition's mean cosine silhouette (-1 when none)."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    unit = _normalise(embeddings)
+    n = len(unit)
+    best = (-1.0, np.zeros(n, dtype=np.int64))
+    for k in range(2, min(max_k, n // max(2, min_size)) + 1):
+        parts = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(unit)
+        if np.bincount(parts).min() < min_size:
+            continue
+        score = float(
+            silhouette_score(
+                unit, parts, metric="cosine", sample_size=min(n, 2000), random_state=seed
+            )
+        )
+        if score > best[0]:
+            best = (score, parts.astype(np.int64))
+    return best
+
+
+def split_catch_all(
+    labels: np.ndarray,
+    embeddings: np.ndarray,
+    min_cluster_size: int,
+    max_share: float | None = MAX_TOPIC_SHARE,
+    min_silhouette: float = SPLIT_SILHOUETTE,
+    seed: int = 42,
+) -> tuple[np.ndarray, list[dict]]:
+    """Split every topic over `max_share` of the corpus along its sub-groups, unless they are not
+    distinct (best silhouette under `min_silhouette`: the documents share one theme).
+
+    HDBSCAN in a global 5-d UMAP often merges two neighbouring themes into one dense region when
+    the corpus is dominated by a few of them; a user then gets one topic for 40% of the corpus,
+    labelled after half of it. Returns the new labels (renumbered by size) and one decision
+    record per candidate topic, so the run can say what was split and why.
+    """
+    if not max_share or len(labels) == 0:
+        return labels, []
+    out = labels.copy()
+    next_id = int(labels.max()) + 1
+    decisions = []
+    ids, counts = np.unique(labels[labels >= 0], return_counts=True)
+    for topic, size in zip(ids, counts):
+        if size <= max_share * len(labels):
+            continue
+        members = np.flatnonzero(labels == topic)
+        score, parts = subgroups(embeddings[members], max(2, min_cluster_size), seed)
+        split = score >= min_silhouette
+        decisions.append(
+            {
+                "topic": int(topic),
+                "share": round(float(size / len(labels)), 4),
+                "silhouette": round(score, 4),
+                "subgroups": int(parts.max() + 1) if split else 1,
+                "split": bool(split),
+            }
+        )
+        if split:
+            for part in range(1, int(parts.max()) + 1):
+                out[members[parts == part]] = next_id
+                next_id += 1
+    return (renumber_by_size(out) if any(d["split"] for d in decisions) else labels), decisions
+
+
+def merge_to(labels: np.ndarray, embeddings: np.ndarray, n_topics: int) -> np.ndarray:
+    """Merge the most similar topics (average-linkage on cosine between topic centroids) until at
+    most `n_topics` remain; outliers stay outliers. Fewer topics than asked are left as they are:
+    a split that density does not support would only invent topics (lower --min-cluster-size
+    for finer ones)."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    ids = np.unique(labels[labels >= 0])
+    if n_topics < 1 or len(ids) <= n_topics:
+        return labels
+    unit = _normalise(embeddings)
+    centres = _normalise(np.stack([unit[labels == t].mean(axis=0) for t in ids]))
+    groups = AgglomerativeClustering(
+        n_clusters=n_topics, metric="cosine", linkage="average"
+    ).fit_predict(centres)
+    mapping = dict(zip(ids.tolist(), groups.tolist()))
+    merged = np.array([mapping.get(int(v), -1) for v in labels], dtype=np.int64)
+    return renumber_by_size(merged)

@@ -116,6 +116,8 @@ class TopicModel(BaseEstimator):
         min_cluster_size: int | None = None,
         min_samples: int | None = None,
         cluster_selection: str = defaults.CLUSTER_SELECTION,
+        max_topic_share: float | None = clustering.MAX_TOPIC_SHARE,
+        n_topics: int | None = None,
         ngram_range: tuple[int, int] = defaults.NGRAM_RANGE,
         min_df: int | None = None,
         stop_words: str | None = defaults.STOP_WORDS,
@@ -135,6 +137,8 @@ class TopicModel(BaseEstimator):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.cluster_selection = cluster_selection
+        self.max_topic_share = max_topic_share
+        self.n_topics = n_topics
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.stop_words = stop_words
@@ -229,6 +233,17 @@ class TopicModel(BaseEstimator):
         self.topics_, self.probabilities_ = clustering.cluster(
             reduced, self.min_cluster_size_, self.min_samples, self.cluster_selection
         )
+        self.topics_, self.splits_ = clustering.split_catch_all(
+            self.topics_, embeddings, self.min_cluster_size_, self.max_topic_share, seed=self.seed
+        )
+        for decision in self.splits_:
+            log.info(
+                "topic of %.0f%% of the documents: sub-group silhouette %.3f, %s",
+                100 * decision["share"], decision["silhouette"],
+                f"split in {decision['subgroups']}" if decision["split"] else "one theme, kept",
+            )  # fmt: skip
+        if self.n_topics:
+            self.topics_ = clustering.merge_to(self.topics_, embeddings, self.n_topics)
         self.timings_["cluster"] = time.perf_counter() - clock
 
         clock = time.perf_counter()

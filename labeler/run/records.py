@@ -142,6 +142,9 @@ def model_config(model) -> dict:
             "min_cluster_size": model.min_cluster_size_,
             "min_samples": model.min_samples or default_min_samples(model.min_cluster_size_),
             "cluster_selection_method": model.cluster_selection,
+            "max_topic_share": getattr(model, "max_topic_share", None),
+            "n_topics": getattr(model, "n_topics", None),
+            "catch_all_splits": getattr(model, "splits_", []),
         },
         "vectorizer": {
             "ngram_range": list(model.ngram_range),
