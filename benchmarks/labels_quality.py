@@ -23,8 +23,10 @@ Figures, the same code for both (labeler.evaluate):
   nearest, by MiniLM cosine, of all the corpus's category names. Topic-weighted and
   document-weighted (each topic counts its size). Outliers excluded.
 - largest: the largest topic's share of all documents (outliers count in the denominator).
-- dup: labels that repeat another (case ignored); unsup: numbers/years/proper names in a label or
-  summary that the topic's documents and keywords never mention, per 100 topics.
+- dup: labels that repeat another (case ignored); unsup: numbers/years/dates/proper names in a
+  label or summary that the topic's documents and keywords never mention, per 100 topics, by
+  labeler's own claim check (labeler.llm.claims, the one labeling uses) where this labeler has
+  it, else labeler.evaluate's simple one; the output says which.
 
     nice -n 10 env LABELER_CACHE_DIR=/work/cache-bench python benchmarks/labels_quality.py
     ... --corpora banking77 ag_news_test --llm-model small --no-bertopic --json out.json
@@ -109,12 +111,16 @@ class Scorer:
 
     def score(self, name: str, topics: list[dict], sizes: dict, classes, doc_topics, n_docs):
         """topics: [{topic, label, summary, evidence}] for the labelled topics only."""
+        from labeler.cli_eval import claim_checker
         from labeler.evaluate import (
             duplicate_labels,
             label_matches,
             majority_classes,
             unsupported_claims,
         )
+
+        # labeler's own claim check once it has one (labeler.llm.claims), else the simple one
+        check = claim_checker() or unsupported_claims
 
         names_file = NAMES / f"{name}.json"
         names = json.loads(names_file.read_text()) if names_file.is_file() else {}
@@ -127,9 +133,7 @@ class Scorer:
         lab_vecs = self.embedder.embed([t["label"] for t in topics])
         hits = label_matches(lab_vecs, cat_vecs, targets)
         weights = np.array([sizes[t["topic"]] for t in topics], dtype=float)
-        claims = sum(
-            len(unsupported_claims(t["label"], t.get("summary"), t["evidence"])) for t in topics
-        )
+        claims = sum(len(check(t["label"], t.get("summary"), t["evidence"])) for t in topics)
         all_sizes = [s for t, s in sizes.items() if t >= 0]
         return {
             "topics": len([t for t in sizes if t >= 0]),
@@ -322,6 +326,10 @@ def main() -> None:
             )
         rows.append(row)
         print(json.dumps(row, default=float), file=sys.stderr, flush=True)
+    from labeler.cli_eval import claim_checker
+
+    checker = "labeler.llm.claims" if claim_checker() else "labeler.evaluate (simple)"
+    print(f"claims checked by {checker}")
     print(f"model: {args.llm_model}; slices: --max-docs {args.max_docs} (half for long corpora); "
           f"BERTopic: at most {args.bertopic_topics} topics labelled per corpus")  # fmt: skip
     print(table(rows, not args.no_bertopic))

@@ -30,6 +30,7 @@ Examples:
   labeler labels reports/tickets
   labeler run notes/ --embedding-model sentence-transformers/all-mpnet-base-v2
   labeler report reports/tickets
+  labeler eval reports/tickets --label-column category
 """
 
 
@@ -89,6 +90,19 @@ def main() -> None:
 )
 @click.option(
     "--min-samples", type=click.IntRange(min=1), help="HDBSCAN min_samples [= min cluster size]."
+)
+@click.option(
+    "--topics",
+    type=click.IntRange(min=1),
+    help="Target number of topics: the most similar topics are merged down to N [as found].",
+)
+@click.option(
+    "--max-topic-share",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.25,
+    show_default=True,
+    help="A topic over this share of the corpus is split along its sub-groups unless they share "
+    "one theme (1: never split).",
 )
 @click.option(
     "--n-neighbors", type=click.IntRange(min=2), default=defaults.N_NEIGHBORS, show_default=True
@@ -182,6 +196,8 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         n_neighbors=opts["n_neighbors"],
         min_cluster_size=opts["min_cluster_size"],
         min_samples=opts["min_samples"],
+        max_topic_share=opts["max_topic_share"] if opts["max_topic_share"] < 1 else None,
+        n_topics=opts["topics"],
         ngram_range=(1, opts["ngram_max"]),
         min_df=opts["min_df"],
         top_n_words=opts["top_n_words"],
@@ -266,11 +282,12 @@ def _stem(path: Path) -> str:
 
 
 def _register() -> None:
+    from labeler.cli_eval import EVAL_COMMANDS
     from labeler.cli_llm import LLM_COMMANDS
     from labeler.cli_review import REVIEW_COMMANDS
     from labeler.cli_share import SHARE_COMMANDS
 
-    for command in [*LLM_COMMANDS, *REVIEW_COMMANDS, *SHARE_COMMANDS]:
+    for command in [*LLM_COMMANDS, *REVIEW_COMMANDS, *SHARE_COMMANDS, *EVAL_COMMANDS]:
         main.add_command(command)
 
 

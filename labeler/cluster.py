@@ -220,25 +220,32 @@ def split_catch_all(
     next_id = int(labels.max()) + 1
     decisions = []
     ids, counts = np.unique(labels[labels >= 0], return_counts=True)
-    for topic, size in zip(ids, counts):
-        if size <= max_share * len(labels):
-            continue
-        members = np.flatnonzero(labels == topic)
+    # A split part that still holds over `max_share` is examined again (a three-theme topic may
+    # split two ways first), a few levels deep at most.
+    queue = [(int(t), 0) for t, size in zip(ids, counts) if size > max_share * len(labels)]
+    while queue:
+        topic, depth = queue.pop(0)
+        members = np.flatnonzero(out == topic)
         score, parts = subgroups(embeddings[members], max(2, min_cluster_size), seed)
         split = score >= min_silhouette
         decisions.append(
             {
-                "topic": int(topic),
-                "share": round(float(size / len(labels)), 4),
+                "topic": topic,
+                "share": round(float(len(members) / len(labels)), 4),
                 "silhouette": round(score, 4),
                 "subgroups": int(parts.max() + 1) if split else 1,
                 "split": bool(split),
             }
         )
-        if split:
-            for part in range(1, int(parts.max()) + 1):
-                out[members[parts == part]] = next_id
-                next_id += 1
+        if not split:
+            continue
+        new_ids = [topic]
+        for part in range(1, int(parts.max()) + 1):
+            out[members[parts == part]] = next_id
+            new_ids.append(next_id)
+            next_id += 1
+        if depth < 2:
+            queue += [(t, depth + 1) for t in new_ids if (out == t).sum() > max_share * len(labels)]
     return (renumber_by_size(out) if any(d["split"] for d in decisions) else labels), decisions
 
 

@@ -30,9 +30,12 @@ import numpy as np
 
 
 def _analyzer() -> Callable[[str], list[str]]:
+    """Tokens exactly as the keywords were made (labeler.keywords), so "top-up" is one word."""
     from sklearn.feature_extraction.text import CountVectorizer
 
-    return CountVectorizer(lowercase=True).build_analyzer()
+    from labeler.keywords import TOKEN_PATTERN
+
+    return CountVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN).build_analyzer()
 
 
 def npmi_coherence(topic_words: Sequence[Sequence[str]], texts: Sequence[str], top_n: int = 10):

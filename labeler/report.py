@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from labeler import charts, run_view
+from labeler import charts, evaluation, run_view
 from labeler.errors import LabelerError
 from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.resources import data_dir
@@ -209,6 +209,7 @@ def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
     manifest = read_json(run_dir / MANIFEST) if (run_dir / MANIFEST).exists() else {}
     config = read_json(run_dir / CONFIG)
     topics = run_view.topics(run_dir)
+    evaluated = evaluation.current(run_dir, topics)  # before the display fields are added
     map_text = options.text and options.map_text
     documents = _documents(run_dir, map_text)
     stages = [(key, title) for key, title in STAGES if topics and key in topics[0]]
@@ -243,6 +244,7 @@ def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
             "outlier_share": outliers / n_docs if n_docs else 0.0,
         },
         "review": run_view.review_progress(topics),
+        "evaluation": evaluated,
         "options": options,
         **charts_data,
         "data": _page_data(topics, stages, charts_data, structure["nearest"]),
