@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from labeler.cli import main
-from labeler.keywords import TOKEN_PATTERN
+from labeler.represent.ctfidf import TOKEN_PATTERN
 
 
 @pytest.fixture()
