@@ -30,10 +30,10 @@ import numpy as np
 
 
 def _analyzer() -> Callable[[str], list[str]]:
-    """Tokens exactly as the keywords were made (labeler.keywords), so "top-up" is one word."""
+    """Tokens exactly as the keywords are made (c-TF-IDF), so "top-up" is one word."""
     from sklearn.feature_extraction.text import CountVectorizer
 
-    from labeler.keywords import TOKEN_PATTERN
+    from labeler.represent.ctfidf import TOKEN_PATTERN
 
     return CountVectorizer(lowercase=True, token_pattern=TOKEN_PATTERN).build_analyzer()
 

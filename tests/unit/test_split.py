@@ -26,7 +26,8 @@ def test_two_group_topic_is_split_along_its_groups():
     group_a, group_b = _blob(rng, a, 120), _blob(rng, b, 120)
     labels, vectors = _corpus(rng, np.vstack([group_a, group_b]))
     new, decisions = split_catch_all(labels, vectors, min_cluster_size=10)
-    assert [d["split"] for d in decisions] == [True]
+    # split in two; each half (30% of the corpus) is examined again and is one theme
+    assert [d["split"] for d in decisions] == [True, False, False]
     assert decisions[0]["subgroups"] == 2
     # each group lands whole in its own topic, and the small topics are untouched
     assert len(set(new[:120])) == 1 and len(set(new[120:240])) == 1
