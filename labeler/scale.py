@@ -442,6 +442,8 @@ def run_large(
     top_n_words: int = 10,
     representative_docs: int = 5,
     seed: int = 42,
+    topics: int | None = None,
+    max_topic_share: float = 1.0,
     llm=None,
     cache_dir: Path | None = None,
     no_cache: bool = False,
@@ -484,6 +486,9 @@ def run_large(
         top_n_words=top_n_words,
         n_representative_docs=representative_docs,
         seed=seed,
+        # The sample's topics follow the same granularity rules as a whole-corpus fit.
+        max_topic_share=max_topic_share if max_topic_share < 1 else None,
+        n_topics=topics,
         cache_dir=str(cache_dir) if cache_dir else None,
         use_cache=not no_cache,
         show_progress=False,
