@@ -39,6 +39,7 @@ import gzip
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -159,21 +160,18 @@ def evidence(texts: list[str], keywords: list[str]) -> str:
     return "\n".join(texts) + "\n" + " ".join(keywords)
 
 
-def run_labeler(name, texts, labels, work: Path, model: str, scorer: Scorer) -> dict:
-    corpus = work / f"{name}.jsonl"
-    with corpus.open("w", encoding="utf-8") as fh:
-        for i, (t, lab) in enumerate(zip(texts, labels)):
-            fh.write(json.dumps({"id": i, "text": t, "label": lab}) + "\n")
-    fitted = work / "fit"
-    started = time.perf_counter()
-    labeler("run", str(corpus), "--id-column", "id", "--class-column", "label",
-            "--llm", "none", "--out", str(fitted))  # fmt: skip
-    fit_s = time.perf_counter() - started
-    run = work / "labeler"
-    shutil.copytree(fitted, run)
-    started = time.perf_counter()
-    labeler("relabel", str(run), "--llm", model)
-    seconds = time.perf_counter() - started
+def no_examples_prompt(folder: Path) -> Path:
+    """The default prompt with its worked examples removed (brief: measure with and without)."""
+    source = (ROOT / "prompts" / "label_summary.jinja").read_text(encoding="utf-8")
+    stripped = re.sub(r"{% block examples %}.*?{% endblock %}", "", source, flags=re.S)
+    if stripped == source:
+        raise RuntimeError("label_summary.jinja has no examples block to remove")
+    path = folder / "no_examples.jinja"
+    path.write_text(stripped, encoding="utf-8")
+    return path
+
+
+def score_run(name, run: Path, scorer: Scorer) -> dict:
     docs = pd.read_parquet(run / "documents.parquet", columns=["doc_id", "topic", "class", "text"])
     records = [r for r in json.loads((run / "topics.json").read_text()) if r["topic"] >= 0]
     doc_topics = docs["topic"].to_numpy()
@@ -189,10 +187,38 @@ def run_labeler(name, texts, labels, work: Path, model: str, scorer: Scorer) -> 
     ]
     sizes = {int(t): int(n) for t, n in zip(*np.unique(doc_topics, return_counts=True))}
     result = scorer.score(name, topics, sizes, docs["class"].astype(str), doc_topics, len(docs))
-    result["s_per_topic"] = seconds / max(1, len(topics))
+    result["examples"] = [t["label"] for t in topics[:5]]
+    return result
+
+
+def run_labeler(name, texts, labels, work: Path, model: str, scorer: Scorer,
+                compare: Path | None = None) -> dict:  # fmt: skip
+    corpus = work / f"{name}.jsonl"
+    with corpus.open("w", encoding="utf-8") as fh:
+        for i, (t, lab) in enumerate(zip(texts, labels)):
+            fh.write(json.dumps({"id": i, "text": t, "label": lab}) + "\n")
+    fitted = work / "fit"
+    started = time.perf_counter()
+    labeler("run", str(corpus), "--id-column", "id", "--class-column", "label",
+            "--llm", "none", "--out", str(fitted))  # fmt: skip
+    fit_s = time.perf_counter() - started
+    run = work / "labeler"
+    shutil.copytree(fitted, run)
+    started = time.perf_counter()
+    labeler("relabel", str(run), "--llm", model)
+    seconds = time.perf_counter() - started
+    result = score_run(name, run, scorer)
+    result["s_per_topic"] = seconds / max(1, result["labelled"])
     result["fit_s"] = fit_s
     result["vectors"] = np.load(fitted / "embeddings.npy")
-    result["examples"] = [t["label"] for t in topics[:5]]
+    if compare is not None:
+        other = work / "compare"
+        shutil.copytree(fitted, other)
+        started = time.perf_counter()
+        labeler("relabel", str(other), "--llm", model, "--prompt", str(compare))
+        seconds = time.perf_counter() - started
+        result["compare"] = score_run(name, other, scorer)
+        result["compare"]["s_per_topic"] = seconds / max(1, result["compare"]["labelled"])
     return result
 
 
@@ -261,7 +287,7 @@ def cell(key: str, value) -> str:
     return str(value)
 
 
-def table(rows: list[dict], with_bertopic: bool) -> str:
+def table(rows: list[dict], with_bertopic: bool, with_compare: bool = False) -> str:
     head = ["corpus", "slice (docs)", "topics", "largest", "match topics", "match docs", "dup",
             "unsup /100", "s/topic"]  # fmt: skip
     if with_bertopic:
@@ -276,6 +302,24 @@ def table(rows: list[dict], with_bertopic: bool) -> str:
             topics = f"{bt['topics']} ({bt['labelled']})" if bt else "–"
             cells += [topics] + [cell(k, bt.get(k)) for k in COLUMNS[1:]]
         lines.append("| " + " | ".join(cells) + " |")
+    if with_compare:
+        head2 = ["corpus", "match topics", "match docs", "dup", "unsup /100", "s/topic"]
+        keys = ["match_topics", "match_docs", "duplicates", "unsupported_per_100", "s_per_topic"]
+        compare_lines = ["| " + " | ".join(head2) + " |", "|---|" + "---:|" * len(keys)]
+        for r in rows:
+            c = r["labeler"].get("compare") or {}
+            compare_lines.append(
+                "| " + " | ".join([r["corpus"]] + [cell(k, c.get(k)) for k in keys]) + " |"
+            )
+        means = [
+            float(
+                np.mean([r["labeler"]["compare"][k] for r in rows if r["labeler"].get("compare")])
+            )
+            for k in keys
+        ]
+        compare_lines.append(
+            "| **mean** | " + " | ".join(cell(k, m) for k, m in zip(keys, means)) + " |"
+        )
     mean = {s: {k: np.mean([r[s][k] for r in rows if r.get(s)]) for k in COLUMNS}
             for s in ("labeler", "bertopic") if any(r.get(s) for r in rows)}  # fmt: skip
     cells = ["**mean**", f"{len(rows)} corpora"]
@@ -285,6 +329,9 @@ def table(rows: list[dict], with_bertopic: bool) -> str:
         cells += [f"{mean['bertopic']['topics']:.0f}"]
         cells += [cell(k, float(mean["bertopic"][k])) for k in COLUMNS[1:]]
     lines.append("| " + " | ".join(cells) + " |")
+    if with_compare:
+        lines += ["", "labeler with the default prompt's worked examples removed (same fits):", ""]
+        lines += compare_lines
     return "\n".join(lines)
 
 
@@ -305,6 +352,11 @@ def main() -> None:
         default=40,
         help="BERTopic topics labelled per corpus (seeded sample)",
     )
+    parser.add_argument(
+        "--no-examples",
+        action="store_true",
+        help="also relabel each fit with the default prompt minus its worked examples",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = parser.parse_args()  # fmt: skip
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -317,7 +369,8 @@ def main() -> None:
     for name in names:
         texts, labels, note = slice_corpus(name, args.max_docs)
         with tempfile.TemporaryDirectory(prefix="labels-quality-") as tmp:
-            lab = run_labeler(name, texts, labels, Path(tmp), args.llm_model, scorer)
+            compare = no_examples_prompt(Path(tmp)) if args.no_examples else None
+            lab = run_labeler(name, texts, labels, Path(tmp), args.llm_model, scorer, compare)
         vectors = lab.pop("vectors")
         row = {"corpus": name, "slice": note, "labeler": lab}
         if not args.no_bertopic:
@@ -332,7 +385,7 @@ def main() -> None:
     print(f"claims checked by {checker}")
     print(f"model: {args.llm_model}; slices: --max-docs {args.max_docs} (half for long corpora); "
           f"BERTopic: at most {args.bertopic_topics} topics labelled per corpus")  # fmt: skip
-    print(table(rows, not args.no_bertopic))
+    print(table(rows, not args.no_bertopic, args.no_examples))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, default=float) + "\n")
 
