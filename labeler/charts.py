@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from labeler.slices import class_values, time_bins
+
 PALETTE = [
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
     "#9c755f", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -100,35 +102,24 @@ def hierarchy(vectors: np.ndarray, ids: list[int]) -> dict | None:
     return {"x": xs, "y": ys, "leaves": leaves, "ticks": [5 + 10 * i for i in range(len(leaves))]}
 
 
-def _frequency(span: pd.Timedelta) -> tuple[str, str]:
-    if span <= pd.Timedelta(days=92):
-        return "D", "day"
-    if span <= pd.Timedelta(days=3 * 365):
-        return "W", "week"
-    if span <= pd.Timedelta(days=25 * 365):
-        return "M", "month"
-    return "Y", "year"
-
-
 def over_time(documents: pd.DataFrame) -> dict | None:
-    """Documents per topic per period; the period (day/week/month/year) follows the time span."""
+    """Documents per topic per period; the period (day/week/month/year) follows the time span.
+
+    The bins are `labeler.slices.time_bins`', the same as `TopicModel.topics_over_time()`'s."""
     if "timestamp" not in documents:
         return None
-    stamps = pd.to_datetime(documents["timestamp"], utc=True, errors="coerce")
-    ok = stamps.notna()
-    if ok.sum() < 2 or stamps[ok].nunique() < 2:
+    binned = time_bins(documents["timestamp"])
+    ok = binned.bins.notna().to_numpy()
+    if ok.sum() < 2 or binned.distinct < 2:
         return None
-    freq, unit = _frequency(stamps[ok].max() - stamps[ok].min())
-    periods = stamps[ok].dt.tz_localize(None).dt.to_period(freq)
-    table = pd.crosstab(periods, documents.loc[ok, "topic"]).sort_index()
-    full = pd.period_range(table.index.min(), table.index.max(), freq=freq)
-    table = table.reindex(full, fill_value=0)
+    topics = documents["topic"].to_numpy()[ok]
+    table = pd.crosstab(binned.bins[ok].to_numpy(), topics).reindex(binned.starts, fill_value=0)
     return {
-        "unit": unit,
-        "periods": [p.start_time.strftime("%Y-%m-%d") for p in table.index],
+        "unit": binned.unit,
+        "periods": [binned.label(p) for p in table.index],
         "counts": {int(t): table[t].astype(int).tolist() for t in table.columns},
         "totals": table.sum(axis=1).astype(int).tolist(),
-        "missing": int((~ok).sum()),
+        "missing": binned.missing,
     }
 
 
@@ -136,12 +127,13 @@ def per_class(documents: pd.DataFrame, sizes: dict[int, int]) -> dict | None:
     """Documents per (topic, class): the most frequent classes and the largest topics."""
     if "class" not in documents:
         return None
-    classes = documents["class"].astype("string").fillna("(none)")
+    classes = class_values(documents["class"])
     if classes.nunique() < 2:
         return None
     names = classes.value_counts().index[:CLASS_COLUMNS].tolist()
     rows = sorted(sizes, key=lambda t: (t < 0, -sizes[t]))[:CLASS_ROWS]
-    table = pd.crosstab(documents["topic"], classes).reindex(index=rows, columns=names)
+    table = pd.crosstab(documents["topic"].to_numpy(), classes.to_numpy())
+    table = table.reindex(index=rows, columns=names)
     table = table.fillna(0).astype(int)
     rows = sorted(rows, key=lambda t: (t < 0, t))
     table = table.loc[rows]

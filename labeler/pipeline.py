@@ -19,7 +19,7 @@ from labeler.report import render_reports
 from labeler.run.db import RunDB
 from labeler.run.folder import Run
 from labeler.run.layout import check_out, run_lock
-from labeler.run.records import model_config, read_llm_cache, save_model
+from labeler.run.records import model_config, read_llm_cache, save_model, set_slice_columns
 
 if TYPE_CHECKING:
     from labeler.llm.asker import LabelStats
@@ -119,6 +119,7 @@ def run_pipeline(
         }
         config["llm"] = llm.public() if llm else {"provider": "none"}
         frame = loaded.to_frame()
+        set_slice_columns(model, frame)
         earlier_answers = read_llm_cache(out)
 
         def writer(staging: Path) -> None:

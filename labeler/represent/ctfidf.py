@@ -8,6 +8,7 @@ letter, so numbers and hashes never become keywords.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import ClassVar
 
 import numpy as np
@@ -56,23 +57,52 @@ def make_vectorizer(
     )
 
 
-def ctfidf_weights(counts: sp.spmatrix) -> sp.csr_matrix:
-    """c-TF-IDF from topic × word counts; a function of the counts alone, so counts summed over
-    streamed batches (`labeler.scale`) weigh exactly as counts of the whole corpus at once."""
-    tf = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1e-12)) @ counts
+# BERTopic's weight for seed words (`seed_topic_list`): their IDF is multiplied by 1.2, enough to
+# lift a seed word that the topic uses over a near tie, not to put an absent word in its keywords.
+SEED_MULTIPLIER = 1.2
+
+
+def ctfidf_idf(counts: sp.spmatrix) -> np.ndarray:
+    """log(1 + mean words per topic / word frequency), from topic × word counts."""
     frequency = np.asarray(counts.sum(axis=0)).ravel()
     mean_words = float(np.asarray(counts.sum(axis=1)).mean()) if counts.shape[0] else 0.0
-    idf = np.log(1.0 + mean_words / np.maximum(frequency, 1e-12)).astype(np.float32)
+    return np.log(1.0 + mean_words / np.maximum(frequency, 1e-12)).astype(np.float32)
+
+
+def ctfidf_weights(counts: sp.spmatrix, idf: np.ndarray | None = None) -> sp.csr_matrix:
+    """c-TF-IDF from topic × word counts; a function of the counts alone, so counts summed over
+    streamed batches (`labeler.scale`) weigh exactly as counts of the whole corpus at once.
+    `idf`: the corpus' weights, for counts of a slice of it (topics over time, per class)."""
+    tf = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1e-12)) @ counts
+    idf = ctfidf_idf(counts) if idf is None else idf
     return (tf @ sp.diags(idf)).tocsr().astype(np.float32)
+
+
+def topic_counts(doc_term: sp.spmatrix, topics: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The topic ids (sorted) and their topic × word frequencies (documents' counts summed)."""
+    ids = np.unique(topics)
+    row = {t: i for i, t in enumerate(ids)}
+    ones = np.ones(len(topics), dtype=np.float32)
+    membership = sp.csr_matrix(
+        (ones, ([row[t] for t in topics], np.arange(len(topics)))), shape=(len(ids), len(topics))
+    )
+    return ids, (membership @ doc_term).tocsr()
 
 
 class CTFIDF:
     """Fit on documents and their topics; `topic_words(t)` gives the best words of topic t."""
 
-    def __init__(self, ngram_range=NGRAM_RANGE, min_df: int | None = None, stop_words=STOP_WORDS):
+    def __init__(
+        self,
+        ngram_range=NGRAM_RANGE,
+        min_df: int | None = None,
+        stop_words=STOP_WORDS,
+        seed_words: Collection[str] | None = None,
+    ):
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.stop_words = stop_words
+        self.seed_words = seed_words
 
     def fit(self, texts: list[str], topics: np.ndarray) -> CTFIDF:
         vectorizer = make_vectorizer(len(texts), self.ngram_range, self.min_df, self.stop_words)
@@ -92,20 +122,34 @@ class CTFIDF:
             if vectorizer is None
             else vectorizer.get_feature_names_out().astype(object)
         )
-        self.topic_ids_ = np.unique(topics)
+        self.topic_ids_, counts = topic_counts(doc_term, topics)
         row = {t: i for i, t in enumerate(self.topic_ids_)}
-        membership = sp.csr_matrix(
-            (
-                np.ones(len(topics), dtype=np.float32),
-                ([row[t] for t in topics], np.arange(len(topics))),
-            ),
-            shape=(len(self.topic_ids_), len(topics)),
-        )
-        counts = (membership @ doc_term).tocsr()  # topic × word frequencies
         self.counts_ = counts
-        self.c_tf_idf_ = ctfidf_weights(counts)
+        self.idf_ = ctfidf_idf(counts)
+        if self.seed_words:
+            seeds = {w.lower() for w in self.seed_words}
+            self.idf_ *= np.array([SEED_MULTIPLIER if w in seeds else 1.0 for w in self.words_])
+            self.idf_ = self.idf_.astype(np.float32)
+        self.c_tf_idf_ = ctfidf_weights(counts, self.idf_)
         self._row = row
         return self
+
+    def doc_term(self, texts: list[str]) -> sp.csr_matrix:
+        """Word counts per document in the fitted vocabulary."""
+        if self.vectorizer_ is None:
+            return sp.csr_matrix((len(texts), 0), dtype=np.float32)
+        return self.vectorizer_.transform(texts).tocsr()
+
+    def slice_weights(self, doc_term: sp.csr_matrix, topics: np.ndarray):
+        """c-TF-IDF of a slice of the corpus (documents of one period or class): the slice's
+        term frequencies per topic with the whole corpus' IDF, as BERTopic's topics over time.
+        Returns the topic ids present in the slice and their rows."""
+        ids, counts = topic_counts(doc_term, topics)
+        return ids, ctfidf_weights(counts, self.idf_)
+
+    def row(self, topic: int) -> int | None:
+        """The row of `c_tf_idf_` holding `topic`."""
+        return self._row.get(topic)
 
     def topic_words(self, topic: int, top_n: int = N_CANDIDATE_WORDS) -> Words:
         if topic not in self._row or self.c_tf_idf_.shape[1] == 0:

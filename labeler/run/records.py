@@ -202,6 +202,14 @@ def params_from_config(config: dict) -> dict:
     return params
 
 
+def set_slice_columns(model, documents: pd.DataFrame) -> None:
+    """The run's time and class columns, for `topics_over_time()` / `topics_per_class()`
+    without arguments (None when the run has none)."""
+    for column, attribute in (("timestamp", "timestamps_"), ("class", "classes_")):
+        values = documents[column].tolist() if column in documents else None
+        setattr(model, attribute, values)
+
+
 def read_model(cls, path: Path):
     """A fitted `cls` (TopicModel) from a run folder, every documented attribute set."""
     run_dir = check_run(Path(path))
@@ -221,6 +229,7 @@ def read_model(cls, path: Path):
     model.topics_ = documents["topic"].to_numpy(dtype=np.int64)
     model.probabilities_ = documents["probability"].to_numpy(dtype=np.float32)
     model.layout_ = documents[["x", "y"]].to_numpy(dtype=np.float32)
+    set_slice_columns(model, documents)
     hdb = config.get("hdbscan", {})
     model.min_cluster_size_ = hdb.get("min_cluster_size") or model.min_cluster_size
     model.topic_ids_ = sorted(int(r["topic"]) for r in topics)
