@@ -66,10 +66,11 @@ def main() -> None:
 )
 @click.option(
     "--embedding-backend",
-    type=click.Choice(["auto", "torch", "onnx"]),
+    type=click.Choice(["auto", "torch", "onnx", "onnx-int8"]),
     default=lambda: os.environ.get("LABELER_EMBEDDING_BACKEND", "auto"),
     show_default="auto, or $LABELER_EMBEDDING_BACKEND",
-    help="How the packaged MiniLM runs: auto picks ONNX int8 when it is faster here.",
+    help="How the packaged MiniLM runs: auto picks ONNX (fp32, the same vectors as torch) when "
+    "it is faster here; onnx-int8 is faster still but its vectors depend on the batch.",
 )
 @click.option(
     "--embedding-base-url", help="An OpenAI-compatible embeddings endpoint, e.g. http://host/v1."

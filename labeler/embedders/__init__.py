@@ -6,7 +6,8 @@ embedder's `key`) never mixes vectors from two backends:
 
 - `all-MiniLM-L6-v2` or any sentence-transformers id/path: sentence-transformers (torch; on CUDA
   when the machine has a GPU);
-- `all-MiniLM-L6-v2+onnx-int8`: the packaged MiniLM on ONNX Runtime, int8 (`embedders.onnx`);
+- `all-MiniLM-L6-v2+onnx-fp32` / `+onnx-int8`: the packaged MiniLM on ONNX Runtime, fp32 (the
+  same vectors as torch, faster) or int8 (faster still, but batch-dependent; `embedders.onnx`);
 - `static`, `static:model2vec`, `static:wordllama`: torch-free static embeddings;
 - `endpoint:MODEL@URL`: an OpenAI-compatible embeddings endpoint.
 
@@ -31,8 +32,9 @@ from labeler.errors import LabelerError
 
 log = logging.getLogger("labeler")
 
-BACKENDS = ("auto", "torch", "onnx")
-ONNX_SUFFIX = "+onnx-int8"
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+ONNX_SUFFIXES = {"+onnx-fp32": "fp32", "+onnx-int8": "int8"}
+ONNX_SUFFIX = "+onnx-fp32"  # what `onnx` and `auto` mean: exact vectors, reproducible topics
 # `static` is WordLlama: it loads from its wheel in a second, where model2vec's distillation
 # takes minutes on 2 cores (benchmarks/embed_backends.py has both; the README the figures).
 STATIC = {"static": "wordllama", "static:model2vec": "model2vec", "static:wordllama": "wordllama"}
@@ -60,13 +62,13 @@ def make_embedder(spec: str, cache_dir: str | Path | None = None, api_key_env: s
         if not model or not url:
             raise LabelerError(f"an endpoint embedding model is endpoint:MODEL@URL, not {spec!r}")
         return EndpointEmbedder(url, model, api_key_env=api_key_env or "OPENAI_API_KEY")
-    if ONNX_SUFFIX in name:
-        base = name.split(ONNX_SUFFIX)[0]
-        if not is_packaged_model(base):
-            raise LabelerError("the ONNX backend runs the packaged all-MiniLM-L6-v2 only")
-        from labeler.embedders.onnx import OnnxEmbedder
+    for suffix, variant in ONNX_SUFFIXES.items():
+        if suffix in name:
+            if not is_packaged_model(name.split(suffix)[0]):
+                raise LabelerError("the ONNX backend runs the packaged all-MiniLM-L6-v2 only")
+            from labeler.embedders.onnx import OnnxEmbedder
 
-        return OnnxEmbedder(cache, max_tokens=MAX_TOKENS)
+            return OnnxEmbedder(cache, max_tokens=MAX_TOKENS, variant=variant)
     return SentenceTransformerEmbedder(name, device=gpu_device())
 
 
@@ -88,13 +90,15 @@ def resolve_spec(
     if (
         model.lower() in STATIC
         or model.startswith(("static:", "endpoint:"))
-        or ONNX_SUFFIX in model
+        or any(suffix in model for suffix in ONNX_SUFFIXES)
     ):
         return model
-    if backend == "onnx":
+    if backend in ("onnx", "onnx-int8"):
         if not is_packaged_model(model):
-            raise LabelerError("--embedding-backend onnx runs the packaged all-MiniLM-L6-v2 only")
-        return DEFAULT_MODEL + ONNX_SUFFIX
+            raise LabelerError(
+                f"--embedding-backend {backend} runs the packaged all-MiniLM-L6-v2 only"
+            )
+        return DEFAULT_MODEL + ("+onnx-int8" if backend == "onnx-int8" else ONNX_SUFFIX)
     if backend == "auto" and is_packaged_model(model) and onnx_is_faster(cache_dir):
         return DEFAULT_MODEL + ONNX_SUFFIX
     return model
@@ -122,7 +126,8 @@ CALIBRATION_TEXTS = [
 
 
 def onnx_is_faster(cache_dir: str | Path | None = None) -> bool:
-    """Whether ONNX int8 embeds faster than torch here, measured once and remembered per machine.
+    """Whether ONNX (fp32, the exact variant) embeds faster than torch here, measured once and
+    remembered per machine.
 
     Without onnxruntime, or with a GPU (torch on CUDA wins), the answer is no without measuring.
     """
@@ -131,7 +136,7 @@ def onnx_is_faster(cache_dir: str | Path | None = None) -> bool:
     except ImportError:
         return False
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    machine = f"{platform.machine()}-{os.cpu_count()}cpu-ort{onnxruntime.__version__}"
+    machine = f"{platform.machine()}-{os.cpu_count()}cpu-ort{onnxruntime.__version__}-fp32"
     path = cache / "models" / "backend-calibration.json"
     try:
         known = json.loads(path.read_text())
@@ -165,7 +170,7 @@ def calibrate(cache_dir: Path) -> dict:
         seconds[name] = time.perf_counter() - start
     load_sentence_transformer.cache_clear()
     speedup = seconds["torch"] / max(seconds["onnx"], 1e-9)
-    log.info("ONNX int8 embeds %.2fx as fast as torch here", speedup)
+    log.info("ONNX (fp32) embeds %.2fx as fast as torch here", speedup)
     return {
         "cuda": False,
         "speedup": round(speedup, 3),
