@@ -59,14 +59,15 @@ def duplicate_groups(labels: dict[int, str], embed=None) -> list[list[int]]:
     return [g for g in groups.values() if len(g) > 1]
 
 
-def label_embedder(run_dir: Path):
-    """Embed labels with the run's own model (cached), or None when that is unavailable."""
+def label_embedder(run_dir: Path, cache_dir: Path | None = None):
+    """Embed labels with the run's own model, cached in `cache_dir` (the user's --cache-dir, so
+    a relabel on a machine with a read-only home still caches), or None when unavailable."""
     from labeler.cache import EmbeddingCache
     from labeler.embed import DEFAULT_MODEL, CachedEmbedder
     from labeler.embedders import make_embedder
 
     model = query_model(read_json(run_dir / CONFIG)) or DEFAULT_MODEL
-    embedder = CachedEmbedder(make_embedder(model), EmbeddingCache())
+    embedder = CachedEmbedder(make_embedder(model, cache_dir), EmbeddingCache(cache_dir))
 
     def embed(texts):
         try:

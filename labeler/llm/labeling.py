@@ -277,7 +277,7 @@ def label_run(
         if chat is None:
             chat = stack.enter_context(open_chat_model(settings, cache_dir))
         asker = Asker(run_dir, chat, settings, stats)
-        embed = remembered(label_embedder(run_dir))
+        embed = remembered(label_embedder(run_dir, cache_dir))
         fits = relevance_check(embed, vectors)
         told = prompt.instructions(fence=FENCE, corpus_description=settings.corpus_description)
         told += " " + (settings.corpus_description or "")
