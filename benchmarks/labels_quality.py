@@ -30,6 +30,7 @@ Figures, the same code for both (labeler.evaluate):
 
     nice -n 10 env LABELER_CACHE_DIR=/work/cache-bench python benchmarks/labels_quality.py
     ... --corpora banking77 ag_news_test --llm-model small --no-bertopic --json out.json
+    ... --no-examples --rows rows.jsonl   (resumable: rows.jsonl keeps each finished corpus)
 """
 
 from __future__ import annotations
@@ -357,6 +358,12 @@ def main() -> None:
         action="store_true",
         help="also relabel each fit with the default prompt minus its worked examples",
     )
+    parser.add_argument(
+        "--rows",
+        type=Path,
+        help="JSON Lines file: each corpus's row is appended as it finishes, and corpora already "
+        "in it are not measured again (a long benchmark resumes where it stopped)",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = parser.parse_args()  # fmt: skip
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -366,7 +373,15 @@ def main() -> None:
         parser.error(f"unknown corpora {unknown}; choose from {corpora()}")
     scorer = Scorer()
     rows = []
-    for name in names:
+    if args.rows and args.rows.is_file():  # a resumed benchmark: corpora already measured
+        for line in args.rows.read_text(encoding="utf-8").splitlines():
+            if line.startswith('{"corpus"'):
+                row = json.loads(line)
+                if row["corpus"] in names and row["corpus"] not in {r["corpus"] for r in rows}:
+                    rows.append(row)
+        print(f"{len(rows)} corpora already in {args.rows}", file=sys.stderr)
+    done = {r["corpus"] for r in rows}
+    for name in [n for n in names if n not in done]:
         texts, labels, note = slice_corpus(name, args.max_docs)
         with tempfile.TemporaryDirectory(prefix="labels-quality-") as tmp:
             compare = no_examples_prompt(Path(tmp)) if args.no_examples else None
@@ -378,7 +393,11 @@ def main() -> None:
                 name, texts, labels, vectors, args.llm_model, args.bertopic_topics, scorer
             )
         rows.append(row)
-        print(json.dumps(row, default=float), file=sys.stderr, flush=True)
+        line = json.dumps(row, default=float)
+        print(line, file=sys.stderr, flush=True)
+        if args.rows:
+            with args.rows.open("a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
     from labeler.cli_eval import claim_checker
 
     checker = "labeler.llm.claims" if claim_checker() else "labeler.evaluate (simple)"
