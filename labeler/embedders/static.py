@@ -96,17 +96,21 @@ class Model2VecEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+STATIC_MAX_TOKENS = 512  # as model2vec's encode(max_length=512)
+
+
 class WordLlamaEmbedder:
     """WordLlama l2_supercat (256-d), loaded from the files inside the wordllama wheel."""
 
-    def __init__(self, dim: int = 256):
+    def __init__(self, dim: int = 256, max_tokens: int = STATIC_MAX_TOKENS):
         self.dim = dim
+        self.max_tokens = max_tokens
         self._model = None
         self._lock = threading.Lock()
 
     @property
     def key(self) -> str:
-        return f"static:wordllama-l2-{self.dim}"
+        return f"static:wordllama-l2-{self.dim}-t{self.max_tokens}"
 
     def _load(self):
         with self._lock:
@@ -119,12 +123,19 @@ class WordLlamaEmbedder:
                 self._model = WordLlama.load(
                     dim=self.dim, cache_dir=Path(wordllama.__file__).parent, disable_download=True
                 )
+                # WordLlama tokenizes whole documents (4,000 tokens for a long article: most of
+                # its time); model2vec stops at 512, and so does this.
+                self._model.tokenizer.enable_truncation(self.max_tokens)
         return self._model
 
     def embed(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        return np.asarray(self._load().embed(list(texts), norm=True), dtype=np.float32)
+        # Cut before tokenizing too: the tokenizer reads a whole text before it truncates, and
+        # 512 tokens of any language fit in 16 characters per token.
+        limit = self.max_tokens * 16
+        texts = [t[:limit] for t in texts]
+        return np.asarray(self._load().embed(texts, norm=True), dtype=np.float32)
 
 
 if __name__ == "__main__":  # the child process that distils (imports torch; the parent never)
