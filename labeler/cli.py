@@ -241,9 +241,13 @@ def _run_large(corpus, out, settings, sample_fit, engine, address, started, opts
     opts.pop("embedding_api_key_env")
     if base_url:
         raise LabelerError("--embedding-base-url is not available on the large-corpus path yet")
-    if opts.get("embeddings") is None and engine != "ray":
+    if opts.get("embeddings") is None:
         from labeler.embedders import resolve_spec
 
+        # On Ray, `auto` means torch: the calibration would time the driver, while the actors
+        # may run elsewhere, on GPUs (where torch wins); an explicit onnx/onnx-int8 is honoured.
+        if engine == "ray" and backend == "auto":
+            backend = "torch"
         # A spec string (ONNX, static or a sentence-transformers model): no credentials in it.
         opts["embedding_model"] = resolve_spec(
             opts.get("embedding_model"), backend, None, opts.get("cache_dir")
