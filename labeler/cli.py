@@ -291,8 +291,15 @@ def _register() -> None:
     from labeler.cli_llm import LLM_COMMANDS
     from labeler.cli_review import REVIEW_COMMANDS
     from labeler.cli_share import SHARE_COMMANDS
+    from labeler.cli_topics import TOPICS_COMMANDS
 
-    for command in [*LLM_COMMANDS, *REVIEW_COMMANDS, *SHARE_COMMANDS, *EVAL_COMMANDS]:
+    for command in [
+        *LLM_COMMANDS,
+        *REVIEW_COMMANDS,
+        *SHARE_COMMANDS,
+        *EVAL_COMMANDS,
+        *TOPICS_COMMANDS,
+    ]:
         main.add_command(command)
 
 

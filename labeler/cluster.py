@@ -249,21 +249,29 @@ def split_catch_all(
     return (renumber_by_size(out) if any(d["split"] for d in decisions) else labels), decisions
 
 
-def merge_to(labels: np.ndarray, embeddings: np.ndarray, n_topics: int) -> np.ndarray:
-    """Merge the most similar topics (average-linkage on cosine between topic centroids) until at
-    most `n_topics` remain; outliers stay outliers. Fewer topics than asked are left as they are:
-    a split that density does not support would only invent topics (lower --min-cluster-size
-    for finer ones)."""
+def merge_groups(labels: np.ndarray, embeddings: np.ndarray, n_topics: int) -> dict[int, int]:
+    """Which group each topic joins when the most similar topics (average linkage on cosine
+    between topic centroids) are merged until `n_topics` remain: topic id → group number. Empty
+    when there are no more topics than that."""
     from sklearn.cluster import AgglomerativeClustering
 
     ids = np.unique(labels[labels >= 0])
     if n_topics < 1 or len(ids) <= n_topics:
-        return labels
+        return {}
     unit = _normalise(embeddings)
     centres = _normalise(np.stack([unit[labels == t].mean(axis=0) for t in ids]))
     groups = AgglomerativeClustering(
         n_clusters=n_topics, metric="cosine", linkage="average"
     ).fit_predict(centres)
-    mapping = dict(zip(ids.tolist(), groups.tolist()))
+    return {int(t): int(g) for t, g in zip(ids.tolist(), groups.tolist())}
+
+
+def merge_to(labels: np.ndarray, embeddings: np.ndarray, n_topics: int) -> np.ndarray:
+    """Merge the most similar topics (`merge_groups`) until at most `n_topics` remain; outliers
+    stay outliers. Fewer topics than asked are left as they are: a split that density does not
+    support would only invent topics (lower --min-cluster-size for finer ones)."""
+    mapping = merge_groups(labels, embeddings, n_topics)
+    if not mapping:
+        return labels
     merged = np.array([mapping.get(int(v), -1) for v in labels], dtype=np.int64)
     return renumber_by_size(merged)

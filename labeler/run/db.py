@@ -260,6 +260,77 @@ class RunDB:
             row = con.execute("SELECT * FROM reviews WHERE id = ?", (cursor.lastrowid,)).fetchone()
         return dict(row)
 
+    # ------------------------------------------------------------------ revisions
+    def label_state(self) -> dict:
+        """Every label version, review status and the review log's end: what a revision saves so
+        that undo puts the labels and reviews back as they were."""
+        with self._use() as con:
+            versions = [dict(r) for r in con.execute("SELECT * FROM label_versions ORDER BY id")]
+            status = [dict(r) for r in con.execute("SELECT * FROM topic_status ORDER BY topic")]
+            last = con.execute("SELECT COALESCE(MAX(id), 0) FROM reviews").fetchone()[0]
+        return {"label_versions": versions, "topic_status": status, "last_review": int(last)}
+
+    def restore_label_state(self, state: dict) -> None:
+        """Put back what `label_state` saved (the LLM answer cache is kept: answers paid for stay
+        paid for)."""
+        with self.transaction() as tx, tx._use() as con:
+            con.execute("DELETE FROM label_versions")
+            con.execute("DELETE FROM topic_status")
+            con.execute("DELETE FROM reviews WHERE id > ?", (int(state["last_review"]),))
+            for table in ("label_versions", "topic_status"):
+                rows = state[table]
+                if not rows:
+                    continue
+                columns = list(rows[0])
+                con.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)})"
+                    f" VALUES ({', '.join('?' * len(columns))})",
+                    [tuple(r[c] for c in columns) for r in rows],
+                )
+
+    def add_revision(
+        self,
+        action: str,
+        args: dict,
+        summary: str,
+        who: str | None,
+        sizes: dict,
+        touched: list[int],
+    ) -> int:
+        """Record a change; returns its revision id. `sizes`: topics_before, topics_after,
+        outliers_before, outliers_after."""
+        with self._use() as con:
+            cursor = con.execute(
+                "INSERT INTO revisions (action, args, summary, who, created_at, topics_before,"
+                " topics_after, outliers_before, outliers_after, touched)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    action, json.dumps(args), summary, who, now(), int(sizes["topics_before"]),
+                    int(sizes["topics_after"]), int(sizes["outliers_before"]),
+                    int(sizes["outliers_after"]), json.dumps(sorted(int(t) for t in touched)),
+                ),
+            )  # fmt: skip
+            return int(cursor.lastrowid)
+
+    def set_revision_calls(self, revision: int, calls: int) -> None:
+        with self._use() as con:
+            con.execute("UPDATE revisions SET llm_calls = ? WHERE id = ?", (calls, revision))
+
+    def revisions(self) -> list[dict]:
+        """Every revision, oldest first (undone ones too, with `undone_at`)."""
+        rows = self._rows("SELECT * FROM revisions ORDER BY id")
+        for row in rows:
+            row["args"] = json.loads(row["args"])
+            row["touched"] = json.loads(row["touched"])
+        return rows
+
+    def mark_undone(self, revision: int, who: str | None) -> None:
+        with self._use() as con:
+            con.execute(
+                "UPDATE revisions SET undone_at = ?, undone_by = ? WHERE id = ?",
+                (now(), who, int(revision)),
+            )
+
     # ------------------------------------------------------------------ the LLM answer cache
     def cached_answer(self, key: str) -> str | None:
         rows = self._rows("SELECT response FROM llm_cache WHERE key = ?", (key,))

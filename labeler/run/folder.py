@@ -10,7 +10,10 @@ side leaves both as they were.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +22,8 @@ from labeler.run.layout import (
     CONFIG,
     DOCUMENTS,
     EMBEDDINGS,
+    HIERARCHY,
+    REVISIONS,
     TOPICS,
     atomic_write,
     check_run,
@@ -29,6 +34,10 @@ from labeler.run.layout import (
 )
 
 Renderer = Callable[[Path], object]  # writes the reports of a run folder (labeler.report)
+
+# What a topic change replaces, and a revision keeps for undo (hierarchy.json only when present).
+REVISION_FILES = (DOCUMENTS, TOPICS, CONFIG, HIERARCHY)
+LABEL_STATE = "labels.json"
 
 
 def sync_labels(folder: Path, db: RunDB) -> None:
@@ -120,3 +129,70 @@ class Run:
                 atomic_write(self.path / name, lambda tmp, data=data: Path(tmp).write_bytes(data))
             raise
         sync_labels(self.path, self.db)
+
+    # ------------------------------------------------------------------ revisions
+    def revision_dir(self, revision: int) -> Path:
+        return self.path / REVISIONS / str(int(revision))
+
+    def keep_files(self, revision: int, db: RunDB | None = None) -> Path:
+        """Keep the files a change is about to replace (and the label state) as revision
+        `revision`'s, for undo. Hard links where the file system has them: every writer replaces
+        files by renaming a new one into place, so the old bytes stay as they are at no cost
+        until the change replaces them (a copy otherwise)."""
+        folder = self.revision_dir(revision)
+        if folder.exists():  # left by a change whose transaction was rolled back
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for name in REVISION_FILES:
+            source = self.path / name
+            if not source.is_file():
+                continue
+            try:
+                os.link(source, folder / name)
+            except OSError:
+                shutil.copy2(source, folder / name)
+        write_json(folder / LABEL_STATE, (db or self.db).label_state())
+        return folder
+
+    def kept_files(self, revision: int) -> dict[str, Path | None]:
+        """Revision `revision`'s kept files by name; None: the file did not exist then."""
+        from labeler.errors import LabelerError
+
+        folder = self.revision_dir(revision)
+        missing = [n for n in (DOCUMENTS, TOPICS, LABEL_STATE) if not (folder / n).is_file()]
+        if missing:
+            raise LabelerError(
+                f"revision {revision}'s saved files are missing ({', '.join(missing)} in "
+                f"{folder}): it cannot be undone"
+            )
+        return {n: (folder / n if (folder / n).is_file() else None) for n in REVISION_FILES}
+
+    def restore_files(
+        self, files: dict[str, Path | None], change: Callable[[RunDB], None] | None = None
+    ) -> None:
+        """Put back kept files byte for byte (None: remove the file) and apply `change` to the
+        database, as one step like `replace_topics`."""
+        saved = {
+            name: (self.path / name).read_bytes() if (self.path / name).is_file() else None
+            for name in files
+        }
+
+        def put(name: str, data: bytes | None) -> None:
+            if data is None:
+                with contextlib.suppress(FileNotFoundError):
+                    (self.path / name).unlink()
+            else:
+                atomic_write(self.path / name, lambda tmp: Path(tmp).write_bytes(data))
+
+        order = sorted(files, key=lambda n: n != DOCUMENTS)  # documents first, as replace_topics
+        try:
+            with self.db.transaction() as tx:
+                if change is not None:
+                    change(tx)
+                for name in order:
+                    source = files[name]
+                    put(name, source.read_bytes() if source is not None else None)
+        except BaseException:
+            for name, data in saved.items():
+                put(name, data)
+            raise

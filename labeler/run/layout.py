@@ -36,6 +36,9 @@ EMBEDDINGS = "embeddings.npy"
 DATABASE = "run.sqlite"
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
+HIERARCHY = "hierarchy.json"
+# Topic surgery keeps, per revision, the files it replaced (`revisions/<id>/`), for undo.
+REVISIONS = "revisions"
 FORMAT = "labeler-run"
 # The folder layout's version (run.json); the database has its own (run/migrations.py).
 SCHEMA_VERSION = 1
@@ -213,6 +216,7 @@ NEEDS = {
     "labels": (MANIFEST, DATABASE),
     "relabel": (MANIFEST, CONFIG, TOPICS, DOCUMENTS, EMBEDDINGS, DATABASE),
     "review": (MANIFEST, CONFIG, TOPICS, DOCUMENTS, EMBEDDINGS, DATABASE),
+    "topics": (MANIFEST, CONFIG, TOPICS, DOCUMENTS, EMBEDDINGS, DATABASE),
 }
 
 

@@ -94,4 +94,29 @@ def m002_reviews_by_topic(con: sqlite3.Connection) -> None:
     con.execute("CREATE INDEX IF NOT EXISTS reviews_topic ON reviews (topic, id)")
 
 
+@migration
+def m003_revisions(con: sqlite3.Connection) -> None:
+    """Topic surgery (merge, split, reduce, outliers, delete) records each change as a revision:
+    what, when, who and the sizes before and after. The files it replaced are kept in the run's
+    `revisions/<id>/` folder, so `labeler topics RUN undo` can put them back byte for byte."""
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS revisions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            action TEXT NOT NULL,          -- merge | split | reduce | outliers | delete
+            args TEXT NOT NULL,            -- JSON: the change's arguments
+            summary TEXT NOT NULL,         -- one line for people
+            who TEXT,
+            created_at TEXT NOT NULL,
+            topics_before INTEGER NOT NULL,
+            topics_after INTEGER NOT NULL,
+            outliers_before INTEGER NOT NULL,
+            outliers_after INTEGER NOT NULL,
+            touched TEXT NOT NULL,         -- JSON list of the topics re-described
+            llm_calls INTEGER,             -- LLM calls its relabel made (NULL: no LLM)
+            undone_at TEXT,                -- set by undo; the revision's saved files are removed
+            undone_by TEXT
+        )"""
+    )
+
+
 LATEST = len(MIGRATIONS)

@@ -1,0 +1,621 @@
+"""Topic surgery on a saved run: merge, split, reduce, reassign outliers, delete; and undo.
+
+Users reshape topics after seeing them, and a change must not cost a refit or a relabel of every
+topic. So each change is planned as a new topic per document (`plan_*`, which write nothing), then
+applied by `apply`: only the topics whose documents changed are described again (the fit's own
+`describe_topics(only=...)`) and labelled again (`label_run` on those topics only: a reduce from
+80 to 20 topics asks the LLM about the ~20 merged ones, never the 60 that stayed). Topics whose
+documents did not change keep their records and labels, reviewed or not; a reviewed topic whose
+documents changed goes back to "unreviewed" with a note saying why, and the LLM labels it again.
+
+Every change is a revision of the run (`revisions` in run.sqlite: what, when, who, the topic and
+outlier counts before and after, the LLM calls it made). The files it replaced (documents.parquet,
+topics.json, config.json, hierarchy.json when there is one) and every label version and review
+status are kept in `revisions/<id>/`, so `undo` puts the previous revision back byte for byte.
+The kept files are hard links where the file system allows (every writer replaces files by
+renaming, so the old bytes are never overwritten): a revision costs the disk space of the files
+it replaced, mostly documents.parquet.
+
+Topic ids stay stable: a merged topic keeps the first (or, in a reduce, the largest) topic's id,
+split parts and nothing else get new ids (after the highest id the run ever had), so labels,
+reviews and links to a topic follow it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import logging
+import math
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labeler.cluster import default_min_cluster_size, merge_groups, subgroups
+from labeler.errors import LabelerError
+from labeler.represent import CTFIDF, DESCRIBE_PARAMS, STAGES, describe_topics
+from labeler.run.folder import LABEL_STATE, Run
+from labeler.run.layout import read_json, run_lock
+from labeler.run.records import params_from_config
+
+log = logging.getLogger("labeler")
+
+OUTLIER = -1
+STRATEGIES = ("embeddings", "c-tf-idf", "probabilities")
+ACTIONS = ("merge", "split", "reduce", "outliers", "delete")
+
+Embed = Callable[[list[str]], "np.ndarray | None"]
+
+
+@dataclass
+class Plan:
+    """A change worked out but not applied: the new documents table and topics.json."""
+
+    action: str
+    args: dict
+    summary: str
+    documents: pd.DataFrame
+    records: list[dict]
+    touched: list[int]  # topics whose documents changed and were described again (-1 too)
+    added: list[int]  # new topic ids (split parts)
+    removed: list[int]  # topics that no longer exist
+    keyword_labels: dict[int, str]  # the new keyword label of each touched topic (not -1)
+    sizes: dict  # topics_before, topics_after, outliers_before, outliers_after
+
+
+@dataclass
+class Change:
+    """What `apply` did: the revision it recorded and what the LLM was asked."""
+
+    revision: int
+    action: str
+    summary: str
+    touched: list[int]
+    added: list[int]
+    removed: list[int]
+    sizes: dict
+    marked: list[int] = field(default_factory=list)  # reviewed topics sent back to review
+    relabelled: list[int] = field(default_factory=list)
+    llm: object | None = None  # LabelStats of the relabel, None without an LLM
+
+    @property
+    def llm_calls(self) -> int:
+        return int(getattr(self.llm, "calls", 0) or 0)
+
+
+def who_default() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------- describing
+def _pairs(words) -> list[list]:
+    return [[w, round(float(s), 5)] for w, s in words]
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _counts(topics: np.ndarray) -> tuple[int, int]:
+    return len({int(t) for t in np.unique(topics) if t >= 0}), int((topics == OUTLIER).sum())
+
+
+def replan(
+    run: Run,
+    documents: pd.DataFrame,
+    topics: np.ndarray,
+    touched: set[int],
+    embed: Embed | None,
+    embeddings: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, list[dict], dict[int, str]]:
+    """The documents table and topics.json after moving documents to `topics`: every topic in
+    `touched` described again by the fit's own chain (c-TF-IDF is refitted over all documents,
+    its weighting depends on every topic); every other topic's record is kept as it is (its
+    documents did not change, and a refit of its keywords would change what a reviewer
+    approved). Returns (documents, records, keyword labels of the touched topics)."""
+    records = run.topics()
+    by_id = {int(r["topic"]): r for r in records}
+    docs = documents.copy()
+    docs["topic"] = np.asarray(topics, dtype=np.int64)
+    topics = docs["topic"].to_numpy()
+    present = sorted({int(t) for t in np.unique(topics)}, key=lambda t: (t < 0, t))
+    touched = {t for t in touched if t in present}
+    embeddings = run.embeddings() if embeddings is None else embeddings
+    texts = docs["text"].astype(str).tolist()
+    params = params_from_config(run.config())
+    wants_vectors = any(s.needs_vectors and any(s.key in r for r in records) for s in STAGES)
+    found = describe_topics(
+        texts, embeddings, topics, only=touched, embed_words=embed if wants_vectors else None,
+        **{k: params[k] for k in DESCRIBE_PARAMS if k in params},
+    )  # fmt: skip
+    n = len(docs)
+    if "representative" in docs.columns:
+        docs.loc[docs["topic"].isin(touched).to_numpy(), "representative"] = False
+    out, labels = [], {}
+    for t in present:
+        if t not in touched:
+            out.append(by_id[t])
+            continue
+        members = topics == t
+        reps = found.representative_docs[t]
+        record = dict(by_id.get(t) or {})
+        record.update(topic=t, size=int(members.sum()), share=round(int(members.sum()) / n, 5))
+        if t not in by_id:  # a new topic: the fields in the fit's order
+            record.update(label="", label_source="keywords", summary=None, is_outlier=t < 0)
+        for stage in STAGES:
+            if stage.name in found.keywords:
+                record[stage.key] = _pairs(found.keywords[stage.name][t])
+            else:  # no word vectors: dropped rather than left describing other documents
+                record.pop(stage.key, None)
+        record["representative_docs"] = [texts[i] for i in reps]
+        record["representative_doc_ids"] = [_plain(docs["doc_id"].iloc[i]) for i in reps]
+        if {"x", "y"} <= set(docs.columns):
+            layout = docs.loc[members, ["x", "y"]].to_numpy(dtype=np.float32)
+            record["map_position"] = [round(float(v), 4) for v in np.median(layout, axis=0)]
+        if t >= 0:
+            record["label"] = labels[t] = found.labels[t]
+            record["label_source"] = "keywords"
+            record["summary"] = None
+        if "representative" in docs.columns:
+            docs.loc[docs.index[reps], "representative"] = True
+        out.append(record)
+    return docs, out, labels
+
+
+def _plan(
+    run: Run,
+    action: str,
+    args: dict,
+    summary: str,
+    documents: pd.DataFrame,
+    before: np.ndarray,
+    after: np.ndarray,
+    embed: Embed | None,
+    embeddings: np.ndarray | None = None,
+) -> Plan:
+    changed = before != after
+    old_ids = {int(t) for t in np.unique(before)}
+    new_ids = {int(t) for t in np.unique(after)}
+    touched = {int(t) for t in np.unique(after[changed])}
+    touched |= {int(t) for t in np.unique(before[changed]) if int(t) in new_ids}
+    docs, records, labels = replan(run, documents, after, touched, embed, embeddings)
+    (topics_before, outliers_before), (topics_after, outliers_after) = (
+        _counts(before), _counts(after)
+    )  # fmt: skip
+    return Plan(
+        action=action, args=args, summary=summary, documents=docs, records=records,
+        touched=sorted(t for t in touched if t in new_ids),
+        added=sorted(t for t in new_ids - old_ids if t >= 0),
+        removed=sorted(t for t in old_ids - new_ids if t >= 0),
+        keyword_labels=labels,
+        sizes={"topics_before": topics_before, "topics_after": topics_after,
+               "outliers_before": outliers_before, "outliers_after": outliers_after},
+    )  # fmt: skip
+
+
+def _topic_ids(run: Run, topics: np.ndarray) -> set[int]:
+    return {int(t) for t in np.unique(topics) if t >= 0}
+
+
+def _check(run: Run, topics: np.ndarray, *ids: int) -> None:
+    known = _topic_ids(run, topics)
+    for t in ids:
+        if int(t) == OUTLIER:
+            raise LabelerError("topic -1 holds the outliers: use `outliers` to reassign them")
+        if int(t) not in known:
+            raise LabelerError(
+                f"no topic {t} in {run.path.name} (its topics: {_ranges(sorted(known))})"
+            )
+
+
+def _ranges(ids: list[int]) -> str:
+    parts, start = [], None
+    for i, t in enumerate(ids):
+        if start is None:
+            start = t
+        if i + 1 == len(ids) or ids[i + 1] != t + 1:
+            parts.append(str(start) if start == t else f"{start}-{t}")
+            start = None
+    return ",".join(parts) or "none"
+
+
+def _state(run: Run) -> tuple[pd.DataFrame, np.ndarray]:
+    docs = run.documents()
+    return docs, docs["topic"].to_numpy(dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------- the changes
+def plan_merge(run: Run, topics: Sequence[int], embed: Embed | None = None) -> Plan:
+    """Merge every other topic of `topics` into the first one (which keeps its id)."""
+    ids = [int(t) for t in topics]
+    if len(ids) < 2:
+        raise LabelerError("merge needs at least two topics, e.g. `merge 3 7`")
+    if len(set(ids)) < len(ids):
+        raise LabelerError("a topic cannot be merged with itself")
+    docs, before = _state(run)
+    _check(run, before, *ids)
+    keep, others = ids[0], ids[1:]
+    after = before.copy()
+    after[np.isin(before, others)] = keep
+    summary = f"merged {', '.join(map(str, others))} into {keep}"
+    return _plan(run, "merge", {"topics": ids}, summary, docs, before, after, embed)
+
+
+def _next_id(run: Run, topics: np.ndarray) -> int:
+    """After the highest topic id the run ever had: a new topic never inherits an old topic's
+    label history."""
+    history = {int(r["topic"]) for r in run.db.label_history()}
+    return max([*history, *(int(t) for t in np.unique(topics)), -1]) + 1
+
+
+def plan_split(run: Run, topic: int, embed: Embed | None = None) -> Plan:
+    """Split a topic along its sub-groups (`cluster.subgroups`: the best k-means partition,
+    k = 2..8, each part at least the run's minimum topic size or half the topic); the largest
+    part keeps the id, the others get new ids after the highest one."""
+    docs, before = _state(run)
+    _check(run, before, topic)
+    members = np.flatnonzero(before == int(topic))
+    params = params_from_config(run.config())
+    smallest = params.get("min_cluster_size") or default_min_cluster_size(len(before))
+    min_size = max(2, min(int(smallest), len(members) // 2))
+    if len(members) < 2 * min_size or len(members) < 4:
+        raise LabelerError(f"topic {topic} has {len(members)} documents: too few to split")
+    embeddings = run.embeddings()
+    score, parts = subgroups(
+        np.asarray(embeddings[members], dtype=np.float32), min_size, int(params.get("seed") or 42)
+    )
+    if score < -0.5 or parts.max() < 1:
+        raise LabelerError(
+            f"topic {topic} has no two sub-groups of at least {min_size} documents: not split"
+        )
+    sizes = np.bincount(parts)
+    order = np.argsort(-sizes, kind="stable")
+    after = before.copy()
+    new_id = _next_id(run, before)
+    new_ids = []
+    for part in order[1:]:
+        after[members[parts == part]] = new_id
+        new_ids.append(new_id)
+        new_id += 1
+    summary = (
+        f"split {topic} into {len(order)} parts ({topic}, {', '.join(map(str, new_ids))}; "
+        f"silhouette {score:.2f})"
+    )
+    args = {"topic": int(topic), "parts": len(order), "silhouette": round(float(score), 4)}
+    return _plan(run, "split", args, summary, docs, before, after, embed, embeddings)
+
+
+def plan_reduce(run: Run, to: int, embed: Embed | None = None) -> Plan:
+    """Merge the most similar topics (average linkage on the cosine between topic centroids,
+    `cluster.merge_groups`) until `to` remain. Each group keeps its largest topic's id; topics
+    left alone keep everything."""
+    docs, before = _state(run)
+    known = sorted(_topic_ids(run, before))
+    if isinstance(to, bool) or not isinstance(to, (int, np.integer)) or to < 1:
+        raise LabelerError(f"--to takes a number of topics of at least 1, not {to!r}")
+    if to >= len(known):
+        raise LabelerError(
+            f"--to {to}: {run.path.name} has {len(known)} topics; reduce merges down to fewer"
+        )
+    embeddings = run.embeddings()
+    groups: dict[int, list[int]] = {}
+    for t, g in merge_groups(before, np.asarray(embeddings), int(to)).items():
+        groups.setdefault(g, []).append(t)
+    sizes = {t: int((before == t).sum()) for t in known}
+    after = before.copy()
+    merged = 0
+    for members in groups.values():
+        keep = max(members, key=lambda t: (sizes[t], -t))
+        others = [t for t in members if t != keep]
+        after[np.isin(before, others)] = keep
+        merged += len(others)
+    summary = f"reduced {len(known)} topics to {to} ({merged} merged into others)"
+    args = {"to": int(to)}
+    return _plan(run, "reduce", args, summary, docs, before, after, embed, embeddings)
+
+
+def plan_delete(run: Run, topic: int, embed: Embed | None = None) -> Plan:
+    """A topic's documents become outliers (-1)."""
+    docs, before = _state(run)
+    _check(run, before, topic)
+    after = before.copy()
+    after[before == int(topic)] = OUTLIER
+    if "probability" in docs.columns:  # outliers have no membership strength
+        docs = docs.copy()
+        docs.loc[before == int(topic), "probability"] = 0.0
+    summary = f"deleted {topic} ({int((before == int(topic)).sum())} documents became outliers)"
+    return _plan(run, "delete", {"topic": int(topic)}, summary, docs, before, after, embed)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return x / norms
+
+
+def _by_embeddings(embeddings, topics, ids, rows) -> tuple[np.ndarray, np.ndarray]:
+    unit = _unit(embeddings)
+    centres = _unit(np.stack([unit[topics == t].mean(axis=0) for t in ids]))
+    sims = unit[rows] @ centres.T
+    return sims.argmax(axis=1), sims.max(axis=1)
+
+
+def _by_ctfidf(texts, topics, ids, rows, params) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine between each outlier's words (term frequency × the c-TF-IDF's idf) and each
+    topic's c-TF-IDF row. NaN confidence: none of the document's words is in the vocabulary."""
+    from labeler.represent.ctfidf import ctfidf_weights
+
+    model = CTFIDF(params["ngram_range"], params.get("min_df"), params.get("stop_words"))
+    model.fit(texts, topics)
+    nan = np.full(len(rows), np.nan)
+    if model.vectorizer_ is None:
+        return np.zeros(len(rows), dtype=np.int64), nan
+    counts = model.vectorizer_.transform([texts[i] for i in rows])
+    weights = ctfidf_weights(model.counts_)  # rows: topics in model.topic_ids_ order
+    frequency = np.asarray(model.counts_.sum(axis=0)).ravel()
+    mean_words = float(np.asarray(model.counts_.sum(axis=1)).mean())
+    idf = np.log(1.0 + mean_words / np.maximum(frequency, 1e-12)).astype(np.float32)
+    doc = counts.multiply(idf).tocsr().astype(np.float32)
+    doc_norm = np.sqrt(np.asarray(doc.multiply(doc).sum(axis=1)).ravel())
+    position = {int(t): i for i, t in enumerate(model.topic_ids_)}
+    topic_rows = weights[[position[t] for t in ids]]
+    topic_norm = np.sqrt(np.asarray(topic_rows.multiply(topic_rows).sum(axis=1)).ravel())
+    sims = np.asarray((doc @ topic_rows.T).todense())
+    sims = sims / np.maximum(doc_norm[:, None], 1e-12) / np.maximum(topic_norm[None, :], 1e-12)
+    confidence = sims.max(axis=1)
+    confidence[doc_norm == 0] = np.nan
+    return sims.argmax(axis=1), confidence
+
+
+def plan_outliers(
+    run: Run,
+    strategy: str = "embeddings",
+    max_share: float | None = None,
+    embed: Embed | None = None,
+) -> Plan:
+    """Reassign outliers to their nearest topic, most confident first, until at most
+    `max_share` of all documents are outliers (None: all of them).
+
+    strategies: `embeddings` (cosine to each topic's centroid), `c-tf-idf` (cosine between the
+    document's words and each topic's c-TF-IDF; documents with no known word go by embeddings,
+    after all others), `probabilities` (HDBSCAN soft membership, which needs a run that kept it).
+    """
+    if strategy not in STRATEGIES:
+        raise LabelerError(f"--strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    if max_share is not None and not (0.0 <= float(max_share) < 1.0):
+        raise LabelerError(f"--max-share takes a share from 0 to below 1, not {max_share}")
+    docs, before = _state(run)
+    if strategy == "probabilities":
+        raise LabelerError(
+            f"{run.path.name} has no HDBSCAN soft-membership probabilities (a run keeps only "
+            "each document's strength in its own topic): use --strategy embeddings or c-tf-idf"
+        )
+    rows = np.flatnonzero(before == OUTLIER)
+    n = len(before)
+    ids = sorted(_topic_ids(run, before))
+    if len(rows) == 0:
+        raise LabelerError(f"{run.path.name} has no outliers to reassign")
+    if not ids:
+        raise LabelerError(f"{run.path.name} has no topics to reassign outliers to")
+    allowed = 0 if max_share is None else math.floor(float(max_share) * n + 1e-9)
+    wanted = len(rows) - allowed
+    if wanted <= 0:
+        raise LabelerError(
+            f"the outlier share is already {len(rows) / n:.1%} ({len(rows)} of {n} documents), "
+            f"at most --max-share {max_share}: nothing to reassign"
+        )
+    embeddings = run.embeddings()
+    nearest, confidence = _by_embeddings(embeddings, before, ids, rows)
+    if strategy == "c-tf-idf":
+        params = params_from_config(run.config())
+        texts = docs["text"].astype(str).tolist()
+        by_words, words_confidence = _by_ctfidf(texts, before, ids, rows, params)
+        known = ~np.isnan(words_confidence)
+        nearest = np.where(known, by_words, nearest)
+        # documents with known words first (by their word similarity), then the rest
+        confidence = np.where(known, words_confidence + 2.0, confidence)
+    order = np.argsort(-confidence, kind="stable")[:wanted]
+    after = before.copy()
+    after[rows[order]] = np.asarray(ids)[nearest[order]]
+    left = len(rows) - len(order)
+    summary = (
+        f"reassigned {len(order)} of {len(rows)} outliers by {strategy} "
+        f"({len(rows) / n:.1%} → {left / n:.1%} of documents)"
+    )
+    args = {"strategy": strategy, "max_share": max_share, "reassigned": int(len(order))}
+    return _plan(run, "outliers", args, summary, docs, before, after, embed, embeddings)
+
+
+# ---------------------------------------------------------------------------- applying
+def apply(
+    run: Run,
+    plan: Plan,
+    *,
+    settings=None,
+    chat=None,
+    who: str | None = None,
+    cache_dir: Path | None = None,
+    render: bool = True,
+) -> Change:
+    """Record `plan` as a revision and write it: files and database rows together, then the LLM
+    labels of the touched topics (`settings` None: keyword labels) and the reports."""
+    db = run.db
+    statuses = db.status_names()
+    current = db.current_labels()
+    who = who or who_default()
+    changed = [t for t in plan.touched if t >= 0 and t not in plan.added]
+    marked = [t for t in changed if statuses.get(t, "unreviewed") != "unreviewed"]
+    made: dict[str, int] = {}
+
+    def record(tx) -> None:
+        revision = tx.add_revision(
+            plan.action, plan.args, plan.summary, who, plan.sizes, plan.touched
+        )
+        made["revision"] = revision
+        run.keep_files(revision, tx)  # before any label changes: undo puts these back
+        for t in plan.removed:
+            tx.drop_topic(t)
+        for t in sorted(plan.keyword_labels):
+            tx.add_label_version(
+                t, plan.keyword_labels[t], summary=None, source="keywords", flags=[plan.action]
+            )
+        for t in marked:
+            before = current.get(t) or {}
+            tx.record_review(
+                t, "revision", before, {"label": plan.keyword_labels.get(t), "summary": None},
+                f"documents changed by revision {revision} ({plan.summary}); was "
+                f"{statuses[t]} as {before.get('label')!r}: look again",
+                who, "unreviewed",
+            )  # fmt: skip
+        for t in plan.removed:
+            gone = current.get(t) or {}
+            tx.record_review(
+                t, "revision", gone, None, f"removed by revision {revision} ({plan.summary})", who
+            )
+
+    run.replace_topics(plan.documents, plan.records, change=record)
+    revision = made["revision"]
+    rebuild_hierarchy(run)
+    change = Change(
+        revision, plan.action, plan.summary, plan.touched, plan.added, plan.removed, plan.sizes,
+        marked=marked,
+    )  # fmt: skip
+    relabel = sorted(t for t in plan.touched if t >= 0)
+    if settings is not None and relabel:
+        from labeler.llm.labeling import label_run
+
+        change.llm = label_run(run.path, settings, topics=relabel, chat=chat, cache_dir=cache_dir)
+        change.relabelled = relabel
+        db.set_revision_calls(revision, change.llm.calls)
+    if render:
+        from labeler.report import render_reports
+
+        run.refresh(render_reports)
+    else:
+        run.refresh()
+    return change
+
+
+def rebuild_hierarchy(run: Run) -> None:
+    """A topic tree (hierarchy.json) describes the topics as they were: rebuild it when the run
+    has one and this labeler can (labeler.hierarchy)."""
+    from labeler.run.layout import HIERARCHY
+
+    if not (run.path / HIERARCHY).is_file():
+        return
+    try:
+        from labeler import hierarchy  # noqa: F401 - not in every labeler
+    except ImportError:
+        return
+    rebuild = getattr(hierarchy, "rebuild_run", None)
+    if rebuild is not None:
+        rebuild(run.path)
+
+
+def history(run_dir: str | Path) -> list[dict]:
+    """Every revision of the run, oldest first; undone ones carry `undone_at`."""
+    return Run(run_dir).db.revisions()
+
+
+def current_revision(revisions: list[dict]) -> int:
+    """The revision the run is at: the last one not undone (0: the fit)."""
+    live = [r["id"] for r in revisions if not r.get("undone_at")]
+    return live[-1] if live else 0
+
+
+def undo_revision(run: Run, who: str | None = None, render: bool = True) -> dict:
+    """Take back the last revision that is not undone: its kept files put back byte for byte,
+    label versions and review statuses as they were; the revision stays in the history, marked
+    undone, and its kept files are removed. Returns the revision's row."""
+    live = [r for r in run.db.revisions() if not r.get("undone_at")]
+    if not live:
+        raise LabelerError(
+            f"nothing to undo: {run.path.name} is at revision 0 (the fit, before any topic change)"
+        )
+    last = live[-1]
+    files = run.kept_files(last["id"])
+    state = read_json(run.revision_dir(last["id"]) / LABEL_STATE)
+    who = who or who_default()
+
+    def change(tx) -> None:
+        tx.restore_label_state(state)
+        tx.mark_undone(last["id"], who)
+
+    run.restore_files(files, change)
+    shutil.rmtree(run.revision_dir(last["id"]), ignore_errors=True)
+    if render:
+        from labeler.report import render_reports
+
+        render_reports(run.path)
+    return last
+
+
+# ---------------------------------------------------------------------------- the API
+@contextlib.contextmanager
+def _open(run_dir: str | Path, lock: bool) -> Iterator[Run]:
+    with run_lock(Path(run_dir)) if lock else contextlib.nullcontext():
+        yield Run(run_dir)
+
+
+def _embedder(run: Run, embed: Embed | None) -> Embed | None:
+    if embed is not None:
+        return embed
+    from labeler.llm.distinct import label_embedder
+
+    return label_embedder(run.path)
+
+
+def _change(run_dir, planner, *args, settings, chat, who, cache_dir, embed, lock) -> Change:
+    with _open(run_dir, lock) as run:
+        plan = planner(run, *args, embed=_embedder(run, embed))
+        return apply(run, plan, settings=settings, chat=chat, who=who, cache_dir=cache_dir)
+
+
+def merge(run_dir, topics: Sequence[int], *, settings=None, chat=None, who=None, cache_dir=None,
+          embed=None, lock: bool = True) -> Change:  # fmt: skip
+    """Merge topics[1:] into topics[0] (`labeler topics RUN merge 3 7`)."""
+    return _change(run_dir, plan_merge, list(topics), settings=settings, chat=chat, who=who,
+                   cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
+
+
+def split(run_dir, topic: int, *, settings=None, chat=None, who=None, cache_dir=None, embed=None,
+          lock: bool = True) -> Change:  # fmt: skip
+    """Split a topic along its sub-groups (`labeler topics RUN split 5`)."""
+    return _change(run_dir, plan_split, int(topic), settings=settings, chat=chat, who=who,
+                   cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
+
+
+def reduce(run_dir, to: int, *, settings=None, chat=None, who=None, cache_dir=None, embed=None,
+           lock: bool = True) -> Change:  # fmt: skip
+    """Merge the most similar topics until `to` remain (`labeler topics RUN reduce --to 20`)."""
+    return _change(run_dir, plan_reduce, to, settings=settings, chat=chat, who=who,
+                   cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
+
+
+def outliers(run_dir, strategy: str = "embeddings", max_share: float | None = None, *,
+             settings=None, chat=None, who=None, cache_dir=None, embed=None,
+             lock: bool = True) -> Change:  # fmt: skip
+    """Reassign outliers (`labeler topics RUN outliers --strategy embeddings --max-share 0.05`)."""
+    return _change(run_dir, plan_outliers, strategy, max_share, settings=settings, chat=chat,
+                   who=who, cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
+
+
+def delete(run_dir, topic: int, *, settings=None, chat=None, who=None, cache_dir=None, embed=None,
+           lock: bool = True) -> Change:  # fmt: skip
+    """A topic's documents become outliers (`labeler topics RUN delete 9`)."""
+    return _change(run_dir, plan_delete, int(topic), settings=settings, chat=chat, who=who,
+                   cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
+
+
+def undo(run_dir, *, who: str | None = None, lock: bool = True) -> dict:
+    """Take back the last change (`labeler topics RUN undo`); returns its revision row."""
+    with _open(run_dir, lock) as run:
+        return undo_revision(run, who)
