@@ -24,20 +24,26 @@ Examples:
 """
 
 
+def change_options(func):
+    """The LLM options of `labeler relabel`, and who makes the change: accepted before the
+    subcommand (`labeler topics --llm none RUN merge 3 7`) and after it."""
+    func = click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")(func)
+    func = click.option(
+        "--cache-dir", type=click.Path(path_type=Path), help="Where packaged models are assembled."
+    )(func)
+    func = llm_options(func)
+    return click.option("--reviewer", help="Name recorded with the change [the OS user].")(func)
+
+
 @click.group(epilog=EXAMPLES)
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--reviewer", help="Name recorded with each change [the OS user].")
-@llm_options
-@click.option(
-    "--cache-dir", type=click.Path(path_type=Path), help="Where packaged models are assembled."
-)
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@change_options
 @click.pass_context
 def topics(ctx: click.Context, run_dir: Path, **opts) -> None:
     """Change the topics of RUN_DIR without refitting; each change is a revision undo takes back.
 
     Only the topics a change touches are described again and labelled again (with the LLM
-    options, given here or after the subcommand; --llm none keeps keyword labels).
+    options, given before RUN_DIR or after the subcommand; --llm none keeps keyword labels).
     """
     ctx.obj = {"run_dir": run_dir, "opts": opts, "sources": dict(_sources(ctx, opts))}
 
@@ -78,11 +84,10 @@ def _change(ctx: click.Context, action: str, own: dict, *args) -> None:
         f"revision {change.revision}: {change.summary} (topics {s['topics_before']} → "
         f"{s['topics_after']}, outliers {s['outliers_before']} → {s['outliers_after']})"
     )
-    described = [t for t in change.touched if t >= 0]
-    click.echo(
-        f"described again: {_ids(described) or 'none'}"
-        + (" and the outliers" if -1 in change.touched else "")
-    )
+    described = [_ids([t for t in change.touched if t >= 0])] if change.touched != [-1] else []
+    if -1 in change.touched:
+        described.append("the outliers")
+    click.echo(f"described again: {' and '.join(d for d in described if d) or 'nothing'}")
     if change.llm is not None:
         click.echo(f"LLM calls: {change.llm_calls} (relabelled {_ids(change.relabelled)})")
         click.echo(change.llm.line())
@@ -106,7 +111,7 @@ def _topic_id(value: str) -> int:
 
 @topics.command()
 @click.argument("topic_ids", nargs=-1, required=True)
-@llm_options
+@change_options
 @click.pass_context
 @user_errors
 def merge(ctx: click.Context, topic_ids, **own) -> None:
@@ -116,7 +121,7 @@ def merge(ctx: click.Context, topic_ids, **own) -> None:
 
 @topics.command()
 @click.argument("topic")
-@llm_options
+@change_options
 @click.pass_context
 @user_errors
 def split(ctx: click.Context, topic, **own) -> None:
@@ -126,7 +131,7 @@ def split(ctx: click.Context, topic, **own) -> None:
 
 @topics.command()
 @click.option("--to", "to", required=True, help="The number of topics to keep.")
-@llm_options
+@change_options
 @click.pass_context
 @user_errors
 def reduce(ctx: click.Context, to, **own) -> None:
@@ -143,7 +148,7 @@ def reduce(ctx: click.Context, to, **own) -> None:
               help="embeddings, c-tf-idf or probabilities.")  # fmt: skip
 @click.option("--max-share", help="Reassign until at most this share of documents are outliers "
               "(most confident first) [all outliers].")  # fmt: skip
-@llm_options
+@change_options
 @click.pass_context
 @user_errors
 def outliers(ctx: click.Context, strategy, max_share, **own) -> None:
@@ -161,7 +166,7 @@ def outliers(ctx: click.Context, strategy, max_share, **own) -> None:
 
 @topics.command()
 @click.argument("topic")
-@llm_options
+@change_options
 @click.pass_context
 @user_errors
 def delete(ctx: click.Context, topic, **own) -> None:

@@ -244,6 +244,7 @@ def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
             "outlier_share": outliers / n_docs if n_docs else 0.0,
         },
         "review": run_view.review_progress(topics),
+        "revisions": run_view.revisions(run_dir),
         "evaluation": evaluated,
         "options": options,
         **charts_data,

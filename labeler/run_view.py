@@ -92,3 +92,16 @@ def review_progress(records: list[dict]) -> dict:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     reviewed = len(real) - counts.get("unreviewed", 0)
     return {"counts": counts, "reviewed": reviewed, "total": len(real)}
+
+
+def revisions(run_dir: Path) -> dict | None:
+    """The run's topic changes (`labeler topics`): the current revision and every revision,
+    oldest first, or None before the first change (or without a readable database)."""
+    try:
+        rows = RunDB(run_dir).revisions()
+    except LabelerError:
+        return None
+    if not rows:
+        return None
+    live = [r["id"] for r in rows if not r.get("undone_at")]
+    return {"current": live[-1] if live else 0, "history": rows}

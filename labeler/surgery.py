@@ -444,9 +444,14 @@ def apply(
     who: str | None = None,
     cache_dir: Path | None = None,
     render: bool = True,
+    reviews: Callable[[object, int, list[int]], None] | None = None,
 ) -> Change:
     """Record `plan` as a revision and write it: files and database rows together, then the LLM
-    labels of the touched topics (`settings` None: keyword labels) and the reports."""
+    labels of the touched topics (`settings` None: keyword labels) and the reports.
+
+    `reviews(tx, revision, marked)` writes the review log's rows for the change instead of the
+    default ones (the review app records its merge and split decisions); it must send `marked`
+    (reviewed topics whose documents changed) back to "unreviewed"."""
     db = run.db
     statuses = db.status_names()
     current = db.current_labels()
@@ -467,6 +472,9 @@ def apply(
             tx.add_label_version(
                 t, plan.keyword_labels[t], summary=None, source="keywords", flags=[plan.action]
             )
+        if reviews is not None:
+            reviews(tx, revision, marked)
+            return
         for t in marked:
             before = current.get(t) or {}
             tx.record_review(

@@ -11,7 +11,9 @@ Statuses: accept → accepted, edit → edited (both kept by `labeler relabel` u
 reject → rejected (back to the keyword label), or, when the reviewer asks the LLM to try again
 with a note, the topic is relabelled and becomes unreviewed (the new label awaits a look);
 not_a_topic → not_a_topic (never relabelled); note leaves the status alone; merge makes the kept
-topic unreviewed with a regenerated label and removes the other one.
+topic unreviewed with a regenerated label and removes the other one; split divides a topic along
+its sub-groups (new topics, unreviewed, labelled). Merges, splits and outlier reduction are
+revisions of the run (`labeler.surgery`), so `labeler topics RUN undo` takes them back.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from labeler.run.folder import Run
 
 log = logging.getLogger("labeler")
 
-ACTIONS = ("accept", "edit", "reject", "note", "not_a_topic", "merge")
+ACTIONS = ("accept", "edit", "reject", "note", "not_a_topic", "merge", "split")
 REJECT_MODES = ("keywords", "relabel")
 MAX_LABEL = 120
 MAX_SUMMARY = 1000
@@ -199,11 +201,12 @@ class Reviewer:
             )
         return self.settings
 
-    def _label_with_llm(self, topic: int, settings) -> None:
+    def _label_with_llm(self, topic: int | list[int], settings):
         from labeler.llm.labeling import label_run
 
+        topics = [topic] if isinstance(topic, int) else list(topic)
         try:
-            label_run(self.run_dir, settings, topics=[topic], force=True, chat=self.chat)
+            return label_run(self.run_dir, settings, topics=topics, force=True, chat=self.chat)
         except LabelerError as exc:
             raise ReviewError(502, f"the LLM could not relabel topic {topic}: {exc}") from exc
 
@@ -231,7 +234,7 @@ class Reviewer:
 
     def _merge(self, topic: int, decision: Decision) -> dict:
         """Merge topic `other` into `topic`; the merged topic gets a regenerated label."""
-        from labeler.merge import plan_merge
+        from labeler import surgery
 
         other = int(decision.other)
         if other not in self.topics():
@@ -242,35 +245,80 @@ class Reviewer:
             before = tx.current_label(topic) or {}
             gone = tx.current_label(other) or {}
         try:
-            result = plan_merge(self.run, topic, other, embed=self.embed)
+            plan = surgery.plan_merge(self.run, [topic, other], embed=self.embed)
         except LabelerError as exc:
             raise ReviewError(400, str(exc)) from exc
         merged_note = f"merged topic {other} ({gone.get('label')!r}) into this topic"
         rows = []
 
-        def record(tx) -> None:
-            tx.add_label_version(
-                topic, result.keyword_label, summary=None, source="keywords", flags=["merged"]
-            )
-            tx.drop_topic(other)
+        def record(tx, revision: int, marked: list[int]) -> None:
             note = " ".join(p for p in (merged_note + ".", decision.note) if p)
             tx.record_review(
                 other, "merge", gone, None, f"merged into topic {topic}", self.reviewer
             )
-            after = {"label": result.keyword_label, "summary": None}
+            after = {"label": plan.keyword_labels[topic], "summary": None}
             rows.append(
                 tx.record_review(topic, "merge", before, after, note, self.reviewer, "unreviewed")
             )
 
+        return self._change(plan, record, [topic], rows)
+
+    def _split(self, topic: int, decision: Decision) -> dict:
+        """Split `topic` along its sub-groups: the largest part keeps the id, the others are new
+        topics; every part is unreviewed with a regenerated label."""
+        from labeler import surgery
+
+        before = self.db.current_label(topic) or {}
+        try:
+            plan = surgery.plan_split(self.run, topic, embed=self.embed)
+        except LabelerError as exc:
+            raise ReviewError(400, str(exc)) from exc
+        rows = []
+
+        def record(tx, revision: int, marked: list[int]) -> None:
+            parts = ", ".join(str(t) for t in plan.added)
+            note = " ".join(p for p in (f"split into this topic and {parts}.", decision.note) if p)
+            after = {"label": plan.keyword_labels[topic], "summary": None}
+            rows.append(
+                tx.record_review(topic, "split", before, after, note, self.reviewer, "unreviewed")
+            )
+
+        return self._change(plan, record, plan.touched, rows)
+
+    def _change(self, plan, record, relabel: list[int], rows: list) -> dict:
+        """Apply a surgery plan as a revision; the LLM's labels are new versions on top (the
+        keyword labels stand if the LLM fails)."""
+        from labeler import surgery
+
         # The files and the database rows change together, or neither does.
-        self.run.replace_topics(result.documents, result.records, change=record)
-        row = rows[0]
+        change = surgery.apply(
+            self.run, plan, who=self.reviewer, reviews=record, render=False
+        )  # fmt: skip
         if self.settings is not None:
-            # The merge is recorded; the LLM's label is a new version on top (the keyword label
-            # stands if the LLM fails).
             with contextlib.suppress(ReviewError):
-                self._label_with_llm(topic, self.settings)
-        return row
+                stats = self._label_with_llm([t for t in relabel if t >= 0], self.settings)
+                self.db.set_revision_calls(change.revision, stats.calls)
+        return rows[0]
+
+    def reduce_outliers(self, strategy: str, max_share: float | None) -> dict:
+        """Reassign outliers (`labeler topics RUN outliers`): the topics that receive documents
+        are described and labelled again. Returns the revision."""
+        from labeler import surgery
+
+        with self._lock:
+            try:
+                plan = surgery.plan_outliers(self.run, strategy, max_share, embed=self.embed)
+            except LabelerError as exc:
+                raise ReviewError(400, str(exc)) from exc
+            change = surgery.apply(self.run, plan, who=self.reviewer, render=False)
+            if self.settings is not None:
+                with contextlib.suppress(ReviewError):
+                    relabel = [t for t in plan.touched if t >= 0]
+                    stats = self._label_with_llm(relabel, self.settings)
+                    self.db.set_revision_calls(change.revision, stats.calls)
+            self.run.refresh()
+        self.on_change()
+        return next(r for r in self.db.revisions() if r["id"] == change.revision)
 
 
 # ---------------------------------------------------------------------------- the reports

@@ -151,6 +151,7 @@ def create_app(
             return stop
         filter_ = _filter(request)
         rows = run.summaries("all")
+        sizes = {int(r["topic"]): int(r["size"]) for r in actions.run.topics()}
         return page(
             request,
             "index.html.j2",
@@ -158,6 +159,8 @@ def create_app(
             shown=_select(rows, filter_),
             filter=filter_,
             progress=_progress(rows),
+            outliers={"count": sizes.get(-1, 0), "documents": sum(sizes.values())},
+            page_data={"csrf": guard.csrf if guard.cookie(request) else None},
         )
 
     def topic_page(request: Request) -> Response:
@@ -264,6 +267,34 @@ def create_app(
             summary.pop("flags", None)
         return JSONResponse({"review": row, "topic": summary})
 
+    async def api_outliers(request: Request) -> Response:
+        """Reassign outliers to their nearest topics (`labeler topics RUN outliers`)."""
+        problem = guard.write_problem(request)
+        if problem is not None:
+            return _error(*problem)
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return _error(415, "send the request as JSON (Content-Type: application/json)")
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _error(413, "the request body is too large")
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return _error(400, "the body is not valid JSON")
+        if not isinstance(data, dict) or set(data) - {"strategy", "max_share"}:
+            return _error(400, "send an object with 'strategy' and (optionally) 'max_share'")
+        strategy = data.get("strategy", "embeddings")
+        share = data.get("max_share")
+        if not isinstance(strategy, str) or (
+            share is not None and (isinstance(share, bool) or not isinstance(share, (int, float)))
+        ):
+            return _error(400, "'strategy' is a name and 'max_share' a number")
+        try:
+            revision = await run_in_threadpool(actions.reduce_outliers, strategy, share)
+        except ReviewError as exc:
+            return _error(exc.status, exc.message)
+        return JSONResponse({"revision": revision, "progress": _progress(run.summaries("all"))})
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         # Load the embedding model and compute the flags before the first page asks for them.
@@ -281,6 +312,7 @@ def create_app(
         Route("/api/topics/{topic:int}", api_topic),
         Route("/api/reviews", api_reviews),
         Route("/api/topics/{topic:int}/review", api_review, methods=["POST"]),
+        Route("/api/outliers", api_outliers, methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,

@@ -58,7 +58,7 @@
   }
 
   // Decisions that settle a topic move on to the next one; the others show the topic again.
-  const STAY = new Set(["note", "merge"]);
+  const STAY = new Set(["note", "merge", "split"]);
 
   async function decide(form, submitter) {
     if (!page.csrf) {
@@ -77,11 +77,14 @@
     if (action === "merge") {
       body.other = parseInt(fields.other.value, 10);
       const name = fields.other.selectedOptions[0].textContent;
-      if (!window.confirm(`Merge topic ${name} into topic ${page.topic}? This cannot be undone.`)) {
+      if (!window.confirm(`Merge topic ${name} into topic ${page.topic}? (labeler topics RUN undo takes it back)`)) {
         return;
       }
     }
-    const slow = action === "merge" || body.mode === "relabel";
+    if (action === "split" && !window.confirm(`Split topic ${page.topic} into its sub-groups?`)) {
+      return;
+    }
+    const slow = action === "merge" || action === "split" || body.mode === "relabel";
     setBusy(true);
     say(slow ? "Working (this may ask the LLM)…" : "Saving…", false);
     try {
@@ -96,6 +99,38 @@
     } else {
       go(page.urls.next || page.urls.list);
     }
+  }
+
+  // Outlier reduction (the list page): a change of the whole run, then the list again.
+  const outlierForm = document.getElementById("outliers");
+  if (outlierForm) {
+    outlierForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!page.csrf) {
+        say("Read-only: open the link with the token that `labeler review` printed.", true);
+        return;
+      }
+      const fields = outlierForm.elements;
+      const body = { strategy: fields.strategy.value };
+      if (fields.max_share.value !== "") body.max_share = parseFloat(fields.max_share.value);
+      const button = document.getElementById("outliers-button");
+      button.disabled = true;
+      say("Working (this may ask the LLM)…", false);
+      try {
+        const response = await fetch("/api/outliers", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": page.csrf || "" },
+          body: JSON.stringify(body),
+        });
+        const answer = await response.json().catch(() => ({}));
+        if (!response.ok) throw new Error(answer.error || `${response.status}`);
+        window.location.reload();
+      } catch (error) {
+        button.disabled = false;
+        say(error.message, true);
+      }
+    });
   }
 
   document.querySelectorAll("form.review-form").forEach((form) => {
@@ -132,6 +167,7 @@
     n: () => focus("note"),
     l: () => focus("relabel-note"),
     m: () => focus("merge-other"),
+    s: () => press("split-button"),
     Escape: () => go(urls.list),
   };
 

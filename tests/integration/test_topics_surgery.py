@@ -241,3 +241,35 @@ def test_undo_needs_the_kept_files(run):
     shutil.rmtree(run / "revisions" / "1")
     with pytest.raises(LabelerError, match="saved files are missing"):
         surgery.undo(run)
+
+
+def test_review_app_split_outliers_and_merge_are_revisions(run):
+    from review_server import ThreadServer
+
+    before_hashes = hashes(run)
+    before = records(run)
+    largest, (keep, drop) = by_size(run)[0], by_size(run)[-2:]
+    with ThreadServer(run) as server:
+        reply = server.review(largest, action="split", note="two intents")
+        assert reply.status == 200, reply.text
+        assert reply.json["review"]["action"] == "split"
+        new = sorted(set(records(run)) - set(before))
+        assert new and all(server.call("GET", f"/api/topics/{t}").status == 200 for t in new)
+        reply = server.call("POST", "/api/outliers", {"strategy": "c-tf-idf", "max_share": 0.02},
+                            auth=True)  # fmt: skip
+        assert reply.status == 200, reply.text
+        docs = assignments(run)
+        assert (docs == -1).sum() <= math.floor(0.02 * len(docs))
+        bad = server.call("POST", "/api/outliers", {"strategy": "probabilities"}, auth=True)
+        assert bad.status == 400 and "soft-membership" in bad.json["error"]
+        assert server.review(keep, action="merge", other=drop).status == 200
+        page = server.call("GET", "/", auth=True)
+        assert page.status == 200
+    assert [r["action"] for r in surgery.history(run)] == ["split", "outliers", "merge"]
+    log = RunDB(run).reviews()
+    assert [(r["topic"], r["action"]) for r in log if r["action"] != "revision"] == [
+        (largest, "split"), (drop, "merge"), (keep, "merge"),
+    ]  # fmt: skip
+    for _ in range(3):
+        surgery.undo(run)
+    assert hashes(run) == before_hashes
