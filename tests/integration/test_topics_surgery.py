@@ -226,6 +226,9 @@ def test_cli_change_history_undo(run):
 
     out = labeler("merge", str(keep), str(drop), "--llm", "none")
     assert f"revision 1: merged {drop} into {keep}" in out and "LLM calls: 0" in out
+    report = (run / "report.md").read_text()
+    assert "## Revisions" in report and f"| 1 (current) | merged {drop} into {keep} |" in report
+    assert 'id="revisions"' in (run / "report.html").read_text()
     history = labeler("history")
     assert f"revision 1: merged {drop} into {keep}" in history
     assert "current: revision 1" in history
@@ -233,6 +236,7 @@ def test_cli_change_history_undo(run):
     assert "undid revision 1" in out and "current: revision 0" in out
     assert hashes(run) == before
     assert "(undone " in labeler("history")
+    assert f"merged {drop} into {keep} (undone " in (run / "report.md").read_text()
 
 
 def test_undo_needs_the_kept_files(run):

@@ -55,6 +55,7 @@ def test_a_0_1_0_run_is_upgraded_once_and_keeps_its_records(old_run):
     indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     con.close()
     assert "reviews_topic" in indexes  # migration 2 ran
+    assert db.revisions() == []  # migration 3 ran: an old run has no revisions yet
     assert RunDB(old_run).version == LATEST  # a second open changes nothing
 
 
@@ -105,3 +106,29 @@ def test_answer_cache_round_trip(tmp_path):
     other = RunDB(tmp_path / "refit", create=True)  # a refit into the same folder carries them
     other.add_answers(db.answers())
     assert other.cached_answer("k") == '{"label": "A"}'
+
+
+def test_label_state_round_trip_and_revisions(tmp_path):
+    """What a revision keeps of the labels and reviews, and what undo puts back."""
+    db = RunDB(tmp_path, create=True)
+    db.add_keyword_labels({0: "0_card", 1: "1_rate"})
+    db.record_review(0, "accept", None, None, None, "ana", "accepted")
+    saved = db.label_state()
+    db.add_label_version(1, "Exchange Rates", source="llm")
+    db.drop_topic(0)
+    db.record_review(1, "revision", None, None, "changed", "ana", "unreviewed")
+    db.store_answer("k", "m", "[]", "{}", 1, 1)
+    revision = db.add_revision(
+        "merge", {"topics": [1, 0]}, "merged 0 into 1", "ana",
+        {"topics_before": 2, "topics_after": 1, "outliers_before": 5, "outliers_after": 5}, [1],
+    )  # fmt: skip
+    assert db.label_state() != saved
+    db.restore_label_state(saved)
+    assert db.label_state() == saved
+    assert db.status_names() == {0: "accepted"} and db.current_label(1)["label"] == "1_rate"
+    assert db.cached_answer("k") == "{}"  # paid-for answers stay
+    db.set_revision_calls(revision, 3)
+    db.mark_undone(revision, "bo")
+    (row,) = db.revisions()
+    assert row["args"] == {"topics": [1, 0]} and row["touched"] == [1]
+    assert row["llm_calls"] == 3 and row["undone_by"] == "bo" and row["undone_at"]
