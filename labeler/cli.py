@@ -16,6 +16,7 @@ import click
 from labeler import __version__, defaults
 from labeler.cli_common import llm_options, llm_settings, setup_logging, user_errors
 from labeler.errors import LabelerError, printable
+from labeler.guided import ZEROSHOT_MIN_SIMILARITY
 
 log = logging.getLogger("labeler")
 
@@ -25,6 +26,7 @@ Examples:
   labeler run tickets.csv --text-column body --out reports/tickets
   labeler run corpus.jsonl.gz --sample 2000 --seed 7
   labeler run posts.parquet --embeddings vectors.npy --llm none
+  labeler run tickets.csv --zero-shot names.txt --seed-topics seeds.txt
   labeler run tickets.csv --llm-base-url http://gpu-box:8000/v1 --llm-model Qwen2.5-7B-Instruct
   labeler relabel reports/tickets --prompt prompts/my_label.jinja
   labeler labels reports/tickets
@@ -106,6 +108,25 @@ def main() -> None:
     "one theme (1: never split).",
 )
 @click.option(
+    "--seed-topics",
+    type=click.Path(path_type=Path),
+    help="Guided topics: a file of seed words, one topic a line (commas or spaces between "
+    "words); clustering and keywords lean towards them.",
+)
+@click.option(
+    "--zero-shot",
+    type=click.Path(path_type=Path),
+    help="Zero-shot topics: a file of topic names, one a line; documents close enough to a "
+    "name go to it first and keep the name as label, the rest are clustered.",
+)
+@click.option(
+    "--zero-shot-min-similarity",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=ZEROSHOT_MIN_SIMILARITY,
+    show_default=True,
+    help="Cosine similarity of document and topic name a zero-shot assignment needs.",
+)
+@click.option(
     "--n-neighbors", type=click.IntRange(min=2), default=defaults.N_NEIGHBORS, show_default=True
 )
 @click.option(
@@ -162,7 +183,13 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     settings = llm_settings(opts)
     sample_fit, engine = opts.pop("sample_fit"), opts.pop("engine")
     address = opts.pop("ray_address")
+    seeds, names, min_similarity = _guidance(opts)
     if engine == "ray" or sample_fit or _is_large(corpus):
+        if seeds or names:
+            raise LabelerError(
+                "--seed-topics and --zero-shot are not available on the large-corpus path "
+                "(--sample-fit, --engine ray, Parquet over 200,000 rows) yet"
+            )
         _run_large(corpus, out, settings, sample_fit, engine, address, started, opts)
         return
     if address:
@@ -203,6 +230,9 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         min_df=opts["min_df"],
         top_n_words=opts["top_n_words"],
         n_representative_docs=opts["representative_docs"],
+        seed_topic_list=seeds,
+        zeroshot_topic_list=names,
+        zeroshot_min_similarity=min_similarity,
         seed=opts["seed"],
         cache_dir=str(opts["cache_dir"]) if opts["cache_dir"] else None,
         use_cache=not opts["no_cache"],
@@ -219,6 +249,19 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     if result.labels:
         click.echo(result.labels.line())
     click.echo(printable(str(result.run_dir / "report.html")))
+
+
+def _guidance(opts: dict) -> tuple[list[list[str]] | None, list[str] | None, float]:
+    """--seed-topics and --zero-shot files, read (and refused) before the corpus."""
+    from labeler.guided import read_seed_topics, read_zero_shot_topics
+
+    seed_file, names_file = opts.pop("seed_topics"), opts.pop("zero_shot")
+    seeds = read_seed_topics(seed_file) if seed_file is not None else None
+    names = read_zero_shot_topics(names_file) if names_file is not None else None
+    min_similarity = opts.pop("zero_shot_min_similarity")
+    if names is None and min_similarity != ZEROSHOT_MIN_SIMILARITY:
+        raise LabelerError("--zero-shot-min-similarity needs --zero-shot")
+    return seeds, names, min_similarity
 
 
 def _is_large(corpus: Path) -> bool:

@@ -70,6 +70,8 @@ def relabel(run_dir: Path, topics, force, dry_run, cache_dir, quiet, **opts) -> 
     click.echo(stats.line())
     if stats.skipped_reviewed:
         click.echo(f"kept {stats.skipped_reviewed} reviewed labels (use --force to relabel them)")
+    if stats.skipped_named:
+        click.echo(f"kept {stats.skipped_named} zero-shot names (use --force to relabel them)")
     click.echo(f"{stats.new_versions} new label versions; report: {Path(run_dir) / 'report.html'}")
 
 

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.preprocessing import normalize
 
 from labeler import cluster as clustering
-from labeler import defaults
+from labeler import defaults, guided
 from labeler.cache import ArrayCache
 from labeler.embed import DEFAULT_MODEL, CachedEmbedder, Embedder
 from labeler.errors import LabelerError
@@ -72,6 +72,16 @@ class TopicModel(BaseEstimator):
     n_representative_docs : int, default 5
     mmr_diversity : float, default 0.3
         0 = pure relevance, 1 = pure diversity.
+    seed_topic_list : list of list of str or None, default None
+        Guided topics: seed words per topic. Documents close to a seed list are nudged towards
+        it before clustering, and seed words weigh more in c-TF-IDF (`labeler.guided`).
+    zeroshot_topic_list : list of str or None, default None
+        Zero-shot topics: names. A document whose similarity to a name reaches
+        `zeroshot_min_similarity` joins that topic before clustering; the rest are clustered,
+        and a clustered topic whose centre reaches it joins the name's topic. Those topics keep
+        their names as labels.
+    zeroshot_min_similarity : float, default 0.7
+        Cosine similarity (document vs topic name embedding) a zero-shot assignment needs.
     seed : int, default 42
         Same seed, same topics.
     layout : bool, default True
@@ -109,6 +119,14 @@ class TopicModel(BaseEstimator):
         Keyword labels (LLM labels live in a run's database).
     timings_ : dict of str to float
         Seconds per fit step (empty for a model opened from a run).
+    zeroshot_topics_ : dict of int to str
+        The zero-shot topics found, topic id → name (empty without `zeroshot_topic_list`).
+    guided_ : dict
+        What the seed and zero-shot lists did in this fit (documents nudged or assigned), as
+        config.json records it.
+    timestamps_, classes_ : list or None
+        The run's time and class columns (runs and `from_run`), for `topics_over_time()` and
+        `topics_per_class()` without arguments.
     """
 
     def __init__(
@@ -129,6 +147,9 @@ class TopicModel(BaseEstimator):
         n_candidate_words: int = defaults.N_CANDIDATE_WORDS,
         n_representative_docs: int = defaults.N_REPRESENTATIVE_DOCS,
         mmr_diversity: float = defaults.MMR_DIVERSITY,
+        seed_topic_list: list[list[str]] | None = None,
+        zeroshot_topic_list: list[str] | None = None,
+        zeroshot_min_similarity: float = guided.ZEROSHOT_MIN_SIMILARITY,
         seed: int = defaults.SEED,
         layout: bool = True,
         cache_dir: str | None = None,
@@ -150,6 +171,9 @@ class TopicModel(BaseEstimator):
         self.n_candidate_words = n_candidate_words
         self.n_representative_docs = n_representative_docs
         self.mmr_diversity = mmr_diversity
+        self.seed_topic_list = seed_topic_list
+        self.zeroshot_topic_list = zeroshot_topic_list
+        self.zeroshot_min_similarity = zeroshot_min_similarity
         self.seed = seed
         self.layout = layout
         self.cache_dir = cache_dir
@@ -201,6 +225,7 @@ class TopicModel(BaseEstimator):
         documents = [str(d) for d in documents]
         if not documents:
             raise LabelerError("no documents to fit")
+        seeds, names = self._guidance()  # refused before anything is embedded
         self.timings_: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -228,17 +253,55 @@ class TopicModel(BaseEstimator):
         )
 
         clock = time.perf_counter()
-        reduced, layout = self._reduce(embeddings)
+        self.guided_: dict = {}
+        clustered = embeddings
+        if seeds is not None:
+            clustered, nearest = guided.nudge(embeddings, self.embed([" ".join(w) for w in seeds]))
+            self.guided_["seed_topics"] = {
+                "topics": len(seeds),
+                "documents_nudged": [int((nearest == s).sum()) for s in range(len(seeds))],
+            }
+        reduced, layout = self._reduce(clustered)
         self.layout_ = layout
         self.timings_["reduce"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
+        self._cluster(embeddings, clustered, reduced, names)
+        self.timings_["cluster"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        self._set_description(self.topics_)
+        self.labels_.update(self.zeroshot_topics_)
+        self.timings_["describe"] = time.perf_counter() - clock
+        return self
+
+    def _cluster(
+        self,
+        embeddings: np.ndarray,
+        clustered: np.ndarray,
+        reduced: np.ndarray,
+        names: list[str] | None,
+    ) -> None:
+        """Zero-shot names first (labeler.guided), HDBSCAN on the rest, catch-all splits,
+        clustered topics about a name joined to it, then the --topics merge.
+
+        `clustered`: the embeddings as clustering sees them (nudged towards seed topics);
+        `embeddings`: the documents' own, which names are compared with."""
+        documents = self.documents_
+        named = np.full(len(documents), -1, dtype=np.int64)
+        similarity = np.zeros(len(documents), dtype=np.float32)
+        if names is not None:
+            name_vectors = self.embed(names)
+            named, nearest, similarity = guided.zero_shot(
+                embeddings, name_vectors, self.zeroshot_min_similarity
+            )
+        rest = np.flatnonzero(named < 0)
         log.info("clustering (HDBSCAN, min cluster size %d)", self.min_cluster_size_)
-        self.topics_, self.probabilities_ = clustering.cluster(
-            reduced, self.min_cluster_size_, self.min_samples, self.cluster_selection
+        topics, probabilities = clustering.cluster(
+            reduced[rest], self.min_cluster_size_, self.min_samples, self.cluster_selection
         )
-        self.topics_, self.splits_ = clustering.split_catch_all(
-            self.topics_, embeddings, self.min_cluster_size_, self.max_topic_share, seed=self.seed
+        topics, self.splits_ = clustering.split_catch_all(
+            topics, clustered[rest], self.min_cluster_size_, self.max_topic_share, seed=self.seed
         )
         for decision in self.splits_:
             log.info(
@@ -246,14 +309,64 @@ class TopicModel(BaseEstimator):
                 100 * decision["share"], decision["silhouette"],
                 f"split in {decision['subgroups']}" if decision["split"] else "one theme, kept",
             )  # fmt: skip
+        matched = int((named >= 0).sum())
+        joined = {}
+        if names is not None:
+            # Clustered topics about a name join it (labeler.guided.joining_clusters).
+            joined = guided.joining_clusters(
+                topics, embeddings[rest], name_vectors, self.zeroshot_min_similarity
+            )
+            if joined:
+                # Each document of a joining cluster goes to the name nearest to it.
+                moved = rest[np.isin(topics, list(joined))]
+                named[moved] = nearest[moved]
+                keep = ~np.isin(topics, list(joined))
+                rest, topics, probabilities = rest[keep], topics[keep], probabilities[keep]
+                topics = clustering.renumber_by_size(topics)
+        found = [int(i) for i in np.unique(named[named >= 0])]  # in the names' order
         if self.n_topics:
-            self.topics_ = clustering.merge_to(self.topics_, embeddings, self.n_topics)
-        self.timings_["cluster"] = time.perf_counter() - clock
+            target = max(1, self.n_topics - len(found))
+            topics = clustering.merge_to(topics, clustered[rest], target)
+        # Named topics first (0, 1, ... in the list's order), the clustered ones after them.
+        self.topics_ = np.full(len(documents), -1, dtype=np.int64)
+        self.probabilities_ = similarity.copy()
+        self.topics_[rest] = np.where(topics >= 0, topics + len(found), -1)
+        self.probabilities_[rest] = probabilities
+        for new, index in enumerate(found):
+            self.topics_[named == index] = new
+        self.zeroshot_topics_ = {new: names[index] for new, index in enumerate(found)}
+        if names is not None:
+            self.guided_["zero_shot"] = {
+                "min_similarity": self.zeroshot_min_similarity,
+                "documents_assigned": int((named >= 0).sum()),
+                "documents_matched": matched,
+                "clusters_joined": len(joined),
+                "topics": {str(t): name for t, name in self.zeroshot_topics_.items()},
+                "unmatched": [n for i, n in enumerate(names) if i not in set(found)],
+            }
+            log.info(
+                "zero-shot: %d documents in %d of %d named topics",
+                int((named >= 0).sum()), len(found), len(names),
+            )  # fmt: skip
 
-        clock = time.perf_counter()
-        self._set_description(self.topics_)
-        self.timings_["describe"] = time.perf_counter() - clock
-        return self
+    def _guidance(self) -> tuple[list[list[str]] | None, list[str] | None]:
+        """The seed and zero-shot lists, checked; both need a model that embeds text."""
+        seeds = names = None
+        if self.seed_topic_list is not None:
+            seeds = guided.check_seed_topic_list(self.seed_topic_list)
+        if self.zeroshot_topic_list is not None:
+            names = guided.check_zeroshot_topic_list(self.zeroshot_topic_list)
+        if not 0 < self.zeroshot_min_similarity <= 1:
+            raise LabelerError(
+                f"zeroshot_min_similarity is a cosine similarity in (0, 1], "
+                f"not {self.zeroshot_min_similarity}"
+            )
+        if (seeds or names) and self._embedder() is None:
+            raise LabelerError(
+                "seed and zero-shot topics are embedded: they need embedding_model "
+                "(with precomputed embeddings, the model that made them)"
+            )
+        return seeds, names
 
     def fit_transform(self, documents, embeddings=None, doc_ids=None):
         self.fit(documents, embeddings, doc_ids)

@@ -44,6 +44,7 @@ class LabelStats:
     completion_tokens: int = 0
     fallbacks: int = 0
     skipped_reviewed: int = 0
+    skipped_named: int = 0  # zero-shot topics, which keep the user's names
     duplicates_resolved: int = 0
     seconds: float = 0.0
     new_versions: int = 0

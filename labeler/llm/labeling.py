@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from labeler.errors import LabelerError
+from labeler.guided import ZERO_SHOT_SOURCE
 from labeler.llm import claims as claim_check
 from labeler.llm import exemplars as cover
 from labeler.llm.answers import (
@@ -54,6 +55,8 @@ NEIGHBOURS = 3
 # Reviewed topics a relabel leaves alone unless forced: an accepted or edited label stays, and a
 # rejected LLM label must not come back from the answer cache.
 PROTECTED = {"accepted", "edited", "rejected"}
+# Label sources a keyword fallback (a failed answer) never replaces.
+KEPT_OVER_KEYWORDS = ("llm", "review", ZERO_SHOT_SOURCE)
 
 
 # ---------------------------------------------------------------------------------- inputs
@@ -247,6 +250,10 @@ def label_run(
         kept = [t for t in selected if statuses.get(t.id) in PROTECTED]
         stats.skipped_reviewed = len(kept)
         selected = [t for t in selected if statuses.get(t.id) not in PROTECTED]
+        # A zero-shot topic is named by the user: its name stays until a review or --force.
+        sources = {t: r.get("source") for t, r in run.db.current_labels().items()}
+        stats.skipped_named = sum(sources.get(t.id) == ZERO_SHOT_SOURCE for t in selected)
+        selected = [t for t in selected if sources.get(t.id) != ZERO_SHOT_SOURCE]
     selected = [t for t in selected if statuses.get(t.id) != "not_a_topic"]
     schema = label_schema(prompt.fields)
 
@@ -441,7 +448,7 @@ def save_outcomes(run_dir: Path, outcomes: list[Outcome], prompt: Prompt, chat, 
     with db.transaction() as tx:
         for o in outcomes:
             before = current.get(o.topic, {})
-            if o.source == "keywords" and before.get("source") in ("llm", "review"):
+            if o.source == "keywords" and before.get("source") in KEPT_OVER_KEYWORDS:
                 continue
             flags = sorted(set(o.flags))
             same = (

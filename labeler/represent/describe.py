@@ -9,7 +9,7 @@ new topic-changing step does the same: reassign documents → `describe_topics(o
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +38,7 @@ STAGES: tuple[Stage, ...] = (CTFIDFStage(), KeyBERTStage(), MMRStage())
 # describe_topics' keyword parameters: TopicModel parameters of the same names.
 DESCRIBE_PARAMS = (
     "ngram_range", "min_df", "stop_words", "top_n_words", "n_candidate_words",
-    "n_representative_docs", "mmr_diversity",
+    "n_representative_docs", "mmr_diversity", "seed_topic_list",
 )  # fmt: skip
 
 WordEmbedder = Callable[[list[str]], "np.ndarray | None"]
@@ -86,15 +86,17 @@ def describe_topics(
     n_candidate_words: int = N_CANDIDATE_WORDS,
     n_representative_docs: int = N_REPRESENTATIVE_DOCS,
     mmr_diversity: float = MMR_DIVERSITY,
+    seed_topic_list: Sequence[Sequence[str]] | None = None,
 ) -> Description:
     """c-TF-IDF over all documents (its weighting needs every topic), then for each topic in
     `only` (default: all) its stages' keywords, representative documents and keyword label.
 
+    `seed_topic_list`: guided topics' seed words, weighted up in c-TF-IDF (`labeler.guided`).
     `embed_words` embeds keyword candidates in the documents' space for the embedding stages;
     without it, or when its vectors have another dimension, those stages are left out.
     """
     topics = np.asarray(topics)
-    ctfidf = CTFIDF(ngram_range, min_df, stop_words).fit(texts, topics)
+    ctfidf = CTFIDF(ngram_range, min_df, stop_words, seed_words(seed_topic_list)).fit(texts, topics)
     ids = [int(t) for t in np.unique(topics) if only is None or int(t) in set(only)]
     centres = topic_vectors(embeddings, topics)
     candidates = {t: ctfidf.topic_words(t, n_candidate_words) for t in ids}
@@ -125,6 +127,11 @@ def describe_topics(
         },
         labels={t: keyword_label(t, final[t]) for t in ids},
     )
+
+
+def seed_words(seed_topic_list: Sequence[Sequence[str]] | None) -> list[str]:
+    """Every seed word of every seed topic, once each."""
+    return sorted({str(w).lower() for words in seed_topic_list or [] for w in words})
 
 
 def _word_vectors(

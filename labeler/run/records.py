@@ -11,7 +11,9 @@ import pandas as pd
 
 from labeler import __version__, defaults
 from labeler.cluster import default_min_samples
-from labeler.represent import CTFIDF, STAGES, topic_vectors
+from labeler.guided import ZERO_SHOT_SOURCE
+from labeler.represent import CTFIDF, STAGES, keyword_label, topic_vectors
+from labeler.represent.describe import seed_words
 from labeler.run.db import RunDB
 from labeler.run.layout import (
     CONFIG,
@@ -44,6 +46,7 @@ def _words(pairs) -> list:
 def topic_records(model, layout: np.ndarray) -> list[dict]:
     """The `topics.json` contract: one record per topic, outliers (-1) last."""
     n = len(model.documents_)
+    named = getattr(model, "zeroshot_topics_", {})
     records = []
     for t in sorted(model.topic_ids_, key=lambda t: (t < 0, t)):
         members = model.topics_ == t
@@ -53,7 +56,7 @@ def topic_records(model, layout: np.ndarray) -> list[dict]:
             "size": int(model.topic_sizes_[t]),
             "share": round(model.topic_sizes_[t] / n, 5),
             "label": model.labels_[t],
-            "label_source": "keywords",
+            "label_source": ZERO_SHOT_SOURCE if t in named else "keywords",
             "summary": None,
             "is_outlier": t < 0,
         }
@@ -103,7 +106,18 @@ def save_model(model, run_dir: Path, config: dict, corpus_frame: pd.DataFrame | 
     write_parquet(run_dir / DOCUMENTS, documents_frame(model, corpus_frame))
     write_npy(run_dir / EMBEDDINGS, model.embeddings_.astype(np.float32))
     write_json(run_dir / TOPICS, topic_records(model, model.layout_))
-    RunDB(run_dir, create=True).add_keyword_labels(model.labels_)
+    db = RunDB(run_dir, create=True)
+    named = getattr(model, "zeroshot_topics_", {})
+    db.add_keyword_labels({t: _keyword_label(model, t) if t in named else label
+                           for t, label in model.labels_.items()})  # fmt: skip
+    for topic, name in named.items():  # version 2: the user's name for a zero-shot topic
+        db.add_label_version(topic, name, source=ZERO_SHOT_SOURCE)
+
+
+def _keyword_label(model, topic: int) -> str:
+    """The keyword label a topic would have had (a zero-shot topic's version 1)."""
+    words = (model.keywords_.get("mmr") or model.keywords_["ctfidf"]).get(topic, [])
+    return keyword_label(topic, words)
 
 
 def model_params(model) -> dict:
@@ -159,6 +173,11 @@ def model_config(model) -> dict:
             "mmr_diversity": model.mmr_diversity,
             "representative_docs": model.n_representative_docs,
         },
+        "guided": {
+            "seed_topic_list": getattr(model, "seed_topic_list", None),
+            "zeroshot_topic_list": getattr(model, "zeroshot_topic_list", None),
+            **getattr(model, "guided_", {}),
+        },
         "timings_s": {k: round(v, 3) for k, v in getattr(model, "timings_", {}).items()},
     }
 
@@ -197,6 +216,8 @@ def params_from_config(config: dict) -> dict:
             "mmr_diversity": rep.get("mmr_diversity", defaults.MMR_DIVERSITY),
             "seed": config.get("seed", defaults.SEED),
         }
+    for name in ("seed_topic_list", "zeroshot_topic_list"):  # runs from before guided topics
+        params.setdefault(name, None)
     params["embedding_model"] = query_model(config)
     params["ngram_range"] = tuple(params.get("ngram_range") or defaults.NGRAM_RANGE)
     return params
@@ -249,10 +270,18 @@ def read_model(cls, path: Path):
         int(r["topic"]): labels.get(int(r["topic"]), {}).get("label", r["label"]) for r in topics
     }
     model.topic_embeddings_ = topic_vectors(embeddings, model.topics_)
+    # Zero-shot topics are those still labelled with the user's name (surgery may renumber).
+    model.zeroshot_topics_ = {
+        t: row["label"] for t, row in labels.items() if row.get("source") == ZERO_SHOT_SOURCE
+    }
+    model.guided_ = {k: v for k, v in config.get("guided", {}).items() if not k.endswith("_list")}
     # The fitted c-TF-IDF is not stored (its vocabulary is rebuilt from the documents: same
     # texts, topics and parameters, same weights).
     vec = config.get("vectorizer", {})
-    model.ctfidf_ = CTFIDF(model.ngram_range, vec.get("min_df", model.min_df), model.stop_words)
+    model.ctfidf_ = CTFIDF(
+        model.ngram_range, vec.get("min_df", model.min_df), model.stop_words,
+        seed_words(model.seed_topic_list),
+    )  # fmt: skip
     model.ctfidf_.fit(model.documents_, model.topics_)
     return model
 
