@@ -248,6 +248,8 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     )
     if result.labels:
         click.echo(result.labels.line())
+        if result.labels.tree is not None:
+            click.echo(result.labels.tree.line("tree names", "node"))
     click.echo(printable(str(result.run_dir / "report.html")))
 
 

@@ -38,6 +38,12 @@ def _parse_topics(text: str | None) -> list[int] | None:
 @click.option("--topics", help="Only these topic ids and ranges, e.g. 3,7,10-15 [all].")
 @click.option("--force", is_flag=True, help="Also relabel topics a reviewer accepted or edited.")
 @click.option(
+    "--layer",
+    type=click.IntRange(min=0),
+    help="Only this layer of the topic tree: 0 is the topics, 1 their parents, … "
+    "[the topics, then every layer above].",
+)
+@click.option(
     "--dry-run", is_flag=True, help="Print the calls and tokens it would take; call nothing."
 )
 @click.option(
@@ -45,8 +51,9 @@ def _parse_topics(text: str | None) -> list[int] | None:
 )
 @click.option("-q", "--quiet", is_flag=True)
 @user_errors
-def relabel(run_dir: Path, topics, force, dry_run, cache_dir, quiet, **opts) -> None:
-    """Rerun only the label step of RUN_DIR (no refitting): a new label version per topic."""
+def relabel(run_dir: Path, topics, force, layer, dry_run, cache_dir, quiet, **opts) -> None:
+    """Rerun only the label step of RUN_DIR (no refitting): a new label version per topic,
+    then the names of the topic tree's layers above (bottom-up); --layer N names one layer."""
     from labeler.llm.labeling import label_run
     from labeler.run.layout import check_run, run_lock
 
@@ -55,10 +62,22 @@ def relabel(run_dir: Path, topics, force, dry_run, cache_dir, quiet, **opts) -> 
     settings = llm_settings(opts)
     if settings is None:
         raise LabelerError("relabel needs an LLM: --llm local|small|FILE.gguf or --llm-base-url")
+    if layer:
+        if topics or dry_run:
+            raise LabelerError("--layer N (N ≥ 1) names tree nodes: no --topics or --dry-run")
+        from labeler.llm.naming import name_tree
+
+        with run_lock(run_dir):
+            stats = name_tree(run_dir, settings, layers=[layer], force=force, cache_dir=cache_dir)
+        click.echo(_tree_line(layer, stats))
+        if stats.skipped_reviewed:
+            click.echo(f"kept {stats.skipped_reviewed} reviewed names (use --force to rename them)")
+        click.echo(f"{stats.new_versions} new name versions; report: {run_dir / 'report.html'}")
+        return
     with run_lock(run_dir):
         stats = label_run(
             run_dir, settings, topics=_parse_topics(topics), force=force, dry_run=dry_run,
-            cache_dir=cache_dir,
+            cache_dir=cache_dir, tree=layer is None,
         )  # fmt: skip
     if dry_run:
         click.echo(
@@ -68,11 +87,17 @@ def relabel(run_dir: Path, topics, force, dry_run, cache_dir, quiet, **opts) -> 
         )
         return
     click.echo(stats.line())
+    if stats.tree is not None:
+        click.echo(_tree_line(None, stats.tree))
     if stats.skipped_reviewed:
         click.echo(f"kept {stats.skipped_reviewed} reviewed labels (use --force to relabel them)")
     if stats.skipped_named:
         click.echo(f"kept {stats.skipped_named} zero-shot names (use --force to relabel them)")
     click.echo(f"{stats.new_versions} new label versions; report: {Path(run_dir) / 'report.html'}")
+
+
+def _tree_line(layer: int | None, stats) -> str:
+    return stats.line(f"layer {layer} names" if layer else "tree names", "node")
 
 
 @click.command()

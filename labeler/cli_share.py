@@ -106,4 +106,37 @@ def export(run_dir: Path, fmt: str, out: Path | None, no_text: bool, raw_csv: bo
         click.echo(printable(str(path)))
 
 
-SHARE_COMMANDS = [report, export]
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Recompute the layers from the current topics (names of unchanged nodes are kept).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print hierarchy.json's nodes as JSON.")
+@user_errors
+def tree(run_dir: Path, rebuild: bool, as_json: bool) -> None:
+    """Print the topic tree of RUN_DIR (hierarchy.json; built first when the run has none)."""
+    import json
+
+    from labeler.run.layout import check_run, run_lock
+    from labeler.topic_tree import build_run_tree, ensure_tree
+    from labeler.tree import text_tree
+
+    check_run(run_dir, "tree")
+    with run_lock(run_dir):
+        if rebuild:
+            found = build_run_tree(run_dir)
+            from labeler.report import render_reports
+
+            render_reports(run_dir)
+        else:
+            found = ensure_tree(run_dir)
+    if as_json:
+        click.echo(json.dumps(found["nodes"], ensure_ascii=True, indent=1))
+        return
+    for line in text_tree(found["nodes"]).splitlines():
+        click.echo(printable(line))  # names come from an LLM or a reviewer: never raw
+
+
+SHARE_COMMANDS = [report, export, tree]

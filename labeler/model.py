@@ -21,6 +21,7 @@ from sklearn.preprocessing import normalize
 
 from labeler import cluster as clustering
 from labeler import defaults, guided
+from labeler import tree as topic_tree
 from labeler.cache import ArrayCache
 from labeler.embed import DEFAULT_MODEL, CachedEmbedder, Embedder
 from labeler.errors import LabelerError
@@ -414,6 +415,7 @@ class TopicModel(BaseEstimator):
         self.keywords_ = found.keywords
         self.representative_docs_ = found.representative_docs
         self.labels_ = found.labels
+        self.hierarchy_ = None  # the topic tree, built on first use (topic_tree())
 
     def _embed_words(self, words: list[str]) -> np.ndarray:
         show, self.show_progress = self.show_progress, False
@@ -421,6 +423,40 @@ class TopicModel(BaseEstimator):
             return self.embed(words)
         finally:
             self.show_progress = show
+
+    # ------------------------------------------------------------------ the topic tree
+    def topic_tree(self) -> list[dict]:
+        """The topic tree's nodes (`labeler.tree.build_tree`), built on first use and kept in
+        `hierarchy_`: a run's tree (with its LLM names) for a model opened from a run."""
+        self._check_fitted()
+        if getattr(self, "hierarchy_", None) is None:
+            embed_words = self._embed_words if self._embedder() is not None else None
+            nodes = topic_tree.build_tree(
+                self.documents_, self.embeddings_, self.topics_, embed_words=embed_words,
+                describe=self.describe_params(), leaf_labels=self.labels_,
+            )  # fmt: skip
+            for node in nodes:
+                if node["layer"] != 0:
+                    continue
+                t = node["id"]
+                for s in STAGES:
+                    if s.name in self.keywords_:
+                        node[s.key] = [[w, float(v)] for w, v in self.keywords_[s.name].get(t, [])]
+                node["representative_docs"] = list(self.representative_docs_.get(t, []))
+            self.hierarchy_ = nodes
+        return self.hierarchy_
+
+    def get_topic_tree(self) -> str:
+        """The topic tree as indented text: each parent layer's nodes with their children, down
+        to the topics (ids, names and sizes)."""
+        return topic_tree.text_tree(self.topic_tree())
+
+    def hierarchical_topics(self) -> pd.DataFrame:
+        """One row per node above the topics, BERTopic's columns (Parent_ID, Parent_Name,
+        Topics, Child_Left_ID, Child_Left_Name, Child_Right_ID, Child_Right_Name, Distance) for
+        an n-ary tree: also Child_IDs, Child_Names (every child) and Layer
+        (`labeler.tree.hierarchy_frame`)."""
+        return topic_tree.hierarchy_frame(self.topic_tree())
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:

@@ -132,8 +132,10 @@ def run_pipeline(
         if llm is not None:
             from labeler.llm.labeling import label_run
 
-            labels = label_run(run_dir, llm, cache_dir=cache_dir)
+            labels = label_run(run_dir, llm, cache_dir=cache_dir, tree=True)
             log.info("%s", labels.line())
+            if labels.tree is not None:
+                log.info("%s", labels.tree.line("tree names", "node"))
     return RunResult(
         run_dir=run_dir,
         model=model,

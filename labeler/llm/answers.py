@@ -105,3 +105,13 @@ def parse_distinct(content: str, topic_ids: list[int]) -> dict[int, str]:
     if missing:
         raise AnswerError(f"labels were missing for topics {missing}")
     return out
+
+
+def label_schema(fields: list[str]) -> dict:
+    """JSON schema for the answer. Length limits and "no commas" make grammar-constrained
+    servers (llama.cpp) stop rambling models and rule out keyword lists as labels."""
+    properties = {"label": {"type": "string", "minLength": 3, "maxLength": MAX_LABEL_CHARS,
+                            "pattern": "^[^,;\\n]+$"}}  # fmt: skip
+    if "summary" in fields:
+        properties["summary"] = {"type": "string", "minLength": 12, "maxLength": 300}
+    return {"type": "object", "properties": properties, "required": list(properties)}

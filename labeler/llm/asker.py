@@ -48,14 +48,15 @@ class LabelStats:
     duplicates_resolved: int = 0
     seconds: float = 0.0
     new_versions: int = 0
+    tree: LabelStats | None = None  # naming the topic tree's upper layers (labeler.llm.naming)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def line(self) -> str:
+    def line(self, what: str = "labels", unit: str = "topic") -> str:
         per_topic = self.seconds / self.topics if self.topics else 0.0
         return (
-            f"labels: {self.topics} topics, {self.calls} LLM calls, {self.cache_hits} cache hits, "
+            f"{what}: {self.topics} {unit}s, {self.calls} LLM calls, {self.cache_hits} cache hits, "
             f"{self.prompt_tokens:,} prompt + {self.completion_tokens:,} completion tokens, "
-            f"{self.fallbacks} fallbacks, {self.seconds:.1f} s ({per_topic:.2f} s/topic)"
+            f"{self.fallbacks} fallbacks, {self.seconds:.1f} s ({per_topic:.2f} s/{unit})"
         )
 
 

@@ -25,10 +25,10 @@ from labeler.guided import ZERO_SHOT_SOURCE
 from labeler.llm import claims as claim_check
 from labeler.llm import exemplars as cover
 from labeler.llm.answers import (
-    MAX_LABEL_CHARS,
     AnswerError,
     clean_label,
     clean_summary,
+    label_schema,
     parse_label,
 )
 from labeler.llm.asker import Asker, LabelStats, Outcome, cache_key, cache_lookup
@@ -211,16 +211,6 @@ def neighbours_of(
     ]
 
 
-def label_schema(fields: list[str]) -> dict:
-    """JSON schema for the answer. Length limits and "no commas" make grammar-constrained
-    servers (llama.cpp) stop rambling models and rule out keyword lists as labels."""
-    properties = {"label": {"type": "string", "minLength": 3, "maxLength": MAX_LABEL_CHARS,
-                            "pattern": "^[^,;\\n]+$"}}  # fmt: skip
-    if "summary" in fields:
-        properties["summary"] = {"type": "string", "minLength": 12, "maxLength": 300}
-    return {"type": "object", "properties": properties, "required": list(properties)}
-
-
 # ---------------------------------------------------------------------------------- the step
 def label_run(
     run_dir: Path,
@@ -230,8 +220,13 @@ def label_run(
     dry_run: bool = False,
     chat: ChatModel | None = None,
     cache_dir: Path | None = None,
+    tree: bool = False,
 ) -> LabelStats:
-    """Label (or relabel) the topics of a saved run; returns what it cost."""
+    """Label (or relabel) the topics of a saved run; returns what it cost.
+
+    With `tree`, the topic tree's layers above the topics are named afterwards with the same
+    model (`labeler.llm.naming`; its cost in `stats.tree`): nodes whose children's names did not
+    change find their answers cached."""
     run = Run(run_dir)
     run_dir = run.path
     prompt = load_prompt(settings.prompt)
@@ -301,9 +296,14 @@ def label_run(
         outcomes = ask_all(asker, selected, builder, parse, prompt, repair, schema, settings)
         if outcomes:
             distinguish(asker, outcomes, {t.id: t for t in inputs}, repair, stats, embed)
-    stats.topics = len(selected)
-    stats.seconds = time.perf_counter() - started
-    stats.new_versions = save_outcomes(run_dir, outcomes, prompt, chat, settings)
+        stats.topics = len(selected)
+        stats.seconds = time.perf_counter() - started
+        stats.new_versions = save_outcomes(run_dir, outcomes, prompt, chat, settings)
+        if tree and run.hierarchy() is not None:
+            from labeler.llm.naming import name_tree
+
+            run.refresh()  # the parents' prompts read their children's new labels
+            stats.tree = name_tree(run_dir, settings, chat=chat, render=False)
     record_settings(run, settings, chat)
     from labeler.report import render_reports
 

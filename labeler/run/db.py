@@ -209,6 +209,41 @@ class RunDB:
             con.execute("UPDATE label_versions SET is_current = 0 WHERE topic = ?", (int(topic),))
             con.execute("DELETE FROM topic_status WHERE topic = ?", (int(topic),))
 
+    # ------------------------------------------------------------------ tree node labels
+    def current_node_labels(self) -> dict[str, dict]:
+        """The current name of each tree node above the topics, by node key."""
+        rows = self._rows("SELECT * FROM node_labels WHERE is_current = 1")
+        return {str(r["node_key"]): r for r in rows}
+
+    def node_label_history(self, node_key: str | None = None) -> list[dict]:
+        if node_key is None:
+            return self._rows("SELECT * FROM node_labels ORDER BY layer, node_key, version")
+        return self._rows(
+            "SELECT * FROM node_labels WHERE node_key = ? ORDER BY version", (str(node_key),)
+        )
+
+    def add_node_label_version(self, node_key: str, layer: int, label: str, **fields) -> int:
+        """Append a version of a node's name and make it current (fields as for
+        `add_label_version`)."""
+        with self.transaction() as tx, tx._use() as con:
+            version = con.execute(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM node_labels WHERE node_key = ?",
+                (str(node_key),),
+            ).fetchone()[0]
+            con.execute("UPDATE node_labels SET is_current = 0 WHERE node_key = ?", (node_key,))
+            columns = ["node_key", "layer", "version", "label", "created_at", "is_current"]
+            stamp = fields.get("created_at") or now()
+            values = [str(node_key), int(layer), version, label, stamp, 1]
+            for key in _LABEL_FIELDS:
+                columns.append(key)
+                values.append(fields.get(key, "keywords" if key == "source" else None))
+            for key in ("params", "flags"):
+                columns.append(key)
+                values.append(json.dumps(fields[key]) if fields.get(key) is not None else None)
+            marks = ", ".join("?" * len(values))
+            con.execute(f"INSERT INTO node_labels ({', '.join(columns)}) VALUES ({marks})", values)
+        return int(version)
+
     # ------------------------------------------------------------------ reviews
     def statuses(self) -> dict[int, dict]:
         """Review status rows per topic; topics without a row are not reviewed yet."""

@@ -58,6 +58,40 @@ def sync_labels(folder: Path, db: RunDB) -> None:
             record["label_flags"] = json.loads(current["flags"]) if current["flags"] else []
         record["review_status"] = statuses.get(int(record["topic"]), "unreviewed")
     write_json(path, topics)
+    sync_tree(folder, db, topics)
+
+
+def sync_tree(folder: Path, db: RunDB, topics: list[dict] | None = None) -> None:
+    """Copy the current names into hierarchy.json: a leaf's from its topic (topics.json, already
+    synced), a node above from its own label versions (by node key); a node never named keeps
+    its keyword label."""
+    path = Path(folder) / HIERARCHY
+    if not path.is_file():
+        return
+    tree = read_json(path)
+    topics = topics if topics is not None else read_json(Path(folder) / TOPICS)
+    by_topic = {int(r["topic"]): r for r in topics}
+    names = db.current_node_labels()
+    for node in tree.get("nodes", []):
+        if node["layer"] == 0:
+            record = by_topic.get(int(node["id"]))
+            if record is None:
+                continue
+            node["label"], node["summary"] = record["label"], record.get("summary")
+            node["label_source"] = record.get("label_source", "keywords")
+            node["review_status"] = record.get("review_status", "unreviewed")
+            continue
+        current = names.get(node["key"])
+        if current is None:
+            node["label"] = node.get("keyword_label", node["label"])
+            node["summary"], node["label_source"], node["label_flags"] = None, "keywords", []
+            continue
+        node["label"], node["summary"] = current["label"], current["summary"]
+        node["label_source"] = current["source"]
+        node["label_version"] = current["version"]
+        node["label_model"] = current["model"]
+        node["label_flags"] = json.loads(current["flags"]) if current["flags"] else []
+    write_json(path, tree)
 
 
 class Run:
@@ -85,6 +119,16 @@ class Run:
     def topics(self) -> list[dict]:
         """topics.json as written (label fields as of the last refresh)."""
         return read_json(self.path / TOPICS)
+
+    def hierarchy(self) -> dict | None:
+        """hierarchy.json (`{"layers": [...], "nodes": [...]}`), or None for a run without one."""
+        path = self.path / HIERARCHY
+        return read_json(path) if path.is_file() else None
+
+    def write_hierarchy(self, tree: dict) -> None:
+        """Replace hierarchy.json (a rebuilt tree), then copy the stored names into it."""
+        write_json(self.path / HIERARCHY, tree)
+        sync_tree(self.path, self.db)
 
     def documents(self, columns: list[str] | None = None):
         import pandas as pd

@@ -119,4 +119,35 @@ def m003_revisions(con: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m004_node_labels(con: sqlite3.Connection) -> None:
+    """Names of the topic tree's nodes above the topics (hierarchy.json), versioned like topic
+    labels. A node is named by its `node_key` (its layer and leaf topics), which survives a
+    rebuild of the tree: an unchanged node keeps its name."""
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS node_labels (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            node_key TEXT NOT NULL,        -- "<layer>:<leaf topic ids, comma-separated>"
+            layer INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            summary TEXT,
+            source TEXT NOT NULL,          -- keywords | llm | review
+            prompt_name TEXT,
+            prompt_hash TEXT,
+            model TEXT,
+            params TEXT,                   -- JSON
+            flags TEXT,                    -- JSON list
+            request TEXT,                  -- JSON messages sent to the LLM (audit)
+            raw_answer TEXT,
+            created_at TEXT NOT NULL,
+            is_current INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (node_key, version)
+        )"""
+    )
+    con.execute(
+        "CREATE INDEX IF NOT EXISTS node_labels_current ON node_labels (node_key, is_current)"
+    )
+
+
 LATEST = len(MIGRATIONS)

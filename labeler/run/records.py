@@ -20,6 +20,7 @@ from labeler.run.layout import (
     DATABASE,
     DOCUMENTS,
     EMBEDDINGS,
+    HIERARCHY,
     TOPICS,
     check_run,
     is_run,
@@ -112,12 +113,56 @@ def save_model(model, run_dir: Path, config: dict, corpus_frame: pd.DataFrame | 
                            for t, label in model.labels_.items()})  # fmt: skip
     for topic, name in named.items():  # version 2: the user's name for a zero-shot topic
         db.add_label_version(topic, name, source=ZERO_SHOT_SOURCE)
+    write_json(run_dir / HIERARCHY, tree_record(model))
 
 
 def _keyword_label(model, topic: int) -> str:
     """The keyword label a topic would have had (a zero-shot topic's version 1)."""
     words = (model.keywords_.get("mmr") or model.keywords_["ctfidf"]).get(topic, [])
     return keyword_label(topic, words)
+
+
+TREE_FORMAT = 1
+
+
+def tree_record(model) -> dict:
+    """hierarchy.json: the model's topic tree (`TopicModel.topic_tree()`), representative
+    documents as texts and ids (as in topics.json). Names are copied in from run.sqlite by
+    `Run.refresh()`."""
+    from labeler.tree import BRANCHING, layers
+
+    nodes = []
+    for node in model.topic_tree():
+        record = {k: v for k, v in node.items() if k != "representative_docs"}
+        rows = node.get("representative_docs", [])
+        record["representative_docs"] = [model.documents_[i] for i in rows]
+        record["representative_doc_ids"] = [model.doc_ids_[i] for i in rows]
+        record.setdefault("keyword_label", node["label"])
+        record.setdefault("label_source", "keywords")
+        nodes.append(record)
+    return {
+        "format": TREE_FORMAT,
+        "method": "agglomerative (average linkage, cosine, topic centres)",
+        "branching": BRANCHING,
+        "layers": [
+            {"layer": layer, "nodes": sum(1 for n in nodes if n["layer"] == layer)}
+            for layer in layers(nodes)
+        ],
+        "nodes": nodes,
+    }
+
+
+def tree_nodes(tree: dict, doc_ids: list) -> list[dict]:
+    """hierarchy.json's nodes as `TopicModel.topic_tree()` holds them (representative
+    documents as row indices)."""
+    position = {d: i for i, d in enumerate(doc_ids)}
+    nodes = []
+    for record in tree.get("nodes", []):
+        node = {k: v for k, v in record.items() if k != "representative_doc_ids"}
+        ids = record.get("representative_doc_ids", [])
+        node["representative_docs"] = [position[d] for d in ids if d in position]
+        nodes.append(node)
+    return nodes
 
 
 def model_params(model) -> dict:
@@ -283,6 +328,10 @@ def read_model(cls, path: Path):
         seed_words(model.seed_topic_list),
     )  # fmt: skip
     model.ctfidf_.fit(model.documents_, model.topics_)
+    tree_path = run_dir / HIERARCHY
+    model.hierarchy_ = (
+        tree_nodes(read_json(tree_path), model.doc_ids_) if tree_path.is_file() else None
+    )
     return model
 
 

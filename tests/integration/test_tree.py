@@ -1,0 +1,200 @@
+"""The topic tree (hierarchy.json, get_topic_tree, hierarchical_topics) and its names, on a
+CLINC150 slice with two known levels (domain → intent): real fit, real embeddings, the fake chat
+model or the stub HTTP LLM for names."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections import defaultdict
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import read_corpus, write_jsonl
+from fakes import FakeChat
+from llm_stub import StubLLM, label_json, ok, topic_label
+from sklearn.metrics import adjusted_rand_score
+
+from labeler import TopicModel
+from labeler.cli import main
+from labeler.llm.labeling import LLMSettings, label_run
+from labeler.run.db import RunDB
+from labeler.tree import assignment
+
+DOMAINS = ("banking", "travel", "kitchen_and_dining", "auto_and_commute")
+REQUIRED = {"id", "layer", "parent", "children", "size", "label", "summary", "keywords"}
+
+
+@pytest.fixture(scope="module")
+def clinc_rows() -> list[dict]:
+    """480 CLINC150 queries: 4 domains × their first 4 intents × 30."""
+    by = defaultdict(lambda: defaultdict(list))
+    for r in read_corpus("clinc150"):
+        by[r["domain"]][r["label"]].append(r)
+    rng = random.Random(0)
+    picked = []
+    for domain in DOMAINS:
+        for intent in sorted(by[domain])[:4]:
+            picked += rng.sample(by[domain][intent], 30)
+    rng.shuffle(picked)
+    return [
+        {"id": f"c{i}", "text": r["text"], "intent": r["label"], "domain": r["domain"]}
+        for i, r in enumerate(picked)
+    ]
+
+
+@pytest.fixture(scope="module")
+def clinc_run(clinc_rows, tmp_path_factory):
+    corpus = write_jsonl(tmp_path_factory.mktemp("corpus") / "clinc.jsonl", clinc_rows)
+    out = tmp_path_factory.mktemp("runs") / "clinc"
+    args = ["run", str(corpus), "--id-column", "id", "--llm", "none", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture
+def run_copy(clinc_run, tmp_path):
+    return shutil.copytree(clinc_run, tmp_path / "clinc")
+
+
+def read_tree(run_dir):
+    return json.loads((run_dir / "hierarchy.json").read_text(encoding="utf-8"))
+
+
+def test_hierarchy_json_is_a_consistent_tree(clinc_run, clinc_rows):
+    tree = read_tree(clinc_run)
+    nodes = {n["id"]: n for n in tree["nodes"]}
+    topics = json.loads((clinc_run / "topics.json").read_text())
+    leaf_topics = sorted(t["topic"] for t in topics if not t["is_outlier"])
+    assert all(REQUIRED <= set(n) for n in nodes.values())
+    leaves = [n for n in nodes.values() if n["layer"] == 0]
+    assert sorted(n["id"] for n in leaves) == leaf_topics  # every topic once
+    assert {n["id"]: n["size"] for n in leaves} == {
+        t["topic"]: t["size"] for t in topics if not t["is_outlier"]
+    }
+    top = max(n["layer"] for n in nodes.values())
+    assert top >= 1, "a slice of 16 intents has at least one layer above its topics"
+    for n in nodes.values():
+        if n["children"]:
+            kids = [nodes[c] for c in n["children"]]
+            assert all(k["parent"] == n["id"] and k["layer"] == n["layer"] - 1 for k in kids)
+            assert n["size"] == sum(k["size"] for k in kids)
+            assert sorted(n["topics"]) == sorted(t for k in kids for t in k["topics"])
+            assert [w for w, _ in n["keywords"]] and n["keywords_mmr"]  # described per stage
+            assert n["representative_docs"] and n["label"]
+        if n["layer"] < top:
+            assert n["parent"] in nodes
+        else:
+            assert n["parent"] is None
+    for layer in range(top + 1):  # each layer covers every topic exactly once
+        covered = [t for n in nodes.values() if n["layer"] == layer for t in n["topics"]]
+        assert sorted(covered) == leaf_topics
+
+    # The layer above the topics follows the known domains (intents of one domain together).
+    documents = __import__("pandas").read_parquet(clinc_run / "documents.parquet")
+    domain = {r["id"]: r["domain"] for r in clinc_rows}
+    layer1 = assignment(documents["topic"].to_numpy(), tree["nodes"], 1)
+    keep = layer1 >= 0
+    truth = np.array([domain[d] for d in documents["doc_id"]])
+    assert adjusted_rand_score(truth[keep], layer1[keep]) > 0.15
+
+
+def test_topic_tree_api(clinc_run):
+    model = TopicModel.from_run(clinc_run)
+    tree = read_tree(clinc_run)
+    text = model.get_topic_tree()
+    parents = [n for n in tree["nodes"] if n["layer"] > 0]
+    for n in tree["nodes"]:
+        assert f"{n['label']}" in text and f"({n['size']:,})" in text
+    frame = model.hierarchical_topics()
+    assert list(frame.columns[:7]) == [
+        "Parent_ID", "Parent_Name", "Topics", "Child_Left_ID", "Child_Left_Name",
+        "Child_Right_ID", "Child_Right_Name",
+    ]  # fmt: skip
+    assert len(frame) == len(parents)
+    row = frame.set_index("Parent_ID").loc[parents[0]["id"]]
+    assert row["Topics"] == parents[0]["topics"] and row["Child_IDs"] == parents[0]["children"]
+    assert row["Child_Left_ID"] == parents[0]["children"][0]
+
+
+class RecordingChat(FakeChat):
+    def __init__(self):
+        super().__init__()
+        self.requests: list[list[dict]] = []
+
+    def chat(self, messages, **kwargs):
+        self.requests.append(messages)
+        return super().chat(messages, **kwargs)
+
+
+def test_parents_are_named_bottom_up_from_their_childrens_names(run_copy):
+    chat = RecordingChat()
+    stats = label_run(run_copy, LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake"), chat=chat,
+                      tree=True)  # fmt: skip
+    tree = read_tree(run_copy)
+    nodes = {n["id"]: n for n in tree["nodes"]}
+    named = [n for n in nodes.values() if n["layer"] > 0 and len(n["children"]) > 1]
+    assert named and stats.tree is not None and stats.tree.calls >= len(named)
+    parent_prompts = [m for m in chat.requests if "Topics:\n" in m[-1]["content"]]
+    for n in named:
+        assert n["label_source"] == "llm" and n["label"] != n["keyword_label"]
+        kids = [nodes[c]["label"] for c in n["children"]]
+        # its prompt carries every child's (LLM) label and summary
+        prompt = next(
+            m[-1]["content"] for m in parent_prompts if all(k in m[-1]["content"] for k in kids)
+        )
+        assert all(nodes[c]["summary"] in prompt for c in n["children"])
+        assert all(nodes[c]["label_source"] == "llm" for c in n["children"])
+    layer_labels = [n["label"].lower() for n in named if n["layer"] == 1]
+    assert len(set(layer_labels)) == len(layer_labels)  # siblings told apart
+    db = RunDB(run_copy)
+    assert set(db.current_node_labels()) >= {n["key"] for n in named}
+
+    again = RecordingChat()  # same inputs, same prompts: every answer is cached
+    rerun = label_run(run_copy, LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake"),
+                      chat=again, tree=True)  # fmt: skip
+    assert not again.requests and rerun.tree.new_versions == 0
+
+
+def test_relabel_layer_names_only_that_layer(run_copy):
+    tree = read_tree(run_copy)
+    layer1 = [n for n in tree["nodes"] if n["layer"] == 1 and len(n["children"]) > 1]
+
+    def script(request, n):
+        text = request["messages"][-1]["content"]
+        if "Topics:\n" in text:
+            return ok(label_json(topic_label(request).replace("Requests", "Matters")))
+        return ok(label_json(topic_label(request)))
+
+    with StubLLM(script) as stub:
+        args = ["relabel", str(run_copy), "--layer", "1", "--llm-base-url", stub.base_url,
+                "--llm-model", "stub"]  # fmt: skip
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        assert "layer 1 names" in result.output
+        asked = [r for r in stub.requests if len(r["messages"]) == 2]
+    assert len(asked) >= len(layer1)
+    assert all("Topics:\n" in r["messages"][-1]["content"] for r in asked)  # no topic relabel
+    after = {n["id"]: n for n in read_tree(run_copy)["nodes"]}
+    assert all(after[n["id"]]["label"].endswith("Matters") for n in layer1)
+    assert all(n["label_source"] == "keywords" for n in after.values() if n["layer"] == 0)
+    html = (run_copy / "report.html").read_text(encoding="utf-8")
+    assert after[layer1[0]["id"]]["label"] in html
+
+    missing = CliRunner().invoke(main, [*args[:3], "9", *args[4:]])
+    assert missing.exit_code == 2 and "has no layer 9" in missing.output
+
+
+def test_tree_command_rebuilds_and_keeps_names_of_unchanged_nodes(run_copy):
+    label_run(run_copy, LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake"), chat=FakeChat(),
+              tree=True)  # fmt: skip
+    before = {n["key"]: n["label"] for n in read_tree(run_copy)["nodes"]}
+    (run_copy / "hierarchy.json").unlink()
+    result = CliRunner().invoke(main, ["tree", str(run_copy)])
+    assert result.exit_code == 0, result.output
+    after = {n["key"]: n["label"] for n in read_tree(run_copy)["nodes"]}
+    assert after == before  # the same topics give the same nodes, which find their names
+    assert all(label in result.output for label in after.values())
