@@ -30,6 +30,8 @@ Examples:
   labeler run tickets.csv --llm-base-url http://gpu-box:8000/v1 --llm-model Qwen2.5-7B-Instruct
   labeler relabel reports/tickets --prompt prompts/my_label.jinja
   labeler labels reports/tickets
+  labeler tree reports/tickets
+  labeler relabel reports/tickets --layer 1
   labeler run notes/ --embedding-model sentence-transformers/all-mpnet-base-v2
   labeler report reports/tickets
   labeler eval reports/tickets --label-column category

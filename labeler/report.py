@@ -25,10 +25,19 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from labeler import charts, evaluation, run_view
+from labeler import tree as topic_tree
 from labeler.errors import LabelerError
 from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.resources import data_dir
-from labeler.run.layout import CONFIG, DOCUMENTS, EMBEDDINGS, MANIFEST, read_json, write_text
+from labeler.run.layout import (
+    CONFIG,
+    DOCUMENTS,
+    EMBEDDINGS,
+    HIERARCHY,
+    MANIFEST,
+    read_json,
+    write_text,
+)
 
 STAGES = tuple((s.key, s.title) for s in KEYWORD_STAGES)  # (topics.json key, heading)
 DOC_CHARS = 1500  # an example document longer than this is cut in the reports
@@ -153,6 +162,63 @@ def _topic_structure(run_dir: Path, documents: pd.DataFrame, topics: list[dict])
     return {"similarity": heatmap, "nearest": nearest, "hierarchy": tree}
 
 
+def _tree(run_dir: Path, documents: pd.DataFrame, topics: list[dict]) -> dict | None:
+    """The topic tree (hierarchy.json) as the report shows it: nested nodes for the collapsible
+    tree, and per layer each topic's node, with a colour, a name and a map position per node."""
+    path = run_dir / HIERARCHY
+    if not path.is_file():
+        return None
+    try:
+        nodes = read_json(path).get("nodes", [])
+    except LabelerError:
+        return None  # damaged: the report goes without the tree (labeler tree --rebuild)
+    known = {t["topic"]: t for t in topics}
+    if not nodes or any(n["layer"] == 0 and n["id"] not in known for n in nodes):
+        return None  # stale: the topics changed since the tree was built
+    layers = topic_tree.layers(nodes)
+    if len(layers) < 2:
+        return None
+    names = run_view.node_names(run_dir)  # the current names (review edits included)
+    for n in nodes:
+        current = names.get(n.get("key"))
+        if n["layer"] > 0 and current is not None:
+            n["label"], n["summary"] = current["label"], current["summary"]
+            n["label_source"] = current["source"]
+    assigned = documents["topic"].to_numpy()
+    xy = documents[["x", "y"]].to_numpy(dtype=float)
+    shown: dict[int, dict] = {}
+    up: dict[int, dict[int, int]] = {}
+    for layer in layers:
+        members = sorted((n for n in nodes if n["layer"] == layer), key=lambda n: -n["size"])
+        column = topic_tree.assignment(assigned, nodes, layer)
+        up[layer] = {t: n["id"] for n in members for t in n["topics"]}
+        for rank, n in enumerate(members):
+            topic = known.get(n["id"]) if layer == 0 else None
+            inside = column == n["id"]
+            shown[n["id"]] = {
+                "id": n["id"], "layer": layer, "label": n["label"], "summary": n.get("summary"),
+                "size": n["size"], "children": list(n["children"]), "parent": n["parent"],
+                "source": n.get("label_source", "keywords"),
+                "name": topic["name"] if topic else n["label"],
+                "colour": topic["colour"] if topic else charts.colour(rank),
+                "pos": [round(float(v), 3) for v in np.median(xy[inside], axis=0)]
+                if inside.any() else None,
+                "keywords": [w for w, _ in n.get("keywords", [])][:8],
+            }  # fmt: skip
+    roots = sorted((shown[n["id"]] for n in nodes if n["parent"] is None), key=lambda n: -n["size"])
+
+    def nest(node: dict) -> dict:
+        return {**node, "nodes": [nest(shown[c]) for c in node["children"] if c in shown]}
+
+    counts = {layer: sum(1 for n in nodes if n["layer"] == layer) for layer in layers}
+    return {
+        "roots": [nest(r) for r in roots],
+        "layers": [{"layer": layer, "count": counts[layer]} for layer in layers],
+        "nodes": {str(k): v for k, v in shown.items()},
+        "up": {str(layer): {str(t): n for t, n in m.items()} for layer, m in up.items()},
+    }
+
+
 def _prepare_topics(topics: list[dict], stages: list, nearest: dict, options: ReportOptions):
     """Add what the templates show per topic: colour, display name, examples, search text."""
     labels = {t["topic"]: t["label"] for t in topics}
@@ -215,6 +281,7 @@ def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
     stages = [(key, title) for key, title in STAGES if topics and key in topics[0]]
     structure = _topic_structure(run_dir, documents, topics)
     _prepare_topics(topics, stages, structure["nearest"], options)
+    tree = _tree(run_dir, documents, topics)
     sizes = {t["topic"]: t["size"] for t in topics}
     charts_data = {
         "map": charts.map_points(documents, int(config.get("seed", 42)), map_text),
@@ -222,6 +289,7 @@ def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
         "hierarchy": structure["hierarchy"],
         "time": charts.over_time(documents),
         "classes": charts.per_class(documents, sizes),
+        "tree": {k: v for k, v in tree.items() if k != "roots"} if tree else None,
     }
     real = [t for t in topics if not t["is_outlier"]]
     outliers = sum(t["size"] for t in topics if t["is_outlier"])
@@ -250,6 +318,7 @@ def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
         **charts_data,
         "data": _page_data(topics, stages, charts_data, structure["nearest"]),
         "images": {},
+        "tree_roots": tree["roots"] if tree else [],
     }
 
 

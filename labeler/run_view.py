@@ -45,6 +45,11 @@ def topic_status(run_dir: Path, db: RunDB | None = None) -> dict[int, str]:
     return (db or RunDB(run_dir)).status_names()
 
 
+def node_names(run_dir: Path) -> dict[str, dict]:
+    """The current name of each topic-tree node above the topics, by node key (run.sqlite)."""
+    return RunDB(run_dir).current_node_labels()
+
+
 def topics(run_dir: Path) -> list[dict]:
     """`topics.json` records merged with the current label row and the review status.
 

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labeler.model import TopicModel
+from labeler.errors import LabelerError
 from labeler.run.folder import Run
-from labeler.run.records import tree_record
 
 
 def build_run_tree(run_dir: Path) -> dict:
-    """Recompute hierarchy.json from the run's current topics and write it (names synced)."""
+    """Recompute hierarchy.json from the run's current topics and write it (names synced).
+
+    `Run.replace_topics` does the same after every change to the topics."""
     run = Run(run_dir)
-    model = TopicModel.from_run(run.path)
-    model.hierarchy_ = None  # rebuild from the topics, not from the file
-    record = tree_record(model)
-    run.write_hierarchy(record)
-    return run.hierarchy() or record
+    run.rebuild_tree()
+    tree = run.hierarchy()
+    if tree is None:
+        raise LabelerError(f"the topic tree of {run.path.name} could not be built (see above)")
+    return tree
 
 
 def ensure_tree(run_dir: Path) -> dict:

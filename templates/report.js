@@ -65,6 +65,23 @@
   var panel = document.getElementById("map-panel");
   var P = R.map.points;
   var labelled = realTopics().filter(function (t) { return t.pos; }).sort(bySize).slice(0, MAP_LABELS);
+  var TREE = R.tree; // the topic tree: per layer, each topic's node (its name, colour, position)
+  var mapLayer = 0;
+  function nodeAt(topic, layer) {
+    if (!TREE || !layer || !TREE.up[layer]) return null;
+    var id = TREE.up[layer][topic];
+    return id === undefined ? null : TREE.nodes[id];
+  }
+  function layerColour(topic, layer) {
+    if (!layer) return topics[topic] ? topics[topic].colour : "#c7c7c7";
+    var n = nodeAt(topic, layer);
+    return n ? n.colour : "#c7c7c7";
+  }
+  function layerNames(layer) { // what the map names: topics, or the layer's nodes
+    if (!layer) return realTopics().filter(function (t) { return t.pos; }).sort(bySize).slice(0, MAP_LABELS);
+    return Object.keys(TREE.nodes).map(function (k) { return TREE.nodes[k]; })
+      .filter(function (n) { return n.layer === layer && n.pos; }).sort(bySize).slice(0, MAP_LABELS);
+  }
 
   function webgl() {
     try {
@@ -86,11 +103,7 @@
 
   function drawMap(renderer) {
     var gl = renderer === "webgl";
-    var hover = P.t.map(function (t, i) {
-      var text = "<b>" + esc(short(topics[t] ? topics[t].name : t, 70)) + "</b>";
-      if (P.text) text += "<br><i>" + esc(short(P.id[i], 60)) + "</i><br>" + wrap(P.text[i], 60);
-      return text;
-    });
+    var hover = hoverTexts(mapLayer);
     var points = {
       type: gl ? "scattergl" : "scatter", uid: "docs", mode: "markers", name: "documents", x: P.x, y: P.y,
       customdata: P.t, hovertext: hover, hoverinfo: "text", showlegend: false,
@@ -131,6 +144,36 @@
       document.getElementById("map-renderer").textContent =
         P.x.length.toLocaleString() + " points drawn with " + (gl ? "WebGL" : "SVG") + ".";
     });
+  }
+
+  function hoverTexts(layer) {
+    return P.t.map(function (t, i) {
+      var n = nodeAt(t, layer);
+      var text = n ? "<b>" + esc(short(n.name, 70)) + "</b><br>" : "";
+      text += (n ? "" : "<b>") + esc(short(topics[t] ? topics[t].name : t, 70)) + (n ? "" : "</b>");
+      if (P.text) text += "<br><i>" + esc(short(P.id[i], 60)) + "</i><br>" + wrap(P.text[i], 60);
+      return text;
+    });
+  }
+
+  function showLayer(layer) { // colours and names of one layer of the topic tree
+    mapLayer = layer;
+    baseColours = P.t.map(function (t) { return layerColour(t, layer); });
+    mapHover = hoverTexts(layer);
+    labelled = layerNames(layer);
+    mapDiv.setAttribute("data-layer", String(layer));
+    if (!plotly || !mapDiv.data) return;
+    plotly.restyle(mapDiv, { "marker.color": [baseColours], hovertext: [mapHover],
+                             "hoverlabel.bordercolor": [baseColours] }, [0]);
+    plotly.restyle(mapDiv, {
+      x: [labelled.map(function (t) { return t.pos[0]; })], y: [labelled.map(function (t) { return t.pos[1]; })],
+      text: [labelled.map(function (t) { return esc(short(t.name, 34)); })],
+      customdata: [labelled.map(function (t) { return layer ? null : t.id; })],
+      hovertext: [labelled.map(function (t) {
+        return "<b>" + esc(t.name) + "</b><br>" + t.size + " documents" + (t.summary ? "<br>" + wrap(t.summary, 60) : "");
+      })]
+    }, [2]);
+    highlightMap(selected);
   }
 
   function highlightMap(id) {
@@ -234,9 +277,35 @@
           if (num) return sign * (Number(x) - Number(y));
           return sign * x.localeCompare(y);
         });
-        rows.forEach(function (row) { body.appendChild(row); });
+        group();
       });
     });
+    var groupBox = document.getElementById("group-by");
+    function group() { // rows under a header per parent at the chosen layer, largest first
+      body.querySelectorAll("tr.group-row").forEach(function (h) { h.parentNode.removeChild(h); });
+      var layer = groupBox ? Number(groupBox.value) : 0;
+      if (!layer) { rows.forEach(function (row) { body.appendChild(row); }); return; }
+      var order = [], groups = {};
+      rows.forEach(function (row) {
+        var n = nodeAt(Number(row.getAttribute("data-topic")), layer), key = n ? String(n.id) : "";
+        if (!groups[key]) { groups[key] = []; order.push(key); }
+        groups[key].push(row);
+      });
+      order.sort(function (a, b) {
+        if (!a || !b) return a ? -1 : (b ? 1 : 0);
+        return TREE.nodes[b].size - TREE.nodes[a].size;
+      });
+      order.forEach(function (key) {
+        var n = key ? TREE.nodes[key] : null;
+        var head = el("th", { colspan: "5" }, [
+          el("span", { class: "swatch", style: "background:" + (n ? n.colour : "#c7c7c7") }),
+          n ? n.name : "no group", el("span", { class: "muted" }, [n ? " · " + n.size.toLocaleString() + " documents" : ""])
+        ]);
+        body.appendChild(el("tr", { class: "group-row", "data-group": key }, [head]));
+        groups[key].forEach(function (row) { body.appendChild(row); });
+      });
+    }
+    if (groupBox) groupBox.addEventListener("change", group);
     rows.forEach(function (row) {
       row.addEventListener("click", function (ev) {
         if (ev.target.closest("a")) return;
@@ -397,7 +466,12 @@
   timeChart();
   classChart();
   lazyCharts();
+  var layerBox = document.getElementById("map-layer");
   drawMap(mapRenderer()).then(function () {
+    if (layerBox) {
+      layerBox.addEventListener("change", function () { showLayer(Number(layerBox.value)); });
+      showLayer(Number(layerBox.value));
+    }
     var m = /^#topic-(-?\d+)$/.exec(window.location.hash);
     if (m && topics[m[1]]) select(Number(m[1]));
     document.body.setAttribute("data-ready", "1");

@@ -109,6 +109,20 @@ def parse_decision(body) -> Decision:
     return decision
 
 
+NODE_ACTIONS = ("accept", "edit")
+
+
+def parse_node_decision(body) -> Decision:
+    """A decision on a topic-tree node's name (`POST /api/nodes/{id}/review`): accept it as it
+    is, or edit its label and/or summary."""
+    if not isinstance(body, dict) or body.get("action") not in NODE_ACTIONS:
+        raise ReviewError(400, f"'action' must be one of {', '.join(NODE_ACTIONS)}")
+    unknown = set(body) - {"action", "label", "summary", "note"}
+    if unknown:
+        raise ReviewError(400, f"unknown field(s): {', '.join(sorted(unknown))}")
+    return parse_decision(body)
+
+
 # ---------------------------------------------------------------------------- the reviewer
 class Reviewer:
     """Carries out decisions on one run, one at a time (decisions write files)."""
@@ -132,6 +146,30 @@ class Reviewer:
         self.run = Run(self.run_dir)
         self.db = self.run.db
         self._lock = threading.Lock()
+
+    def review_node(self, node_id: int, decision: Decision) -> dict:
+        """Accept or edit the name of a node above the topics: a new version of its name with
+        source `review`, which `labeler relabel` keeps unless --force. Returns the node."""
+        with self._lock:
+            tree = self.run.hierarchy() or {}
+            node = next(
+                (n for n in tree.get("nodes", []) if n["id"] == node_id and n["layer"] > 0), None
+            )
+            if node is None:
+                raise ReviewError(404, f"no topic-tree node {node_id} above the topics")
+            current = self.db.current_node_labels().get(node["key"]) or {}
+            label = current.get("label", node["label"])
+            summary = current.get("summary")
+            if decision.action == "edit":
+                label = decision.label or label
+                summary = decision.summary if decision.summary_given else summary
+            self.db.add_node_label_version(
+                node["key"], node["layer"], label, summary=summary or None, source="review",
+                model=self.reviewer, params={"note": decision.note} if decision.note else None,
+            )  # fmt: skip
+            self.run.refresh()
+            self.on_change()
+            return {"id": node_id, "label": label, "summary": summary or None, "source": "review"}
 
     def topics(self) -> set[int]:
         return {int(r["topic"]) for r in self.run.topics() if int(r["topic"]) >= 0}

@@ -26,7 +26,13 @@ from starlette.routing import Route
 
 from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.resources import data_dir
-from labeler.review.actions import ReportRenderer, Reviewer, ReviewError, parse_decision
+from labeler.review.actions import (
+    ReportRenderer,
+    Reviewer,
+    ReviewError,
+    parse_decision,
+    parse_node_decision,
+)
 from labeler.review.data import FILTERS, ReviewRun, UnknownTopic
 from labeler.review.data import select as _select
 from labeler.review.security import Guard, SecurityMiddleware
@@ -201,6 +207,22 @@ def create_app(
             page_data=page_data,
         )
 
+    def tree_page(request: Request) -> Response:
+        if (stop := refused(request)) is not None:
+            return stop
+        tree = run.tree()
+        if tree is None:
+            return page(request, "error.html.j2", 404, message="This run has no topic tree.")
+        nodes = tree["nodes"]
+        layers = sorted({n["layer"] for n in nodes if n["layer"] > 0}, reverse=True)
+        return page(
+            request,
+            "tree.html.j2",
+            layers=[(layer, [n for n in nodes if n["layer"] == layer]) for layer in layers],
+            filter="all",
+            page_data={"csrf": guard.csrf if guard.cookie(request) else None},
+        )
+
     def static_file(request: Request) -> Response:
         name = request.url.path.rsplit("/", 1)[-1]
         return Response(static[name], media_type=STATIC[name])
@@ -237,6 +259,44 @@ def create_app(
         if not guard.can_read(request):
             return _error(401, "this needs the review token: Authorization: Bearer <token>")
         return JSONResponse({"reviews": run.reviews()})
+
+    def api_tree(request: Request) -> Response:
+        if not guard.can_read(request):
+            return _error(401, "this needs the review token: Authorization: Bearer <token>")
+        tree = run.tree()
+        if tree is None:
+            return _error(404, "this run has no topic tree")
+        return JSONResponse(tree)
+
+    async def _body(request: Request):
+        """The JSON body of a decision, or the error response to send instead."""
+        problem = guard.write_problem(request)
+        if problem is not None:
+            return None, _error(*problem)
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return None, _error(415, "send the decision as JSON (Content-Type: application/json)")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return None, _error(413, "the request body is too large")
+        try:
+            return json.loads(body or b"null"), None
+        except ValueError:
+            return None, _error(400, "the body is not valid JSON")
+
+    async def api_node_review(request: Request) -> Response:
+        body, refusal = await _body(request)
+        if refusal is not None:
+            return refusal
+        try:
+            decision = parse_node_decision(body)
+            node = await run_in_threadpool(
+                actions.review_node, request.path_params["node"], decision
+            )
+        except ReviewError as exc:
+            return _error(exc.status, exc.message)
+        return JSONResponse({"node": node})
 
     async def api_review(request: Request) -> Response:
         problem = guard.write_problem(request)
@@ -305,6 +365,7 @@ def create_app(
     routes = [
         Route("/", index),
         Route("/topics/{topic:int}", topic_page),
+        Route("/tree", tree_page),
         Route("/static/review.css", static_file),
         Route("/static/review.js", static_file),
         Route("/favicon.ico", favicon),
@@ -313,6 +374,8 @@ def create_app(
         Route("/api/reviews", api_reviews),
         Route("/api/topics/{topic:int}/review", api_review, methods=["POST"]),
         Route("/api/outliers", api_outliers, methods=["POST"]),
+        Route("/api/tree", api_tree),
+        Route("/api/nodes/{node:int}/review", api_node_review, methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,

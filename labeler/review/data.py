@@ -21,6 +21,7 @@ from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.represent import topic_vectors, unit
 from labeler.review import flags as flagging
 from labeler.run.db import RunDB
+from labeler.run.folder import Run
 from labeler.run.layout import DOCUMENTS, EMBEDDINGS
 
 DOC_CHARS = 2000  # a document longer than this is cut on the page and in the API
@@ -168,6 +169,10 @@ class ReviewRun:
         detail["audit"] = current
         detail["reviews"] = self.reviews(topic)
         detail["neighbours"] = self.neighbours(topic, {r["topic"]: r for r in records})
+        tree = self.tree()
+        leaf = next((n for n in (tree or {}).get("nodes", []) if n["layer"] == 0
+                     and n["id"] == topic), None)  # fmt: skip
+        detail["parent"] = leaf["parent"] if leaf else None  # its group in the topic tree
         return detail
 
     @staticmethod
@@ -215,6 +220,44 @@ class ReviewRun:
             {"id": t, "label": records[t]["label"], "similarity": round(s, 3)}
             for s, t in sims[:NEIGHBOURS]
         ]
+
+    def tree(self) -> dict | None:
+        """The topic tree for review: hierarchy.json's nodes with their current names (topics'
+        from their labels, the nodes' above from `node_labels`), each node's name history, and
+        its children as `{id, label, size, layer}`; None for a run without a tree."""
+        run = Run(self.run_dir)
+        tree = run.hierarchy()
+        if tree is None:
+            return None
+        labels = {r["id"]: r for r in self.summaries("all", False)}
+        names = run.db.current_node_labels()
+        nodes = []
+        for record in tree.get("nodes", []):
+            node = {k: record.get(k) for k in ("id", "layer", "parent", "children", "size", "key")}
+            node["keywords"] = [w for w, _ in record.get("keywords", [])][:8]
+            if record["layer"] == 0:
+                topic = labels.get(record["id"], {})
+                node.update(label=topic.get("label", record["label"]),
+                            summary=topic.get("summary"), source=topic.get("label_source"),
+                            status=topic.get("status", "unreviewed"))  # fmt: skip
+            else:
+                current = names.get(record["key"]) or {}
+                node.update(
+                    label=current.get("label", record["label"]),
+                    summary=current.get("summary"), source=current.get("source", "keywords"),
+                    status="accepted" if current.get("source") == "review" else "unreviewed",
+                    history=[self._version(r) for r in run.db.node_label_history(record["key"])],
+                )  # fmt: skip
+            nodes.append(node)
+        by_id = {n["id"]: n for n in nodes}
+        for n in nodes:
+            n["children"] = [
+                {k: by_id[c][k] for k in ("id", "label", "size", "layer")}
+                for c in n["children"] or [] if c in by_id
+            ]  # fmt: skip
+            parent = by_id.get(n["parent"])
+            n["parent"] = {"id": parent["id"], "label": parent["label"]} if parent else None
+        return {"layers": tree.get("layers", []), "nodes": nodes}
 
     def reviews(self, topic: int | None = None) -> list[dict]:
         return RunDB(self.run_dir).reviews(topic)

@@ -173,6 +173,27 @@ class Run:
                 atomic_write(self.path / name, lambda tmp, data=data: Path(tmp).write_bytes(data))
             raise
         sync_labels(self.path, self.db)
+        if (self.path / HIERARCHY).is_file():
+            self.rebuild_tree()
+
+    def rebuild_tree(self) -> None:
+        """Recompute hierarchy.json from the current topics (after a merge, a split, ...): the
+        layers follow the new topics, and each node whose key (layer and leaf topics) is
+        unchanged finds its stored name again. A tree that cannot be rebuilt is removed rather
+        than left describing topics that no longer exist (`labeler tree` builds it again)."""
+        import logging
+
+        from labeler.errors import LabelerError
+        from labeler.model import TopicModel  # the tree is fitted maths: core, loaded on demand
+        from labeler.run.records import tree_record
+
+        try:
+            model = TopicModel.from_run(self.path)
+            model.hierarchy_ = None
+            self.write_hierarchy(tree_record(model))
+        except (LabelerError, OSError, ValueError) as exc:
+            logging.getLogger("labeler").warning("topic tree not rebuilt: %s", exc)
+            (self.path / HIERARCHY).unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ revisions
     def revision_dir(self, revision: int) -> Path:

@@ -140,6 +140,34 @@
     });
   });
 
+  // Names of the topic tree's groups (the /tree page): accept or edit, then show the page again.
+  document.querySelectorAll("form.node-form").forEach((form) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const action = (event.submitter && event.submitter.value) || "accept";
+      const body = { action: action };
+      if (action === "edit") {
+        body.label = form.elements.label.value;
+        body.summary = form.elements.summary.value;
+      }
+      say("Saving…", false);
+      try {
+        const response = await fetch(`/api/nodes/${form.dataset.node}/review`, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": page.csrf || "" },
+          body: JSON.stringify(body),
+        });
+        const answer = await response.json().catch(() => ({}));
+        if (!response.ok) throw new Error(answer.error || `${response.status}`);
+      } catch (error) {
+        say(error.message, true);
+        return;
+      }
+      window.location.replace(`/tree#node-${form.dataset.node}`);
+    });
+  });
+
   function press(id) {
     const button = document.getElementById(id);
     if (button && !button.disabled) button.form.requestSubmit(button);

@@ -132,3 +132,18 @@ def test_label_state_round_trip_and_revisions(tmp_path):
     (row,) = db.revisions()
     assert row["args"] == {"topics": [1, 0]} and row["touched"] == [1]
     assert row["llm_calls"] == 3 and row["undone_by"] == "bo" and row["undone_at"]
+
+
+def test_node_labels_are_versioned_by_node_key(old_run):
+    """Migration 4: tree node names, kept under the node's key (layer and leaf topics), one
+    current version each; a 0.1.0 run gains the table on opening."""
+    db = RunDB(old_run)
+    assert db.current_node_labels() == {}
+    assert db.add_node_label_version("1:0,2", 1, "Card Problems", source="llm") == 1
+    assert db.add_node_label_version("1:0,2", 1, "Card Troubles", source="review") == 2
+    db.add_node_label_version("1:1,3", 1, "Money Transfers")
+    current = db.current_node_labels()
+    assert {k: v["label"] for k, v in current.items()} == {
+        "1:0,2": "Card Troubles", "1:1,3": "Money Transfers",
+    }  # fmt: skip
+    assert [r["version"] for r in db.node_label_history("1:0,2")] == [1, 2]

@@ -24,6 +24,7 @@ from labeler.run.db import RunDB
 from labeler.tree import assignment
 
 DOMAINS = ("banking", "travel", "kitchen_and_dining", "auto_and_commute")
+SETTINGS = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake")
 REQUIRED = {"id", "layer", "parent", "children", "size", "label", "summary", "keywords"}
 
 
@@ -69,7 +70,7 @@ def test_hierarchy_json_is_a_consistent_tree(clinc_run, clinc_rows):
     nodes = {n["id"]: n for n in tree["nodes"]}
     topics = json.loads((clinc_run / "topics.json").read_text())
     leaf_topics = sorted(t["topic"] for t in topics if not t["is_outlier"])
-    assert all(REQUIRED <= set(n) for n in nodes.values())
+    assert all(set(n) >= REQUIRED for n in nodes.values())
     leaves = [n for n in nodes.values() if n["layer"] == 0]
     assert sorted(n["id"] for n in leaves) == leaf_topics  # every topic once
     assert {n["id"]: n["size"] for n in leaves} == {
@@ -132,8 +133,7 @@ class RecordingChat(FakeChat):
 
 def test_parents_are_named_bottom_up_from_their_childrens_names(run_copy):
     chat = RecordingChat()
-    stats = label_run(run_copy, LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake"), chat=chat,
-                      tree=True)  # fmt: skip
+    stats = label_run(run_copy, SETTINGS, chat=chat, tree=True)
     tree = read_tree(run_copy)
     nodes = {n["id"]: n for n in tree["nodes"]}
     named = [n for n in nodes.values() if n["layer"] > 0 and len(n["children"]) > 1]
@@ -154,8 +154,7 @@ def test_parents_are_named_bottom_up_from_their_childrens_names(run_copy):
     assert set(db.current_node_labels()) >= {n["key"] for n in named}
 
     again = RecordingChat()  # same inputs, same prompts: every answer is cached
-    rerun = label_run(run_copy, LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake"),
-                      chat=again, tree=True)  # fmt: skip
+    rerun = label_run(run_copy, SETTINGS, chat=again, tree=True)
     assert not again.requests and rerun.tree.new_versions == 0
 
 
@@ -189,8 +188,7 @@ def test_relabel_layer_names_only_that_layer(run_copy):
 
 
 def test_tree_command_rebuilds_and_keeps_names_of_unchanged_nodes(run_copy):
-    label_run(run_copy, LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake"), chat=FakeChat(),
-              tree=True)  # fmt: skip
+    label_run(run_copy, SETTINGS, chat=FakeChat(), tree=True)
     before = {n["key"]: n["label"] for n in read_tree(run_copy)["nodes"]}
     (run_copy / "hierarchy.json").unlink()
     result = CliRunner().invoke(main, ["tree", str(run_copy)])
@@ -198,3 +196,67 @@ def test_tree_command_rebuilds_and_keeps_names_of_unchanged_nodes(run_copy):
     after = {n["key"]: n["label"] for n in read_tree(run_copy)["nodes"]}
     assert after == before  # the same topics give the same nodes, which find their names
     assert all(label in result.output for label in after.values())
+
+
+def test_a_merge_rebuilds_the_tree_and_keeps_names_of_unchanged_nodes(run_copy):
+    from labeler.llm.distinct import label_embedder
+    from labeler.merge import plan_merge
+    from labeler.run.folder import Run
+
+    label_run(run_copy, SETTINGS, chat=FakeChat(), tree=True)
+    before = {n["key"]: n for n in read_tree(run_copy)["nodes"]}
+    parents = [n for n in before.values() if n["layer"] == 1 and len(n["children"]) > 1]
+    family = max(parents, key=lambda n: len(n["children"]))  # merge two siblings in it
+    keep, drop = family["children"][:2]
+    run = Run(run_copy)
+    result = plan_merge(run, keep, drop, embed=label_embedder(run_copy))
+    run.replace_topics(result.documents, result.records)
+
+    after = {n["key"]: n for n in read_tree(run_copy)["nodes"]}
+    topics = sorted(t["topic"] for t in run.topics() if not t["is_outlier"])
+    assert sorted(n["id"] for n in after.values() if n["layer"] == 0) == topics
+    assert drop not in topics
+    for n in after.values():
+        if n["children"]:
+            assert n["size"] == sum(after_by_id(after)[c]["size"] for c in n["children"])
+    kept = [k for k in after if k in before and before[k]["layer"] > 0]
+    assert all(after[k]["label"] == before[k]["label"] for k in kept)
+    assert any(before[k]["label_source"] == "llm" for k in kept)  # named nodes found again
+
+
+def after_by_id(nodes: dict) -> dict:
+    return {n["id"]: n for n in nodes.values()}
+
+
+def test_review_app_shows_parents_with_their_children_and_keeps_an_edited_name(run_copy):
+    from review_server import ThreadServer
+
+    label_run(run_copy, SETTINGS, chat=FakeChat(), tree=True)
+    tree = read_tree(run_copy)
+    parent = max((n for n in tree["nodes"] if n["layer"] == 1), key=lambda n: n["size"])
+    labels = {n["id"]: n["label"] for n in tree["nodes"]}
+    with ThreadServer(run_copy) as server:
+        listing = server.call("GET", "/api/tree").json
+        node = next(n for n in listing["nodes"] if n["id"] == parent["id"])
+        assert [c["id"] for c in node["children"]] == parent["children"]
+        assert [c["label"] for c in node["children"]] == [labels[c] for c in parent["children"]]
+        page = server.call("GET", "/tree").text
+        assert all(f'href="/topics/{c}"' in page for c in parent["children"])
+        topic = server.call("GET", f"/api/topics/{parent['children'][0]}").json
+        assert topic["parent"] == {"id": parent["id"], "label": parent["label"]}
+
+        edit = {"action": "edit", "label": "Everyday <b>Requests</b>"}
+        assert server.call("POST", f"/api/nodes/{parent['id']}/review", edit).status in (401, 403)
+        reply = server.call("POST", f"/api/nodes/{parent['id']}/review", edit, auth=True)
+        assert reply.status == 200, reply.text
+        assert "Everyday &lt;b&gt;Requests&lt;/b&gt;" in server.call("GET", "/tree").text
+        missing = server.call("POST", "/api/nodes/0/review", {"action": "accept"}, auth=True)
+        assert missing.status == 404  # a topic is reviewed as a topic, not as a node
+    named = {n["id"]: n for n in read_tree(run_copy)["nodes"]}[parent["id"]]
+    assert named["label"] == "Everyday <b>Requests</b>" and named["label_source"] == "review"
+
+    again = FakeChat()  # a relabel keeps the reviewed name
+    label_run(run_copy, SETTINGS, chat=again, tree=True, force=False)
+    assert {n["id"]: n for n in read_tree(run_copy)["nodes"]}[parent["id"]]["label"] == (
+        "Everyday <b>Requests</b>"
+    )
