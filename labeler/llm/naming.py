@@ -156,7 +156,7 @@ def name_tree(
         if chat is None:
             chat = stack.enter_context(open_chat_model(settings, cache_dir))
         asker = Asker(run.path, chat, settings, stats)
-        embed = label_embedder(run.path)
+        embed = label_embedder(run.path, cache_dir)
         for layer in wanted:
             inputs = node_inputs(run.hierarchy() or tree, layer)
             outcomes = name_layer(asker, inputs, prompt, repair, settings, prefill, force, stats)
