@@ -489,9 +489,11 @@ def apply(
                 t, "revision", gone, None, f"removed by revision {revision} ({plan.summary})", who
             )
 
+    # replace_topics also rebuilds the topic tree (hierarchy.json) from the new topics; nodes
+    # whose leaf topics are unchanged keep their names (`labeler relabel RUN --layer N` names
+    # the changed ones: parent names cost calls a topic change does not make by itself).
     run.replace_topics(plan.documents, plan.records, change=record)
     revision = made["revision"]
-    rebuild_hierarchy(run)
     change = Change(
         revision, plan.action, plan.summary, plan.touched, plan.added, plan.removed, plan.sizes,
         marked=marked,
@@ -510,22 +512,6 @@ def apply(
     else:
         run.refresh()
     return change
-
-
-def rebuild_hierarchy(run: Run) -> None:
-    """A topic tree (hierarchy.json) describes the topics as they were: rebuild it when the run
-    has one and this labeler can (labeler.hierarchy)."""
-    from labeler.run.layout import HIERARCHY
-
-    if not (run.path / HIERARCHY).is_file():
-        return
-    try:
-        from labeler import hierarchy  # noqa: F401 - not in every labeler
-    except ImportError:
-        return
-    rebuild = getattr(hierarchy, "rebuild_run", None)
-    if rebuild is not None:
-        rebuild(run.path)
 
 
 def history(run_dir: str | Path) -> list[dict]:
