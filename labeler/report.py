@@ -268,6 +268,33 @@ def _page_data(topics: list[dict], stages: list, charts_data: dict, nearest: dic
     }
 
 
+def guided_summary(config: dict) -> list[str]:
+    """How seed and zero-shot topics shaped the fit, one sentence each (none without them)."""
+    guided = config.get("guided") or {}
+    lines = []
+    seeds = guided.get("seed_topic_list")
+    if seeds:
+        nudged = (guided.get("seed_topics") or {}).get("documents_nudged") or []
+        lists = "; ".join(", ".join(words) for words in seeds)
+        lines.append(
+            f"{len(seeds)} seed topic(s) ({lists}): {sum(nudged):,} documents nudged towards them"
+        )
+    names = guided.get("zeroshot_topic_list")
+    if names:
+        found = guided.get("zero_shot") or {}
+        line = (
+            f"{len(names)} zero-shot name(s), similarity ≥ {found.get('min_similarity')}: "
+            f"{found.get('documents_assigned', 0):,} documents in "
+            f"{len(found.get('topics') or {})} named topics "
+            f"({found.get('documents_matched', 0):,} matched directly, "
+            f"{found.get('clusters_joined', 0)} clusters joined)"
+        )
+        if found.get("unmatched"):
+            line += "; no documents for: " + ", ".join(found["unmatched"])
+        lines.append(line)
+    return lines
+
+
 def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
     """Everything both templates need, read from the run directory."""
     options = options or ReportOptions()
@@ -300,6 +327,7 @@ def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
         "title": corpus.get("name") or run_dir.name,
         "manifest": manifest,
         "config": config,
+        "guided": guided_summary(config),
         "corpus": corpus,
         "llm": llm if llm.get("provider") not in (None, "none") else None,
         "topics": topics,

@@ -75,6 +75,9 @@ def test_zero_shot_topics_collect_their_intent_and_keep_their_names(zero_shot_ru
     assert config["guided"]["zero_shot"]["min_similarity"] == 0.7
     page = (zero_shot_run / "report.html").read_text(encoding="utf-8")
     assert all(name in page for name in NAMES) and "zero-shot" in page
+    markdown = (zero_shot_run / "report.md").read_text(encoding="utf-8")
+    guided = f"| Guided | 4 zero-shot name(s), similarity ≥ 0.7: {len(in_named)} documents"
+    assert guided in markdown
 
     model = TopicModel.from_run(zero_shot_run)
     assert model.zeroshot_topics_ == named
