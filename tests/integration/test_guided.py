@@ -46,9 +46,11 @@ def zero_shot_run(tmp_path_factory) -> Path:
     rows = [{"id": f"c{i}", "text": r["text"], "intent": r["label"]} for i, r in enumerate(picked)]
     corpus = write_jsonl(folder / "clinc.jsonl", rows)
     (folder / "names.txt").write_text("\n".join(NAMES) + "\n", encoding="utf-8")
+    (folder / "seeds.txt").write_text("# an unnamed intent\ntimer, minutes, countdown\n")
     out = folder / "run"
     args = ["run", str(corpus), "--id-column", "id", "--class-column", "intent", "--llm", "none"]
     args += ["--zero-shot", str(folder / "names.txt"), "--out", str(out)]
+    args += ["--seed-topics", str(folder / "seeds.txt")]  # both at once, from the CLI
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     return out
@@ -73,11 +75,14 @@ def test_zero_shot_topics_collect_their_intent_and_keep_their_names(zero_shot_ru
     assert config["params"]["zeroshot_topic_list"] == list(NAMES)
     assert config["guided"]["zero_shot"]["documents_assigned"] == len(in_named)
     assert config["guided"]["zero_shot"]["min_similarity"] == 0.7
+    assert config["params"]["seed_topic_list"] == [["timer", "minutes", "countdown"]]
+    assert config["guided"]["seed_topics"]["documents_nudged"][0] > 0
     page = (zero_shot_run / "report.html").read_text(encoding="utf-8")
     assert all(name in page for name in NAMES) and "zero-shot" in page
     markdown = (zero_shot_run / "report.md").read_text(encoding="utf-8")
-    guided = f"| Guided | 4 zero-shot name(s), similarity ≥ 0.7: {len(in_named)} documents"
-    assert guided in markdown
+    row = next(line for line in markdown.splitlines() if line.startswith("| Guided |"))
+    assert "1 seed topic(s) (timer, minutes, countdown)" in row
+    assert f"4 zero-shot name(s), similarity ≥ 0.7: {len(in_named)} documents" in row
 
     model = TopicModel.from_run(zero_shot_run)
     assert model.zeroshot_topics_ == named
