@@ -185,10 +185,14 @@ def name_match(run: Path, docs: pd.DataFrame, truth: np.ndarray, name: str, scor
         "match_docs": float((hits * sizes).sum() / sizes.sum()),
         "names": [(n["label"], categories[t], bool(h)) for n, t, h in zip(layer1, targets, hits)],
         "llm": sum(1 for n in layer1 if n.get("label_source") == "llm"),
+        "match_llm": "{}/{}".format(
+            sum(bool(h) for n, h in zip(layer1, hits) if n.get("label_source") == "llm"),
+            sum(1 for n in layer1 if n.get("label_source") == "llm"),
+        ),
     }
 
 
-def measure(name: str, max_docs: int, model: str, work: Path, scorer) -> dict:
+def measure(name: str, max_docs: int, model: str, work: Path, scorer, timeout: int) -> dict:
     from labeler.represent import unit
 
     texts, coarse, note = load(name, max_docs)
@@ -221,7 +225,9 @@ def measure(name: str, max_docs: int, model: str, work: Path, scorer) -> dict:
         "fit_s": fit_s,
     }  # fmt: skip
     if model != "none":
-        result["label_s"] = labeler("relabel", str(run), "--llm", model)
+        result["label_s"] = labeler(
+            "relabel", str(run), "--llm", model, "--llm-timeout", str(timeout)
+        )
         result.update(name_match(run, docs, truth, name, scorer))
     return result
 
@@ -232,6 +238,9 @@ def main() -> None:
     parser.add_argument("--max-docs", type=int, default=2000)
     parser.add_argument("--llm-model", default="small", help="local, small or none")
     parser.add_argument("--keep", type=Path, help="Keep the runs in this folder.")
+    parser.add_argument(
+        "--llm-timeout", type=int, default=600, help="Seconds per LLM request (busy machines)."
+    )
     args = parser.parse_args()
 
     from labeler.embed import SentenceTransformerEmbedder
@@ -241,7 +250,9 @@ def main() -> None:
     rows = []
     try:
         for name in args.corpora:
-            rows.append(measure(name, args.max_docs, args.llm_model, work, scorer))
+            rows.append(
+                measure(name, args.max_docs, args.llm_model, work, scorer, args.llm_timeout)
+            )
             print(json.dumps(rows[-1], default=str), file=sys.stderr)
         if args.keep:
             shutil.copytree(work, args.keep, dirs_exist_ok=True)

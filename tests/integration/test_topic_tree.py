@@ -182,6 +182,9 @@ def test_relabel_layer_names_only_that_layer(run_copy):
     assert all(n["label_source"] == "keywords" for n in after.values() if n["layer"] == 0)
     html = (run_copy / "report.html").read_text(encoding="utf-8")
     assert after[layer1[0]["id"]]["label"] in html
+    markdown = (run_copy / "report.md").read_text(encoding="utf-8")
+    tree_part = markdown.split("## Topic tree", 1)[1]
+    assert f"- **{after[layer1[0]['id']]['label']}**" in tree_part  # a parent, then its topics
 
     missing = CliRunner().invoke(main, [*args[:3], "9", *args[4:]])
     assert missing.exit_code == 2 and "has no layer 9" in missing.output
