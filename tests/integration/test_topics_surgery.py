@@ -277,3 +277,12 @@ def test_review_app_split_outliers_and_merge_are_revisions(run):
     for _ in range(3):
         surgery.undo(run)
     assert hashes(run) == before_hashes
+
+
+def test_a_failed_relabel_keeps_the_change_with_keyword_labels(run):
+    keep, drop = by_size(run)[-2:]
+    broken = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", prompt="no-such-prompt")
+    change = surgery.merge(run, [keep, drop], settings=broken, chat=FakeChat())
+    assert change.llm is None and "no-such-prompt" in change.llm_error
+    assert drop not in records(run) and RunDB(run).current_label(keep)["source"] == "keywords"
+    assert RunDB(run).revisions()[-1]["llm_calls"] is None
