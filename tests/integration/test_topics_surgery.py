@@ -40,8 +40,14 @@ def run(banking_run, tmp_path) -> Path:
 def hashes(run: Path) -> dict[str, str]:
     return {
         name: hashlib.sha256((run / name).read_bytes()).hexdigest()
-        for name in ("topics.json", "documents.parquet", "config.json")
+        for name in ("topics.json", "documents.parquet", "config.json", "hierarchy.json")
+        if (run / name).is_file()
     }
+
+
+def tree_leaves(run: Path) -> set[int]:
+    nodes = json.loads((run / "hierarchy.json").read_text())["nodes"]
+    return {int(n["id"]) for n in nodes if n["layer"] == 0}
 
 
 def records(run: Path) -> dict[int, dict]:
@@ -66,9 +72,11 @@ def by_size(run: Path) -> list[int]:
 def test_merge_redescribes_one_topic_and_undo_is_byte_identical(run):
     before_hashes, before_state = hashes(run), label_state(run)
     before, docs = records(run), assignments(run)
+    assert "hierarchy.json" in before_hashes  # the fit's topic tree
     keep, drop = by_size(run)[-2:]
     change = surgery.merge(run, [keep, drop])
     after = records(run)
+    assert tree_leaves(run) == {t for t in after if t >= 0}  # the tree follows the topics
     assert change.revision == 1 and change.touched == [keep] and change.removed == [drop]
     assert drop not in after
     assert after[keep]["size"] == before[keep]["size"] + before[drop]["size"]
