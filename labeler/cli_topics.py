@@ -84,13 +84,21 @@ def _change(ctx: click.Context, action: str, own: dict, *args) -> None:
         f"revision {change.revision}: {change.summary} (topics {s['topics_before']} → "
         f"{s['topics_after']}, outliers {s['outliers_before']} → {s['outliers_after']})"
     )
-    described = [_ids([t for t in change.touched if t >= 0])] if change.touched != [-1] else []
+    described_ids = [t for t in change.touched if t >= 0]
+    described = [_ids(described_ids)] if described_ids else []
     if -1 in change.touched:
         described.append("the outliers")
     click.echo(f"described again: {' and '.join(d for d in described if d) or 'nothing'}")
     if change.llm is not None:
         click.echo(f"LLM calls: {change.llm_calls} (relabelled {_ids(change.relabelled)})")
         click.echo(change.llm.line())
+    elif change.llm_error:
+        click.echo(
+            printable(
+                f"LLM calls: none made ({change.llm_error}); keyword labels kept: "
+                f"labeler relabel {run_dir} --topics {','.join(map(str, described_ids))}"
+            )
+        )
     else:
         click.echo("LLM calls: 0 (no LLM: keyword labels)")
     if change.marked:

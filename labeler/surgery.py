@@ -81,6 +81,7 @@ class Change:
     marked: list[int] = field(default_factory=list)  # reviewed topics sent back to review
     relabelled: list[int] = field(default_factory=list)
     llm: object | None = None  # LabelStats of the relabel, None without an LLM
+    llm_error: str | None = None  # why the LLM could not label (the keyword labels stand)
 
     @property
     def llm_calls(self) -> int:
@@ -502,9 +503,16 @@ def apply(
     if settings is not None and relabel:
         from labeler.llm.labeling import label_run
 
-        change.llm = label_run(run.path, settings, topics=relabel, chat=chat, cache_dir=cache_dir)
-        change.relabelled = relabel
-        db.set_revision_calls(revision, change.llm.calls)
+        try:
+            change.llm = label_run(
+                run.path, settings, topics=relabel, chat=chat, cache_dir=cache_dir
+            )
+        except LabelerError as exc:  # the change stands, with keyword labels
+            change.llm_error = str(exc)
+            log.warning("revision %d keeps keyword labels: %s", revision, exc)
+        else:
+            change.relabelled = relabel
+            db.set_revision_calls(revision, change.llm.calls)
     if render:
         from labeler.report import render_reports
 

@@ -296,23 +296,35 @@ class RunDB:
         return dict(row)
 
     # ------------------------------------------------------------------ revisions
+    # What a revision keeps of the database: every table of names and review states (node_labels:
+    # the topic tree's names, where this schema has them). The LLM answer cache is not among them.
+    _STATE_TABLES = ("label_versions", "topic_status", "node_labels")
+
     def label_state(self) -> dict:
         """Every label version, review status and the review log's end: what a revision saves so
         that undo puts the labels and reviews back as they were."""
         with self._use() as con:
-            versions = [dict(r) for r in con.execute("SELECT * FROM label_versions ORDER BY id")]
-            status = [dict(r) for r in con.execute("SELECT * FROM topic_status ORDER BY topic")]
+            tables = {
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            state: dict = {
+                table: [dict(r) for r in con.execute(f"SELECT * FROM {table} ORDER BY rowid")]
+                for table in self._STATE_TABLES
+                if table in tables
+            }
             last = con.execute("SELECT COALESCE(MAX(id), 0) FROM reviews").fetchone()[0]
-        return {"label_versions": versions, "topic_status": status, "last_review": int(last)}
+        state["last_review"] = int(last)
+        return state
 
     def restore_label_state(self, state: dict) -> None:
         """Put back what `label_state` saved (the LLM answer cache is kept: answers paid for stay
         paid for)."""
         with self.transaction() as tx, tx._use() as con:
-            con.execute("DELETE FROM label_versions")
-            con.execute("DELETE FROM topic_status")
             con.execute("DELETE FROM reviews WHERE id > ?", (int(state["last_review"]),))
-            for table in ("label_versions", "topic_status"):
+            for table in self._STATE_TABLES:
+                if table not in state:
+                    continue
+                con.execute(f"DELETE FROM {table}")
                 rows = state[table]
                 if not rows:
                     continue

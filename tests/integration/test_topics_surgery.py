@@ -40,8 +40,14 @@ def run(banking_run, tmp_path) -> Path:
 def hashes(run: Path) -> dict[str, str]:
     return {
         name: hashlib.sha256((run / name).read_bytes()).hexdigest()
-        for name in ("topics.json", "documents.parquet", "config.json")
+        for name in ("topics.json", "documents.parquet", "config.json", "hierarchy.json")
+        if (run / name).is_file()
     }
+
+
+def tree_leaves(run: Path) -> set[int]:
+    nodes = json.loads((run / "hierarchy.json").read_text())["nodes"]
+    return {int(n["id"]) for n in nodes if n["layer"] == 0}
 
 
 def records(run: Path) -> dict[int, dict]:
@@ -66,9 +72,11 @@ def by_size(run: Path) -> list[int]:
 def test_merge_redescribes_one_topic_and_undo_is_byte_identical(run):
     before_hashes, before_state = hashes(run), label_state(run)
     before, docs = records(run), assignments(run)
+    assert "hierarchy.json" in before_hashes  # the fit's topic tree
     keep, drop = by_size(run)[-2:]
     change = surgery.merge(run, [keep, drop])
     after = records(run)
+    assert tree_leaves(run) == {t for t in after if t >= 0}  # the tree follows the topics
     assert change.revision == 1 and change.touched == [keep] and change.removed == [drop]
     assert drop not in after
     assert after[keep]["size"] == before[keep]["size"] + before[drop]["size"]
@@ -277,3 +285,12 @@ def test_review_app_split_outliers_and_merge_are_revisions(run):
     for _ in range(3):
         surgery.undo(run)
     assert hashes(run) == before_hashes
+
+
+def test_a_failed_relabel_keeps_the_change_with_keyword_labels(run):
+    keep, drop = by_size(run)[-2:]
+    broken = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", prompt="no-such-prompt")
+    change = surgery.merge(run, [keep, drop], settings=broken, chat=FakeChat())
+    assert change.llm is None and "no-such-prompt" in change.llm_error
+    assert drop not in records(run) and RunDB(run).current_label(keep)["source"] == "keywords"
+    assert RunDB(run).revisions()[-1]["llm_calls"] is None
