@@ -157,8 +157,10 @@ def load_labels(name: str) -> tuple[list[str], list[str]]:
     return _LABEL_CACHE[name]
 
 
-def evidence(texts: list[str], keywords: list[str]) -> str:
-    return "\n".join(texts) + "\n" + " ".join(keywords)
+def evidence(topic: int, texts: list[str], keywords: list[str]) -> str:
+    """What a label may draw on: the documents, the keywords, and the topic's own number (a
+    keyword label such as "4_arsenal_wenger" carries it; that is no invented claim)."""
+    return "\n".join(texts) + "\n" + " ".join(keywords) + f"\n{topic}"
 
 
 def no_examples_prompt(folder: Path) -> Path:
@@ -182,13 +184,16 @@ def score_run(name, run: Path, scorer: Scorer) -> dict:
             "topic": r["topic"],
             "label": r["label"],
             "summary": r.get("summary"),
-            "evidence": evidence(grouped[r["topic"]], [w for w, _ in r["keywords"]]),
+            "evidence": evidence(r["topic"], grouped[r["topic"]], [w for w, _ in r["keywords"]]),
         }
         for r in records
     ]
     sizes = {int(t): int(n) for t, n in zip(*np.unique(doc_topics, return_counts=True))}
     result = scorer.score(name, topics, sizes, docs["class"].astype(str), doc_topics, len(docs))
     result["examples"] = [t["label"] for t in topics[:5]]
+    # Keyword labels standing in for failed answers (a timeout, an unusable reply): a row with
+    # many is measuring the fallback, not the LLM.
+    result["keyword_fallbacks"] = sum(r.get("label_source") == "keywords" for r in records)
     return result
 
 
@@ -262,7 +267,7 @@ def run_bertopic(name, texts, labels, vectors, model: str, sample: int, scorer: 
             "topic": t,
             "label": answers[t][0][0],
             "summary": None,
-            "evidence": evidence(grouped[t], [w for w, _ in keywords[t]]),
+            "evidence": evidence(t, grouped[t], [w for w, _ in keywords[t]]),
         }
         for t in chosen
     ]

@@ -116,7 +116,10 @@ LLM_OPTIONS = [
     ),
     click.option("--temperature", type=float, default=0.0, show_default=True),
     click.option("--max-tokens", type=click.IntRange(16, 4096), default=200, show_default=True),
-    click.option("--llm-timeout", type=float, default=60.0, show_default=True, help="Seconds."),
+    click.option(
+        "--llm-timeout", type=click.FloatRange(min=1.0),
+        help="Seconds per request [60 for an endpoint, 600 for the packaged model].",
+    ),
     click.option("--concurrency", type=click.IntRange(1, 64), help="Parallel requests [2 local]."),
     click.option(
         "--llm-context", type=click.IntRange(512), default=4096, show_default=True,

@@ -164,7 +164,11 @@ def evaluate_run(
     by_topic = documents.groupby("topic")["text"].apply(lambda s: "\n".join(map(str, s)))
     claims = [
         check_claims(
-            t["label"], t.get("summary"), by_topic.get(t["topic"], "") + "\n" + " ".join(kw)
+            # The topic's own number is evidence too: a keyword label ("4_arsenal_wenger")
+            # carries it, and it is no invented claim.
+            t["label"],
+            t.get("summary"),
+            by_topic.get(t["topic"], "") + "\n" + " ".join(kw) + f"\n{t['topic']}",
         )
         for t, kw in zip(topics, keywords)
     ]

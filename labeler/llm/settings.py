@@ -25,7 +25,7 @@ class LLMSettings:
     api_key_env: str = "OPENAI_API_KEY"
     temperature: float = 0.0
     max_tokens: int = 200
-    timeout: float = 60.0
+    timeout: float | None = None  # seconds per request; None: request_timeout's default
     max_retries: int = 4
     concurrency: int | None = None
     context: int = 4096
@@ -40,6 +40,15 @@ class LLMSettings:
     def prompt_budget(self) -> int:
         """Tokens a prompt may take: the window less the answer and the chat template's share."""
         return self.context - self.max_tokens - 64
+
+    @property
+    def request_timeout(self) -> float:
+        """A remote endpoint that takes a minute is in trouble; the packaged model on a busy
+        CPU may just be slow (a 3,000-token prompt on two shared cores), and timing it out
+        turns every label into its keyword fallback, so it gets ten minutes."""
+        if self.timeout is not None:
+            return self.timeout
+        return 600.0 if self.is_local else 60.0
 
     @property
     def is_local(self) -> bool:
@@ -96,7 +105,7 @@ class LazyLocalChat:
                 base_url = self._server.start()
                 self._server.restore_prefix(self._prefix_key(messages))
                 self._chat = OpenAIChat(
-                    base_url, self._server.alias, timeout=self._settings.timeout,
+                    base_url, self._server.alias, timeout=self._settings.request_timeout,
                     max_retries=self._settings.max_retries, identity=self.identity,
                     supports_prefill=True,
                 )  # fmt: skip
@@ -122,7 +131,7 @@ def open_chat_model(settings: LLMSettings, cache_dir: Path | None = None) -> Ite
                 "--llm-base-url needs --llm-model (the model name the endpoint serves)"
             )
         yield OpenAIChat(
-            settings.base_url, settings.model, settings.api_key_env, settings.timeout,
+            settings.base_url, settings.model, settings.api_key_env, settings.request_timeout,
             settings.max_retries, identity=f"{settings.model}@{redact_url(settings.base_url)}",
         )  # fmt: skip
         return

@@ -140,6 +140,11 @@ def test_eval_without_a_label_column_prints_a_table_and_fills_the_report(run_cop
     assert expected <= set(figures)
     assert figures["ari"] is None and figures["ground_truth"] is None
     assert isinstance(figures["npmi"], float) and -1 <= figures["npmi"] <= 1
+    # The run's keyword labels ("3_card_arrived_yet") carry each topic's own number: that is
+    # no invented claim (it once counted as one per topic when labels fell back to keywords).
+    labels = [t["label"] for t in json.loads((run_copy / "topics.json").read_text())]
+    assert sum(bool(re.match(r"\d+_", label)) for label in labels) >= 3
+    assert figures["unsupported_claims"] == 0, figures["unsupported"]
 
 
 def test_stale_figures_leave_the_report(run_copy):
