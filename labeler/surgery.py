@@ -37,6 +37,7 @@ import pandas as pd
 
 from labeler.cluster import default_min_cluster_size, merge_groups, subgroups
 from labeler.errors import LabelerError
+from labeler.guided import ZERO_SHOT_SOURCE
 from labeler.represent import CTFIDF, DESCRIBE_PARAMS, STAGES, describe_topics
 from labeler.run.folder import LABEL_STATE, Run
 from labeler.run.layout import read_json, run_lock
@@ -459,6 +460,13 @@ def apply(
     who = who or who_default()
     changed = [t for t in plan.touched if t >= 0 and t not in plan.added]
     marked = [t for t in changed if statuses.get(t, "unreviewed") != "unreviewed"]
+    # A zero-shot topic is named by the user: a change to its documents keeps the name (the
+    # LLM never relabels it without --force) and flags it for a look, as a reviewed label is.
+    named = {
+        t: current[t]["label"]
+        for t in plan.keyword_labels
+        if (current.get(t) or {}).get("source") == ZERO_SHOT_SOURCE
+    }
     made: dict[str, int] = {}
 
     def record(tx) -> None:
@@ -473,6 +481,11 @@ def apply(
             tx.add_label_version(
                 t, plan.keyword_labels[t], summary=None, source="keywords", flags=[plan.action]
             )
+            if t in named:
+                tx.add_label_version(
+                    t, named[t], summary=None, source=ZERO_SHOT_SOURCE,
+                    flags=[plan.action, "documents-changed"],
+                )  # fmt: skip
         if reviews is not None:
             reviews(tx, revision, marked)
             return

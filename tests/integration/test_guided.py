@@ -129,3 +129,31 @@ def test_seed_words_rise_in_the_seeded_topic(banking_rows):
     top = [w for w, _ in seeded.get_topic(topic)]
     assert all(w in top for w in seeds[0]), top  # all three among the seeded topic's keywords
     assert seeded.guided_["seed_topics"]["documents_nudged"][0] > 0
+
+
+def test_a_change_to_a_zero_shot_topic_keeps_its_name_and_flags_it(zero_shot_run, tmp_path):
+    from labeler import surgery
+
+    run = Path(shutil.copytree(zero_shot_run, tmp_path / "run"))
+    current = RunDB(run).current_labels()
+    named = sorted(t for t, r in current.items() if r["source"] == "zero-shot")
+    other = next(t for t, r in sorted(current.items()) if t >= 0 and t not in named)
+    keep = named[0]  # a merge keeps its first topic's id
+    settings = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", concurrency=1)
+    change = surgery.merge(run, [keep, other], settings=settings, chat=FakeChat())
+    assert change.touched == [keep] and change.removed == [other]
+    after = RunDB(run).current_labels()
+    # The user's name stays (it once fell back to a keyword label), flagged for a look, and the
+    # LLM is not asked about it.
+    assert after[keep]["label"] == current[keep]["label"] and after[keep]["source"] == "zero-shot"
+    assert "documents-changed" in after[keep]["flags"]
+    assert change.llm.skipped_named == 1 and change.llm_calls == 0
+    # Outliers joining the named topics leave their names in place too.
+    change = surgery.outliers(run, "embeddings", max_share=0.0, settings=settings, chat=FakeChat())
+    joined = set(named) & set(change.touched)
+    assert joined  # every outlier found a topic, some of them a named one
+    after = RunDB(run).current_labels()
+    assert all(after[t]["source"] == "zero-shot" for t in named)
+    assert all("documents-changed" in after[t]["flags"] for t in joined)
+    by_id = {t["topic"]: t for t in json.loads((run / "topics.json").read_text())}
+    assert {t: by_id[t]["label"] for t in named} == {t: current[t]["label"] for t in named}
