@@ -36,7 +36,6 @@ Figures, the same code for both (labeler.evaluate):
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import random
@@ -58,6 +57,8 @@ LONG_WORDS = 80  # median words per document at which a corpus counts as long (h
 
 sys.path.insert(0, str(ROOT))
 
+from prepare import load  # noqa: E402  (one reading of the corpora: the benchmarks share it)
+
 
 def corpora() -> list[str]:
     return sorted(p.name.removesuffix(".jsonl.gz") for p in SHARED.glob("*.jsonl.gz"))
@@ -65,24 +66,6 @@ def corpora() -> list[str]:
 
 def readable(value: str, names: dict[str, str]) -> str:
     return names.get(value) or " ".join(str(value).replace("_", " ").replace("-", " ").split("/"))
-
-
-def load(name: str) -> tuple[list[str], list[str]]:
-    with gzip.open(SHARED / f"{name}.jsonl.gz", "rt", encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh]
-    texts = [r["text"] for r in rows]
-    labels = [str(r["label"]) for r in rows]
-    if name == "20newsgroups":
-        from sklearn.datasets._twenty_newsgroups import (
-            strip_newsgroup_footer,
-            strip_newsgroup_header,
-            strip_newsgroup_quoting,
-        )
-
-        for step in (strip_newsgroup_header, strip_newsgroup_footer, strip_newsgroup_quoting):
-            texts = [step(t) for t in texts]
-    keep = [i for i, t in enumerate(texts) if t.strip()]
-    return [texts[i] for i in keep], [labels[i] for i in keep]
 
 
 def slice_corpus(name: str, max_docs: int) -> tuple[list[str], list[str], str]:

@@ -34,6 +34,18 @@ class Outcome:
     request: list[dict] | None = None
     raw: str | None = None
 
+    def same_as(self, before: dict, prompt: Prompt, identity: str) -> bool:
+        """Whether the current version `before` already says this (no new version needed):
+        same words, source and flags, and for an LLM answer the same prompt and model."""
+        return (
+            before.get("label") == self.label
+            and before.get("summary") == self.summary
+            and before.get("source") == self.source
+            and json.loads(before.get("flags") or "[]") == sorted(set(self.flags))
+            and (self.source != "llm" or before.get("prompt_hash") == prompt.text_hash)
+            and (self.source != "llm" or before.get("model") == identity)
+        )
+
 
 @dataclass
 class LabelStats:

@@ -450,17 +450,9 @@ def save_outcomes(run_dir: Path, outcomes: list[Outcome], prompt: Prompt, chat, 
             before = current.get(o.topic, {})
             if o.source == "keywords" and before.get("source") in KEPT_OVER_KEYWORDS:
                 continue
-            flags = sorted(set(o.flags))
-            same = (
-                before.get("label") == o.label
-                and before.get("summary") == o.summary
-                and before.get("source") == o.source
-                and json.loads(before.get("flags") or "[]") == flags
-                and (o.source != "llm" or before.get("prompt_hash") == prompt.text_hash)
-                and (o.source != "llm" or before.get("model") == chat.identity)
-            )
-            if same:
+            if o.same_as(before, prompt, chat.identity):
                 continue
+            flags = sorted(set(o.flags))
             tx.add_label_version(
                 o.topic, o.label, summary=o.summary, source=o.source,
                 prompt_name=prompt.name, prompt_hash=prompt.text_hash, model=chat.identity,

@@ -227,17 +227,9 @@ def save_names(run: Run, inputs, outcomes, prompt, chat, settings) -> int:
             before = current.get(node.key, {})
             if o.source == "keywords" and before.get("source") in ("llm", "review"):
                 continue
-            flags = sorted(set(o.flags))
-            same = (
-                before.get("label") == o.label
-                and before.get("summary") == o.summary
-                and before.get("source") == o.source
-                and json.loads(before.get("flags") or "[]") == flags
-                and (o.source != "llm" or before.get("prompt_hash") == prompt.text_hash)
-                and (o.source != "llm" or before.get("model") == chat.identity)
-            )
-            if same:
+            if o.same_as(before, prompt, chat.identity):
                 continue
+            flags = sorted(set(o.flags))
             tx.add_node_label_version(
                 node.key, node.layer, o.label, summary=o.summary, source=o.source,
                 prompt_name=prompt.name, prompt_hash=prompt.text_hash, model=chat.identity,

@@ -155,30 +155,34 @@ class RunDB:
         )
         return rows[0]["label"] if rows else None
 
+    def _add_version(
+        self, table: str, column: str, value, label: str, fields: dict, extra: dict | None = None
+    ) -> int:
+        """Append a version to `table` (label_versions or node_labels) for the topic or node
+        whose `column` is `value`, and make it current; `extra`: more columns of the row."""
+        with self.transaction() as tx, tx._use() as con:
+            version = con.execute(
+                f"SELECT COALESCE(MAX(version), 0) + 1 FROM {table} WHERE {column} = ?", (value,)
+            ).fetchone()[0]
+            con.execute(f"UPDATE {table} SET is_current = 0 WHERE {column} = ?", (value,))
+            row = {column: value, **(extra or {}), "version": version, "label": label}
+            row.update(created_at=fields.get("created_at") or now(), is_current=1)
+            for name in _LABEL_FIELDS:
+                row[name] = fields.get(name, "keywords" if name == "source" else None)
+            for name in ("params", "flags"):
+                row[name] = json.dumps(fields[name]) if fields.get(name) is not None else None
+            marks = ", ".join("?" * len(row))
+            con.execute(
+                f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})", list(row.values())
+            )
+        return int(version)
+
     def add_label_version(self, topic: int, label: str, **fields) -> int:
         """Append a version and make it current; returns its version number.
 
         `fields`: summary, source (default "keywords"), prompt_name, prompt_hash, model, request,
         raw_answer, params and flags (stored as JSON), and created_at (default: now)."""
-        with self.transaction() as tx, tx._use() as con:
-            version = con.execute(
-                "SELECT COALESCE(MAX(version), 0) + 1 FROM label_versions WHERE topic = ?",
-                (int(topic),),
-            ).fetchone()[0]
-            con.execute("UPDATE label_versions SET is_current = 0 WHERE topic = ?", (int(topic),))
-            columns = ["topic", "version", "label", "created_at", "is_current"]
-            values = [int(topic), version, label, fields.get("created_at") or now(), 1]
-            for key in _LABEL_FIELDS:
-                columns.append(key)
-                values.append(fields.get(key, "keywords" if key == "source" else None))
-            for key in ("params", "flags"):
-                columns.append(key)
-                values.append(json.dumps(fields[key]) if fields.get(key) is not None else None)
-            marks = ", ".join("?" * len(values))
-            con.execute(
-                f"INSERT INTO label_versions ({', '.join(columns)}) VALUES ({marks})", values
-            )
-        return int(version)
+        return self._add_version("label_versions", "topic", int(topic), label, fields)
 
     def add_keyword_labels(self, labels: dict[int, str]) -> None:
         """The fit's labels, version 1 of each topic."""
@@ -225,24 +229,8 @@ class RunDB:
     def add_node_label_version(self, node_key: str, layer: int, label: str, **fields) -> int:
         """Append a version of a node's name and make it current (fields as for
         `add_label_version`)."""
-        with self.transaction() as tx, tx._use() as con:
-            version = con.execute(
-                "SELECT COALESCE(MAX(version), 0) + 1 FROM node_labels WHERE node_key = ?",
-                (str(node_key),),
-            ).fetchone()[0]
-            con.execute("UPDATE node_labels SET is_current = 0 WHERE node_key = ?", (node_key,))
-            columns = ["node_key", "layer", "version", "label", "created_at", "is_current"]
-            stamp = fields.get("created_at") or now()
-            values = [str(node_key), int(layer), version, label, stamp, 1]
-            for key in _LABEL_FIELDS:
-                columns.append(key)
-                values.append(fields.get(key, "keywords" if key == "source" else None))
-            for key in ("params", "flags"):
-                columns.append(key)
-                values.append(json.dumps(fields[key]) if fields.get(key) is not None else None)
-            marks = ", ".join("?" * len(values))
-            con.execute(f"INSERT INTO node_labels ({', '.join(columns)}) VALUES ({marks})", values)
-        return int(version)
+        extra = {"layer": int(layer)}
+        return self._add_version("node_labels", "node_key", str(node_key), label, fields, extra)
 
     # ------------------------------------------------------------------ reviews
     def statuses(self) -> dict[int, dict]:

@@ -28,8 +28,9 @@
   const filters = ["all", "unreviewed", "flagged"];
 
   // ------------------------------------------------------------------------- decisions
-  async function review(body) {
-    const response = await fetch(`/api/topics/${page.topic}/review`, {
+  // POST JSON to the app (with the CSRF token); the answer, or an Error saying why not.
+  async function post(url, body) {
+    const response = await fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": page.csrf || "" },
@@ -43,6 +44,10 @@
     }
     if (!response.ok) throw new Error(answer.error || `${response.status} ${response.statusText}`);
     return answer;
+  }
+
+  function review(body) {
+    return post(`/api/topics/${page.topic}/review`, body);
   }
 
   function setBusy(busy) {
@@ -117,14 +122,7 @@
       button.disabled = true;
       say("Working (this may ask the LLM)…", false);
       try {
-        const response = await fetch("/api/outliers", {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRF-Token": page.csrf || "" },
-          body: JSON.stringify(body),
-        });
-        const answer = await response.json().catch(() => ({}));
-        if (!response.ok) throw new Error(answer.error || `${response.status}`);
+        await post("/api/outliers", body);
         window.location.reload();
       } catch (error) {
         button.disabled = false;
@@ -152,14 +150,7 @@
       }
       say("Saving…", false);
       try {
-        const response = await fetch(`/api/nodes/${form.dataset.node}/review`, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRF-Token": page.csrf || "" },
-          body: JSON.stringify(body),
-        });
-        const answer = await response.json().catch(() => ({}));
-        if (!response.ok) throw new Error(answer.error || `${response.status}`);
+        await post(`/api/nodes/${form.dataset.node}/review`, body);
       } catch (error) {
         say(error.message, true);
         return;
