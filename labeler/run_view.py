@@ -46,8 +46,13 @@ def topic_status(run_dir: Path, db: RunDB | None = None) -> dict[int, str]:
 
 
 def node_names(run_dir: Path) -> dict[str, dict]:
-    """The current name of each topic-tree node above the topics, by node key (run.sqlite)."""
-    return RunDB(run_dir).current_node_labels()
+    """The current name of each topic-tree node above the topics, by node key (run.sqlite);
+    none from a damaged database: the tree keeps the names hierarchy.json was written with."""
+    try:
+        return RunDB(run_dir).current_node_labels()
+    except LabelerError as exc:
+        logging.getLogger("labeler").warning("%s; tree names as of hierarchy.json", exc)
+        return {}
 
 
 def topics(run_dir: Path) -> list[dict]:

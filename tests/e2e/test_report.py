@@ -330,7 +330,8 @@ def test_markdown_renders_as_tables_and_sections(banking_run):
         (t["topic"], t["label"], t["size"]) for t in topics
     ]
     headings = re.findall(r"^## (.+)$", markdown, flags=re.M)
-    assert len(headings) == len(topics) + 2  # Summary, Topics, one per topic
+    assert headings[:3] == ["Summary", "Topics", "Topic tree"]
+    assert len(headings) == len(topics) + 3  # and one per topic
     assert "images/" not in markdown  # charts only with --images
 
 
