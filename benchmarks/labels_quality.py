@@ -59,6 +59,8 @@ sys.path.insert(0, str(ROOT))
 
 from prepare import load  # noqa: E402  (one reading of the corpora: the benchmarks share it)
 
+from labeler.evaluate import topic_evidence  # noqa: E402
+
 
 def corpora() -> list[str]:
     return sorted(p.name.removesuffix(".jsonl.gz") for p in SHARED.glob("*.jsonl.gz"))
@@ -140,12 +142,6 @@ def load_labels(name: str) -> tuple[list[str], list[str]]:
     return _LABEL_CACHE[name]
 
 
-def evidence(topic: int, texts: list[str], keywords: list[str]) -> str:
-    """What a label may draw on: the documents, the keywords, and the topic's own number (a
-    keyword label such as "4_arsenal_wenger" carries it; that is no invented claim)."""
-    return "\n".join(texts) + "\n" + " ".join(keywords) + f"\n{topic}"
-
-
 def no_examples_prompt(folder: Path) -> Path:
     """The default prompt with its worked examples removed (brief: measure with and without)."""
     source = (ROOT / "prompts" / "label_summary.jinja").read_text(encoding="utf-8")
@@ -167,7 +163,9 @@ def score_run(name, run: Path, scorer: Scorer) -> dict:
             "topic": r["topic"],
             "label": r["label"],
             "summary": r.get("summary"),
-            "evidence": evidence(r["topic"], grouped[r["topic"]], [w for w, _ in r["keywords"]]),
+            "evidence": topic_evidence(
+                r["topic"], grouped[r["topic"]], [w for w, _ in r["keywords"]]
+            ),
         }
         for r in records
     ]
@@ -250,7 +248,7 @@ def run_bertopic(name, texts, labels, vectors, model: str, sample: int, scorer: 
             "topic": t,
             "label": answers[t][0][0],
             "summary": None,
-            "evidence": evidence(t, grouped[t], [w for w, _ in keywords[t]]),
+            "evidence": topic_evidence(t, grouped[t], [w for w, _ in keywords[t]]),
         }
         for t in chosen
     ]

@@ -135,6 +135,12 @@ def simple_unsupported_claims(label: str, summary: str | None, evidence: str) ->
     return list(dict.fromkeys(missing))
 
 
+def topic_evidence(topic: int, texts: Iterable[str], keywords: Iterable[str]) -> str:
+    """What a topic's label and summary may draw on: its documents, its keywords and its own
+    number (a keyword label such as "4_arsenal_wenger" carries it; that is no invented claim)."""
+    return "\n".join(map(str, texts)) + "\n" + " ".join(keywords) + f"\n{topic}"
+
+
 def unsupported_claims(label: str, summary: str | None, evidence: str) -> list[str]:
     """The one entry point for the faithfulness figure (swap the checker here only)."""
     return simple_unsupported_claims(label, summary, evidence)

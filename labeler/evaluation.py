@@ -161,14 +161,12 @@ def evaluate_run(
         "diversity": ev.keyword_diversity(keywords),
         "duplicate_labels": ev.duplicate_labels(t["label"] for t in topics),
     }
-    by_topic = documents.groupby("topic")["text"].apply(lambda s: "\n".join(map(str, s)))
+    by_topic = documents.groupby("topic")["text"].apply(list)
     claims = [
         check_claims(
-            # The topic's own number is evidence too: a keyword label ("4_arsenal_wenger")
-            # carries it, and it is no invented claim.
             t["label"],
             t.get("summary"),
-            by_topic.get(t["topic"], "") + "\n" + " ".join(kw) + f"\n{t['topic']}",
+            ev.topic_evidence(t["topic"], by_topic.get(t["topic"], []), kw),
         )
         for t, kw in zip(topics, keywords)
     ]
