@@ -285,10 +285,21 @@ def _run_large(corpus, out, settings, sample_fit, engine, address, started, opts
             "(they already fit on a sample and assign the rest)"
         )
     backend, base_url = opts.pop("embedding_backend"), opts.pop("embedding_base_url")
-    opts.pop("embedding_api_key_env")
-    if base_url:
-        raise LabelerError("--embedding-base-url is not available on the large-corpus path yet")
-    if opts.get("embeddings") is None:
+    api_key_env = opts.pop("embedding_api_key_env")
+    if base_url and engine == "ray":
+        # Ray ships the embedder to workers that may not hold the key's variable, and a URL
+        # may carry credentials of its own: an endpoint is used from this process only.
+        raise LabelerError(
+            "--embedding-base-url cannot be combined with --engine ray: embed through the "
+            "endpoint with --sample-fit on one machine, or give --embeddings"
+        )
+    if base_url and opts.get("embeddings") is None:
+        from labeler.embedders import make_embedder, resolve_spec
+
+        # An object, not the spec: the URL may carry credentials; the key stays in its variable.
+        chosen = resolve_spec(opts.get("embedding_model"), backend, base_url, opts.get("cache_dir"))
+        opts["embedding_model"] = make_embedder(chosen, opts.get("cache_dir"), api_key_env)
+    elif opts.get("embeddings") is None:
         from labeler.embedders import resolve_spec
 
         # On Ray, `auto` means torch: the calibration would time the driver, while the actors

@@ -432,7 +432,7 @@ def run_large(
     class_column: str | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
-    embedding_model: str | None = None,
+    embedding_model=None,  # a spec string, or an embedder object (an endpoint's)
     embeddings: Path | None = None,
     min_cluster_size: int | None = None,
     min_samples: int | None = None,

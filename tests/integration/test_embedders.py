@@ -113,27 +113,47 @@ def test_endpoint_errors_are_one_line():
         server.close()
 
 
-def test_endpoint_run_from_the_cli_writes_no_key(stub, tmp_path, monkeypatch):
+@pytest.mark.parametrize("path", [[], ["--sample-fit", "100"]], ids=["whole", "sample-fit"])
+def test_endpoint_run_from_the_cli_writes_no_key(stub, tmp_path, monkeypatch, path):
+    """Both paths embed through the endpoint (the large-corpus one fits on a sample and assigns
+    the rest); neither writes the key or the URL's credentials anywhere."""
     from labeler.cli import main
 
     monkeypatch.setenv("EMBED_KEY", SECRET)
     corpus = tmp_path / "notes.jsonl"
-    rows = [{"text": f"{w} note {i}"} for i in range(40) for w in ("apple pie", "train delay")]
+    rows = [{"text": f"{w} note {i}"} for i in range(150) for w in ("apple pie", "train delay")]
     corpus.write_text("\n".join(json.dumps(r) for r in rows))
     url = stub.url.replace("http://", f"http://user:{SECRET}@")
     out = tmp_path / "run"
+    sent = sum(stub.batches)
     result = CliRunner().invoke(
         main,
         ["run", str(corpus), "--out", str(out), "--llm", "none", "-q",
          "--embedding-base-url", url, "--embedding-model", "stub-model",
-         "--embedding-api-key-env", "EMBED_KEY", "--min-cluster-size", "5"],
+         "--embedding-api-key-env", "EMBED_KEY", "--min-cluster-size", "5", *path,
+         "--cache-dir", str(tmp_path / "cache")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     config = json.loads((out / "config.json").read_text())
     assert config["embedding"]["model"] == f"endpoint:stub-model@{stub.url}"
-    for path in out.rglob("*"):
-        if path.is_file():
-            assert SECRET.encode() not in path.read_bytes(), path
+    assert sum(stub.batches) - sent >= len(rows)  # every document went through the endpoint
+    if path:
+        assert "fitted on a sample of 100" in result.output
+    for file in out.rglob("*"):
+        if file.is_file():
+            assert SECRET.encode() not in file.read_bytes(), file
+
+
+def test_endpoint_is_refused_on_ray_before_anything_starts(tmp_path):
+    from labeler.cli import main
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"text": "a note"}\n')
+    result = CliRunner().invoke(
+        main,
+        ["run", str(corpus), "--engine", "ray", "--embedding-base-url", "http://127.0.0.1:9/v1"],
+    )
+    assert result.exit_code == 2 and "cannot be combined with --engine ray" in result.output
 
 
 @pytest.fixture(scope="module")
