@@ -283,8 +283,10 @@ def run(sizes: list[int], bertopic_sizes: list[int], timeout: float | None) -> N
             if result["status"] == "ok":
                 result.update(quality(result, labels, reference))
             rows.append({"n": n, **result})
+            got = {k: result[k] for k in ("n_topics", "outliers", "npmi", "ari") if k in result}
             print(f"{n:,} {result['system']}: {result['wall']:.0f} s, {result['peak']:.2f} GB, "
-                  f"{result['status'][:200]}", file=sys.stderr, flush=True)  # fmt: skip
+                  f"{result['status'][:200]} {result.get('stages', '')} {got}",
+                  file=sys.stderr, flush=True)  # fmt: skip
     print("| docs | system | wall s | peak RSS GB | stages (s) | topics | outliers | NPMI | ARI |"
           " NMI |")  # fmt: skip
     print("|---:|---|---:|---:|---|---:|---:|---:|---:|---:|")
