@@ -8,7 +8,9 @@ own benchmark does). Then:
 
 - labeler: `labeler run SLICE --class-column label --llm none` (embeddings from the packaged
   MiniLM, cached in $LABELER_CACHE_DIR), then `labeler relabel RUN --llm MODEL`, timed as a whole
-  process (server start, labels, re-asks, reports) = seconds per topic.
+  process (server start, labels, re-asks, reports) = seconds per topic. The rows also keep the
+  relabel command's own figures (`labels_s_per_unit`, `labels_calls_per_unit`: the labelling
+  loop only; `tree_*`: naming the tree's upper layers), which compare with BERTopic's.
 - BERTopic 0.17: `BERTopic(vectorizer_model=CountVectorizer(stop_words="english"))` with its
   defaults otherwise (UMAP seeded 42) on the *same* vectors (the labeler run's embeddings.npy),
   then `bertopic.representation.OpenAI` (its default prompt, 4 documents of at most 100 words,
@@ -81,11 +83,28 @@ def slice_corpus(name: str, max_docs: int) -> tuple[list[str], list[str], str]:
     return [texts[i] for i in idx], [labels[i] for i in idx], note
 
 
-def labeler(*args: str) -> None:
+def labeler(*args: str) -> str:
     cmd = [sys.executable, "-m", "labeler", *args, "-q"]
-    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"labeler {args[0]} failed: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+STATS = re.compile(r"^(labels|tree names): (\d+) \w+, (\d+) LLM calls.* ([\d.]+) s \(", re.M)
+
+
+def label_stats(stdout: str) -> dict:
+    """The relabel command's own figures: the labelling loop's seconds and LLM calls per topic
+    (no server start, no tree), and the same for naming the tree's upper layers."""
+    found = {}
+    for what, count, calls, seconds in STATS.findall(stdout):
+        key = "labels" if what == "labels" else "tree"
+        n = max(1, int(count))
+        found[f"{key}_s_per_unit"] = float(seconds) / n
+        found[f"{key}_calls_per_unit"] = int(calls) / n
+        found[f"{key}_units"] = int(count)
+    return found
 
 
 class Scorer:
@@ -192,10 +211,11 @@ def run_labeler(name, texts, labels, work: Path, model: str, scorer: Scorer,
     run = work / "labeler"
     shutil.copytree(fitted, run)
     started = time.perf_counter()
-    labeler("relabel", str(run), "--llm", model)
+    stdout = labeler("relabel", str(run), "--llm", model)
     seconds = time.perf_counter() - started
     result = score_run(name, run, scorer)
     result["s_per_topic"] = seconds / max(1, result["labelled"])
+    result.update(label_stats(stdout))
     result["fit_s"] = fit_s
     result["vectors"] = np.load(fitted / "embeddings.npy")
     if compare is not None:
