@@ -32,15 +32,7 @@ from pathlib import Path
 import numpy as np
 from fit_vs_bertopic import timed
 from prepare import load
-
-SHORT = [
-    "banking77",
-    "clinc150",
-    "bitext_customer_support",
-    "stackoverflow_titles",
-    "uci_sentiment_sentences",
-    "ag_news_test",
-]
+from scale import CORPORA as SHORT  # the six short-text corpora of the million-document set
 
 PEER = r"""
 import json, sys
