@@ -101,12 +101,8 @@ def relevance_check(embed, vectors: dict[int, np.ndarray]):
         own = float(sims[ids.index(topic)])
         rank = int((sims > own).sum())
         if own < MIN_RELEVANCE or (own < CLEAR_RELEVANCE and rank >= max(3, len(ids) // 3)):
-            # An English embedding model groups documents it cannot read by their language:
-            # such a topic shares a language, not a subject, and a fair label says so.
             raise AnswerError(
-                f"the label {label!r} does not describe these documents; name what they have in "
-                "common: their subject, or, if they share only a language, that language and "
-                "their main subjects"
+                f"the label {label!r} does not describe these documents; name what they are about"
             )
 
     return check
