@@ -158,7 +158,10 @@ def distinguish(asker, outcomes, inputs_by_id, repair, stats, embed, rounds: int
                     stats.duplicates_resolved += 1
     # Still colliding after the re-prompts: make them distinct with a keyword and say so.
     for group in duplicate_groups(labels):
-        for t in group[1:]:
+        # A label that stays as it is (reviewed, a zero-shot name, a topic not relabelled now)
+        # keeps its words; the new answers around it change.
+        kept = [t for t in group if t not in llm_outcomes]
+        for t in [t for t in group if t != (kept or group)[0]]:
             if t not in llm_outcomes:
                 continue
             outcome = llm_outcomes[t]

@@ -401,6 +401,29 @@ def test_stubborn_duplicates_are_made_distinct_and_flagged(run_copy, any_label_f
     assert sum("duplicate" in t["label_flags"] for t in topics) == len(topics) - 1
 
 
+def test_a_new_label_never_repeats_one_that_is_kept(run_copy, any_label_fits):
+    """Relabelling some topics: an answer that repeats the label of a topic left as it is (here
+    a later topic, so first in no collision group) is the one made distinct, not the kept one."""
+    from fakes import FakeChat
+
+    from labeler.llm.client import ChatResult
+
+    settings = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", concurrency=1)
+    label_run(run_copy, settings, chat=FakeChat())
+    kept = {t["topic"]: t["label"] for t in topics_of(run_copy)}
+
+    class Repeats(FakeChat):
+        def chat(self, messages, *, schema, temperature, max_tokens):
+            answer = {"label": kept[3], "summary": "Customers asking about their accounts."}
+            return ChatResult(json.dumps(answer), 40, 12)
+
+    label_run(run_copy, settings, chat=Repeats("repeats"), topics=[0])
+    now = {t["topic"]: t for t in topics_of(run_copy)}
+    assert now[3]["label"] == kept[3]
+    assert now[0]["label"] != kept[3] and now[0]["label"].startswith(kept[3])
+    assert "duplicate" in now[0]["label_flags"]
+
+
 def test_off_topic_answers_fall_back_flagged(run_copy):
     with StubLLM(lambda r, n: ok(label_json("Medieval Poetry Anthology"))) as stub:
         label_run(run_copy, settings_for(stub.base_url))
