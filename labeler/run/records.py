@@ -142,7 +142,7 @@ def tree_record(model) -> dict:
         nodes.append(record)
     return {
         "format": TREE_FORMAT,
-        "method": "agglomerative (average linkage, cosine, topic centres)",
+        "method": "agglomerative (Ward linkage, unit topic centres)",
         "branching": BRANCHING,
         "layers": [
             {"layer": layer, "nodes": sum(1 for n in nodes if n["layer"] == layer)}
