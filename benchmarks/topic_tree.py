@@ -8,7 +8,7 @@ long, headers, footers and quotes stripped as in labels_quality.py):
 1. `labeler run SLICE --llm none` (the tree is built with the fit: hierarchy.json), then
    `labeler relabel RUN --llm MODEL`: topic labels, then the tree's names bottom-up.
 2. Structure: ARI (on non-outlier documents) between the coarse categories and
-   - layer 1 of the run's tree (average-linkage agglomeration of topic centres, about a quarter
+   - layer 1 of the run's tree (Ward agglomeration of unit topic centres, about a quarter
      of the topics: the layer as built),
    - the same agglomeration cut at as many groups as there are coarse categories (`@k`),
    - HDBSCAN's own condensed tree (the fit's UMAP reduction, from the cache, and its HDBSCAN
@@ -260,7 +260,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     print("\nUpper layer vs coarse categories (ARI on non-outlier documents)\n")
-    print("| corpus | slice | topics | layer 1 nodes | coarse | ARI layer 1 (average, as built) "
+    print("| corpus | slice | topics | layer 1 nodes | coarse | ARI layer 1 (as built: Ward) "
           "| condensed tree, same k | ward, same k | average @ coarse k | condensed @ coarse k "
           "| ward @ coarse k | topics themselves |")  # fmt: skip
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
