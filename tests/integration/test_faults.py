@@ -182,10 +182,11 @@ def test_kill_9_at_a_stage_then_rerun_gives_the_same_topics(
 def test_kill_9_while_labeling_then_rerun_keeps_every_answer(run_copy):
     """Answers are committed as they arrive: after kill -9 mid-labeling, a rerun asks only for
     the topics still missing."""
-    answered = []
+    answered = []  # per request: is it a topic's prompt (not a tree node's)?
 
     def slow(request, n):
-        answered.append(n)
+        users = [m["content"] for m in request["messages"] if m["role"] == "user"]
+        answered.append(not users[-1].startswith("Topics:"))
         time.sleep(0.2)
         return ok(label_json(topic_label(request)))
 
@@ -203,7 +204,10 @@ def test_kill_9_while_labeling_then_rerun_keeps_every_answer(run_copy):
     assert "cache hits" in result.output
     hits = int(result.output.split(" cache hits")[0].rsplit(" ", 1)[-1])
     assert hits >= 2  # answers the killed process received were kept
-    assert len(answered) - before <= n_topics - hits + 2
+    # The rerun asks only for the topics still missing (one more may be the killed process's
+    # last request, still in flight); the tree's parents are named after them, not counted here.
+    asked_again = sum(answered[before:])
+    assert asked_again <= n_topics - hits + 1
     labelled = json.loads((run_copy / "topics.json").read_text())
     assert all(t["label_source"] == "llm" for t in labelled if t["topic"] >= 0)
 
