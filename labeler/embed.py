@@ -74,6 +74,10 @@ def load_sentence_transformer(name: str, device: str | None = None):
 
 
 PAD_STEP = 8  # tokens: each text is padded to a multiple of this, whatever its batch holds
+# Rows × padded length of one batch (at most `batch_size` rows): long texts go a few at a time,
+# so filling a batch up to its fixed shape costs little (measured: no slower than before on
+# BANKING77 and 20 Newsgroups; a fixed 64 rows made 500 long posts 2.7× slower).
+BATCH_TOKENS = 1024
 
 
 def canonical_encode(model, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
@@ -83,8 +87,13 @@ def canonical_encode(model, texts: list[str], batch_size: int, show_progress: bo
     changes the last bits of every vector in the batch. Which texts share a batch depends on
     what the cache already held, so a half-filled cache gave vectors 1e-7 off, and UMAP turned
     that into other topics. Here every text is padded to its own length rounded up to PAD_STEP
-    tokens and batched only with texts of that same padded length; on CPU the result is then
-    bit-identical whatever the batch size (tests/test_faults.py checks the topics).
+    tokens and batched only with texts of that same padded length, and every batch of one length
+    has the same number of rows (the last one filled up by repeating its first text), because a
+    multi-threaded matrix product splits its work by shape: on a 2-core AVX-512 machine a batch
+    of 4 to 12 rows of 16 tokens gave vectors 1e-7 off those of the same texts in a full batch
+    (one thread gave identical bits). Each text then always goes through the same (rows, tokens)
+    shape, and its vector is bit-identical whatever else is embedded
+    (tests/integration/test_faults.py checks the topics).
     """
     import torch
 
@@ -95,10 +104,11 @@ def canonical_encode(model, texts: list[str], batch_size: int, show_progress: bo
     for i, ids in enumerate(counts):
         padded = min(limit, -(-len(ids) // PAD_STEP) * PAD_STEP)
         buckets.setdefault(padded, []).append(i)
+    rows = {length: max(1, min(batch_size, BATCH_TOKENS // length)) for length in buckets}
     batches = [
-        (length, members[start : start + batch_size])
+        (length, members[start : start + rows[length]])
         for length, members in sorted(buckets.items())
-        for start in range(0, len(members), batch_size)
+        for start in range(0, len(members), rows[length])
     ]
     dimension = getattr(model, "get_embedding_dimension", None) or (
         model.get_sentence_embedding_dimension
@@ -111,12 +121,14 @@ def canonical_encode(model, texts: list[str], batch_size: int, show_progress: bo
         progress = tqdm(total=len(texts), desc="Embedding", unit="doc")
     with torch.inference_mode():
         for length, members in batches:
+            batch = [texts[i] for i in members]
+            batch += batch[:1] * (rows[length] - len(batch))
             features = tokenizer(
-                [texts[i] for i in members], padding="max_length", truncation=True,
-                max_length=length, return_tensors="pt",
+                batch, padding="max_length", truncation=True, max_length=length,
+                return_tensors="pt",
             )  # fmt: skip
             features = {k: v.to(model.device) for k, v in features.items()}
-            vectors = model(features)["sentence_embedding"]
+            vectors = model(features)["sentence_embedding"][: len(members)]
             out[members] = vectors.float().cpu().numpy()
             if progress is not None:
                 progress.update(len(members))
