@@ -58,13 +58,6 @@ def map_points(documents: pd.DataFrame, seed: int, text: bool, limit: int | None
     return {"points": points, "shown": len(frame), "total": total, "sampled": len(frame) < total}
 
 
-def topic_vectors(embeddings: np.ndarray, assignments: np.ndarray, ids: list[int]) -> np.ndarray:
-    """Unit-length mean of each topic's unit-length document embeddings."""
-    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-    vectors = np.stack([unit[assignments == t].mean(axis=0) for t in ids])
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-
-
 def similarity(vectors: np.ndarray, ids: list[int], sizes: dict[int, int], order: list[int]):
     """Cosine similarity between topics, and each topic's nearest neighbours.
 

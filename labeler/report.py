@@ -28,6 +28,7 @@ from labeler import charts, evaluation, run_view
 from labeler import tree as topic_tree
 from labeler.errors import LabelerError
 from labeler.represent import STAGES as KEYWORD_STAGES
+from labeler.represent import topic_vectors
 from labeler.resources import data_dir
 from labeler.run.layout import (
     CONFIG,
@@ -154,7 +155,8 @@ def _topic_structure(run_dir: Path, documents: pd.DataFrame, topics: list[dict])
         return empty
     if len(embeddings) != len(documents):
         return empty
-    vectors = charts.topic_vectors(np.asarray(embeddings), documents["topic"].to_numpy(), ids)
+    centres = topic_vectors(np.asarray(embeddings), documents["topic"].to_numpy())
+    vectors = np.stack([centres[t] for t in ids])
     tree = charts.hierarchy(vectors, ids)
     order = tree["leaves"] if tree else ids
     sizes = {t["topic"]: t["size"] for t in topics}
