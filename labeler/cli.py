@@ -187,11 +187,10 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     address = opts.pop("ray_address")
     seeds, names, min_similarity = _guidance(opts)
     if engine == "ray" or sample_fit or _is_large(corpus):
-        if seeds or names:
-            raise LabelerError(
-                "--seed-topics and --zero-shot are not available on the large-corpus path "
-                "(--sample-fit, --engine ray, Parquet over 200,000 rows) yet"
-            )
+        if (seeds or names) and engine == "ray":
+            raise LabelerError("--seed-topics and --zero-shot are not available with --engine ray")
+        opts.update(seed_topic_list=seeds, zeroshot_topic_list=names)
+        opts["zeroshot_min_similarity"] = min_similarity
         _run_large(corpus, out, settings, sample_fit, engine, address, started, opts)
         return
     if address:

@@ -41,6 +41,7 @@ import scipy.sparse as sp
 
 from labeler.cluster import renumber_by_size
 from labeler.errors import LabelerError
+from labeler.guided import ZERO_SHOT_SOURCE
 from labeler.represent import STAGES, TopicInput, keyword_label, representative_documents, unit
 from labeler.represent.ctfidf import ctfidf_weights
 from labeler.represent.describe import _word_vectors
@@ -216,8 +217,16 @@ class Assigner:
         sample_layout: np.ndarray,
         k: int = NEIGHBOURS,
         seed: int = 42,
+        names: tuple[np.ndarray, np.ndarray, float] | None = None,
     ):
         self.base = unit(np.asarray(sample_vectors, dtype=np.float32))
+        # Zero-shot names (vectors, their topics, the similarity they need): a document close
+        # enough to a name goes to it first, the fit's own rule (labeler.guided.zero_shot).
+        self.names = None
+        if names is not None:
+            vectors, name_topics, threshold = names
+            vectors = unit(np.asarray(vectors, dtype=np.float32))
+            self.names = (vectors, np.asarray(name_topics, dtype=np.int64), float(threshold))
         self.topics = np.asarray(sample_topics, dtype=np.int64)
         self.layout = np.asarray(sample_layout, dtype=np.float32)
         self.k = min(k, len(self.base))
@@ -259,8 +268,16 @@ class Assigner:
         share = tally[np.arange(len(queries)), best] / tally.sum(axis=1)
         norm = weights / weights.sum(axis=1, keepdims=True)
         xy = np.einsum("nk,nkd->nd", norm, self.layout[idx])
+        topic = labels[best].astype(np.int64)
+        if self.names is not None:
+            vectors, name_topics, threshold = self.names
+            sims = queries @ vectors.T
+            nearest = sims.argmax(axis=1)
+            close = sims[np.arange(len(queries)), nearest] >= threshold
+            topic[close] = name_topics[nearest[close]]
+            share[close] = sims[np.arange(len(queries)), nearest][close]
         return {
-            "topic": labels[best].astype(np.int64),
+            "topic": topic,
             "probability": share.astype(np.float32),
             "x": xy[:, 0].astype(np.float32),
             "y": xy[:, 1].astype(np.float32),
@@ -444,6 +461,9 @@ def run_large(
     seed: int = 42,
     topics: int | None = None,
     max_topic_share: float = 1.0,
+    seed_topic_list: list[list[str]] | None = None,
+    zeroshot_topic_list: list[str] | None = None,
+    zeroshot_min_similarity: float = 0.7,
     llm=None,
     cache_dir: Path | None = None,
     no_cache: bool = False,
@@ -489,6 +509,10 @@ def run_large(
         # The sample's topics follow the same granularity rules as a whole-corpus fit.
         max_topic_share=max_topic_share if max_topic_share < 1 else None,
         n_topics=topics,
+        # Guided topics steer the sample's fit; the assignment keeps named topics (Assigner).
+        seed_topic_list=seed_topic_list,
+        zeroshot_topic_list=zeroshot_topic_list,
+        zeroshot_min_similarity=zeroshot_min_similarity,
         cache_dir=str(cache_dir) if cache_dir else None,
         use_cache=not no_cache,
         show_progress=False,
@@ -529,7 +553,13 @@ def run_large(
         # -- assign everything (sampled documents keep their fitted topic and place)
         clock = time.perf_counter()
         log.info("assigning %d documents by their %d nearest sampled ones", n - fit_n, NEIGHBOURS)
-        assigner = Assigner(sample_vectors, model.topics_, model.layout_, seed=seed)
+        named = getattr(model, "zeroshot_topics_", {})  # topic → the user's name
+        names = None
+        if named and fit_n < n:
+            name_topics = sorted(named)
+            names = (model.embed([named[t] for t in name_topics]), np.array(name_topics),
+                     zeroshot_min_similarity)  # fmt: skip
+        assigner = Assigner(sample_vectors, model.topics_, model.layout_, seed=seed, names=names)
         assigned = engine.assign(vectors, assigner) if fit_n < n else None
         topics = assigned["topic"] if assigned else model.topics_.copy()
         probs = assigned["probability"] if assigned else model.probabilities_.copy()
@@ -543,6 +573,7 @@ def run_large(
         topics = renumber_by_size(old_topics)
         mapping = dict(zip(old_topics.tolist(), topics.tolist()))
         sample_topics = np.array([mapping[int(t)] for t in model.topics_], dtype=np.int64)
+        named = {mapping[t]: name for t, name in named.items()}
         timings["assign"] = time.perf_counter() - clock
 
         # -- c-TF-IDF from counts streamed over every document
@@ -563,6 +594,14 @@ def run_large(
 
         clock = time.perf_counter()
         _describe(model, topic_ids, counts, words, centres, topics, sample_topics, sample_vectors)
+        keyword_labels = dict(model.labels_)  # a zero-shot topic's version 1, as in a small run
+        model.zeroshot_topics_ = named
+        model.labels_.update(named)
+        if named and "zero_shot" in model.guided_:
+            model.guided_["zero_shot"]["topics"] = {str(t): v for t, v in named.items()}
+            model.guided_["zero_shot"]["documents_assigned"] = int(
+                np.isin(topics, list(named)).sum()
+            )
         timings["describe"] = time.perf_counter() - clock
 
         # -- write the run folder
@@ -639,7 +678,10 @@ def run_large(
         write_json(staging / CONFIG, config)
         records = _topic_records(model, sizes, n, sample, rep_ids, sample_topics)
         write_json(staging / TOPICS, records)
-        RunDB(staging, create=True).add_keyword_labels(model.labels_)
+        db = RunDB(staging, create=True)
+        db.add_keyword_labels(keyword_labels)
+        for topic, name in named.items():  # version 2: the user's name for a zero-shot topic
+            db.add_label_version(topic, name, source=ZERO_SHOT_SOURCE)
         RunDB(staging).add_answers(earlier_answers)
         timings["write"] = time.perf_counter() - clock
         clock = time.perf_counter()
@@ -741,7 +783,7 @@ def _topic_records(model, sizes, n, sample, rep_ids, sample_topics) -> list[dict
             "size": int(sizes[t]),
             "share": round(sizes[t] / n, 5),
             "label": model.labels_[t],
-            "label_source": "keywords",
+            "label_source": ZERO_SHOT_SOURCE if t in model.zeroshot_topics_ else "keywords",
             "summary": None,
             "is_outlier": t < 0,
         }

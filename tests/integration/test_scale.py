@@ -130,3 +130,56 @@ def test_ray_is_never_imported_unless_asked():
         "assert 'ray' not in sys.modules, 'ray imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_zero_shot_names_hold_beyond_the_sample(tmp_path):
+    """On the large-corpus path the named topics come from the sample's fit, and documents
+    outside the sample close to a name join it, as in a whole-corpus run; the names stay the
+    labels (version 2 over the keyword label)."""
+    import random
+
+    from conftest import read_corpus
+    from test_guided import INTENTS, NAMES
+
+    from labeler.run.db import RunDB
+
+    rows = read_corpus("clinc150")
+    rng = random.Random(1)
+    picked = []
+    for intent in INTENTS:
+        picked += rng.sample([r for r in rows if r["label"] == intent], 40)
+    rng.shuffle(picked)
+    corpus = tmp_path / "clinc.parquet"
+    frame = pd.DataFrame([{"id": f"c{i}", "text": r["text"], "intent": r["label"]}
+                          for i, r in enumerate(picked)])  # fmt: skip
+    frame.to_parquet(corpus, index=False)
+    (tmp_path / "names.txt").write_text("\n".join(NAMES) + "\n", encoding="utf-8")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main,
+        ["run", str(corpus), "--sample-fit", "200", "--id-column", "id", "--llm", "none",
+         "--zero-shot", str(tmp_path / "names.txt"), "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    topics = json.loads((out / "topics.json").read_text())
+    named = {r["topic"]: r["label"] for r in topics if r["label_source"] == "zero-shot"}
+    assert set(named.values()) == set(NAMES)
+    current = RunDB(out).current_labels()
+    assert all(current[t]["source"] == "zero-shot" and current[t]["label"] == named[t]
+               for t in named)  # fmt: skip
+    docs = pd.read_parquet(out / "documents.parquet").merge(
+        frame.rename(columns={"id": "doc_id"}), on="doc_id"
+    )
+    config = json.loads((out / "config.json").read_text())
+    rng = np.random.default_rng(config["seed"])
+    sampled = np.zeros(len(docs), dtype=bool)
+    sampled[np.sort(rng.choice(len(docs), size=200, replace=False))] = True
+    for topic, name in named.items():
+        intent = NAMES[name]
+        outside = docs[~sampled & (docs["intent"] == intent)]
+        assert (outside["topic"] == topic).mean() >= 0.6, (name, outside["topic"].tolist())
+        members = docs[docs["topic"] == topic]
+        assert (members["intent"] == intent).mean() >= 0.8, (name, members["intent"].tolist())
+    assert config["guided"]["zero_shot"]["documents_assigned"] == int(
+        docs["topic"].isin(list(named)).sum()
+    )

@@ -69,10 +69,8 @@ def test_missing_files_and_misplaced_options(tmp_path):
     assert result.exit_code == 2 and "needs --zero-shot" in result.output
     names = tmp_path / "names.txt"
     names.write_text("lost card\n", encoding="utf-8")
-    result = runner.invoke(
-        main, ["run", str(corpus), "--zero-shot", str(names), "--sample-fit", "500"]
-    )
-    assert result.exit_code == 2 and "not available on the large-corpus path" in result.output
+    result = runner.invoke(main, ["run", str(corpus), "--zero-shot", str(names), "--engine", "ray"])
+    assert result.exit_code == 2 and "not available with --engine ray" in result.output
 
 
 def test_api_lists_are_checked_before_anything_is_embedded():
