@@ -2,6 +2,8 @@
 
     python benchmarks/scale.py build [--size 1000000]       # the corpus + derived vectors
     python benchmarks/scale.py run --sizes 10000,100000,1000000 --bertopic-sizes 10000,100000
+    python benchmarks/scale.py run --sizes 1000000 --labeler-sizes '' --bertopic-sizes 1000000 \
+        --timeout 1800                       # BERTopic alone; a stopped run says in which stage
 
 The million-document corpus (`build`): every document of the six short-text corpora in
 ../shared/data (BANKING77, CLINC150, Bitext, StackOverflow titles, UCI sentiment sentences, AG News
@@ -138,6 +140,7 @@ from umap import UMAP
 times = {}
 class TimedUMAP(UMAP):
     def fit(self, *args, **kw):
+        print(f"stage umap at {time.perf_counter() - start:.0f} s", flush=True)
         t = time.perf_counter(); out = super().fit(*args, **kw)
         times["umap"] = times.get("umap", 0) + time.perf_counter() - t; return out
     def transform(self, *args, **kw):
@@ -145,6 +148,7 @@ class TimedUMAP(UMAP):
         times["umap"] = times.get("umap", 0) + time.perf_counter() - t; return out
 class TimedHDBSCAN(HDBSCAN):
     def fit(self, *args, **kw):
+        print(f"stage hdbscan at {time.perf_counter() - start:.0f} s", flush=True)
         t = time.perf_counter(); out = super().fit(*args, **kw)
         times["hdbscan"] = time.perf_counter() - t; return out
 
@@ -180,7 +184,11 @@ def timed(cmd: list[str], timeout: float | None, env=None) -> tuple[float, float
         if deadline and time.perf_counter() > deadline:
             proc.kill()
             pid, status, usage = os.wait4(proc.pid, 0)
-            return time.perf_counter() - start, usage.ru_maxrss / 1024**2, "timeout"
+            # "stage …" lines say where it was (BERTopic's script prints them as it goes)
+            stages = [ln for ln in proc.stdout.read().decode(errors="replace").splitlines()
+                      if ln.startswith("stage ")]  # fmt: skip
+            where = f" (stopped in {stages[-1][6:]})" if stages else ""
+            return time.perf_counter() - start, usage.ru_maxrss / 1024**2, f"timeout{where}"
         time.sleep(0.5)
     wall = time.perf_counter() - start
     if status != 0:
@@ -268,16 +276,21 @@ def quality(result: dict, labels: np.ndarray, reference: list[str]) -> dict:
     }
 
 
-def run(sizes: list[int], bertopic_sizes: list[int], timeout: float | None) -> None:
+def run(
+    sizes: list[int], bertopic_sizes: list[int], timeout: float | None, sizes_labeler=None
+) -> None:
     import pandas as pd
 
     frame = pd.read_parquet(WORK / "million.parquet", columns=["text", "label"])
     reference = frame["text"].iloc[:REFERENCE].tolist()
     rows = []
+    sizes_labeler = sizes if sizes_labeler is None else sizes_labeler
     for n in sizes:
         corpus, vectors = prefix(n)
         labels = frame["label"].iloc[:n].to_numpy()
-        systems = [run_labeler] + ([run_bertopic] if n in bertopic_sizes else [])
+        systems = ([run_labeler] if n in sizes_labeler else []) + (
+            [run_bertopic] if n in bertopic_sizes else []
+        )
         for runner in systems:
             result = runner(n, corpus, vectors, timeout)
             if result["status"] == "ok":
@@ -374,6 +387,7 @@ def main() -> None:
     r = sub.add_parser("run")
     r.add_argument("--sizes", default="10000,100000,1000000")
     r.add_argument("--bertopic-sizes", default="10000,100000")
+    r.add_argument("--labeler-sizes", help="Sizes labeler runs at (default: all of --sizes).")
     r.add_argument("--timeout", type=float, help="Seconds a system may run before it is stopped.")
     r.add_argument("--sample-fit", type=int, default=SAMPLE_FIT, help="labeler above 10,000 docs.")
     c = sub.add_parser("choices")
@@ -389,7 +403,12 @@ def main() -> None:
         globals()["SAMPLE_FIT"] = args.sample_fit
         sizes = [int(s) for s in args.sizes.split(",")]
         bertopic = [int(s) for s in args.bertopic_sizes.split(",") if s]
-        run(sizes, bertopic, args.timeout)
+        own = (
+            None
+            if args.labeler_sizes is None
+            else [int(s) for s in args.labeler_sizes.split(",") if s]
+        )
+        run(sizes, bertopic, args.timeout, own)
 
 
 if __name__ == "__main__":
