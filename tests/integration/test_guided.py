@@ -34,16 +34,21 @@ NAMES = {
 }
 
 
-@pytest.fixture(scope="module")
-def zero_shot_run(tmp_path_factory) -> Path:
+def intent_rows(seed: int) -> list[dict]:
+    """40 CLINC150 questions of each of INTENTS, shuffled: rows with id, text and intent."""
     rows = read_corpus("clinc150")
-    rng = random.Random(0)
+    rng = random.Random(seed)
     picked = []
     for intent in INTENTS:
         picked += rng.sample([r for r in rows if r["label"] == intent], 40)
     rng.shuffle(picked)
+    return [{"id": f"c{i}", "text": r["text"], "intent": r["label"]} for i, r in enumerate(picked)]
+
+
+@pytest.fixture(scope="module")
+def zero_shot_run(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("zero-shot")
-    rows = [{"id": f"c{i}", "text": r["text"], "intent": r["label"]} for i, r in enumerate(picked)]
+    rows = intent_rows(0)
     corpus = write_jsonl(folder / "clinc.jsonl", rows)
     (folder / "names.txt").write_text("\n".join(NAMES) + "\n", encoding="utf-8")
     (folder / "seeds.txt").write_text("# an unnamed intent\ntimer, minutes, countdown\n")

@@ -136,22 +136,12 @@ def test_zero_shot_names_hold_beyond_the_sample(tmp_path):
     """On the large-corpus path the named topics come from the sample's fit, and documents
     outside the sample close to a name join it, as in a whole-corpus run; the names stay the
     labels (version 2 over the keyword label)."""
-    import random
-
-    from conftest import read_corpus
-    from test_guided import INTENTS, NAMES
+    from test_guided import NAMES, intent_rows
 
     from labeler.run.db import RunDB
 
-    rows = read_corpus("clinc150")
-    rng = random.Random(1)
-    picked = []
-    for intent in INTENTS:
-        picked += rng.sample([r for r in rows if r["label"] == intent], 40)
-    rng.shuffle(picked)
     corpus = tmp_path / "clinc.parquet"
-    frame = pd.DataFrame([{"id": f"c{i}", "text": r["text"], "intent": r["label"]}
-                          for i, r in enumerate(picked)])  # fmt: skip
+    frame = pd.DataFrame(intent_rows(1))
     frame.to_parquet(corpus, index=False)
     (tmp_path / "names.txt").write_text("\n".join(NAMES) + "\n", encoding="utf-8")
     out = tmp_path / "run"
