@@ -332,6 +332,8 @@ def _run_large(corpus, out, settings, sample_fit, engine, address, started, opts
     )
     if result.labels:
         click.echo(result.labels.line())
+        if result.labels.tree is not None:
+            click.echo(result.labels.tree.line("tree names", "node"))
     click.echo(str(result.run_dir / "report.html"))
 
 

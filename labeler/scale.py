@@ -478,8 +478,8 @@ def run_large(
     from labeler.report import render_reports
     from labeler.run.db import RunDB
     from labeler.run.folder import Run
-    from labeler.run.layout import CONFIG, DOCUMENTS, TOPICS, write_json
-    from labeler.run.records import model_config, read_llm_cache
+    from labeler.run.layout import CONFIG, DOCUMENTS, HIERARCHY, TOPICS, write_json
+    from labeler.run.records import model_config, read_llm_cache, tree_record
 
     engine = engine or Engine()
     sample_fit = sample_fit or fit_size()
@@ -683,6 +683,7 @@ def run_large(
         for topic, name in named.items():  # version 2: the user's name for a zero-shot topic
             db.add_label_version(topic, name, source=ZERO_SHOT_SOURCE)
         RunDB(staging).add_answers(earlier_answers)
+        write_json(staging / HIERARCHY, _sample_tree(model, sizes, tree_record))
         timings["write"] = time.perf_counter() - clock
         clock = time.perf_counter()
         render_reports(staging)
@@ -699,8 +700,10 @@ def run_large(
     if llm is not None:
         from labeler.llm.labeling import label_run
 
-        labels = label_run(run_dir, llm, cache_dir=cache_dir)
+        labels = label_run(run_dir, llm, cache_dir=cache_dir, tree=True)
         log.info("%s", labels.line())
+        if labels.tree is not None:
+            log.info("%s", labels.tree.line("tree names", "node"))
     sizes = state["sizes"]
     peak = peak_rss_gb()
     log.info(
@@ -717,6 +720,18 @@ def run_large(
         model=model,
         labels=labels,
     )
+
+
+def _sample_tree(model, sizes: dict[int, int], tree_record) -> dict:
+    """hierarchy.json for a large run: the tree is built from the sample the model was fitted on
+    (the topics' centres and the parents' keywords and examples, bounded in memory), the topics'
+    own keywords are the corpus-wide ones (`_describe`), and every node's size counts the whole
+    corpus: a parent holds the documents of its topics."""
+    model.hierarchy_ = None  # built at fit time with the sample's topic numbers
+    tree = tree_record(model)
+    for node in tree["nodes"]:
+        node["size"] = sum(sizes.get(t, 0) for t in node["topics"])
+    return tree
 
 
 def _describe(model, topic_ids, counts, words, centres, topics, sample_topics, sample_vectors):

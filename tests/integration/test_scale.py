@@ -103,6 +103,29 @@ def test_keywords_count_every_document_not_only_the_sample(large_run):
     assert members.str.contains(word, regex=False).sum() >= 0.2 * len(members)
 
 
+def test_large_run_has_a_topic_tree_over_the_whole_corpus(large_run):
+    """hierarchy.json is built from the sample but counts every document: the topics carry the
+    corpus-wide keywords and sizes, a parent holds its topics' documents, the tree shows."""
+    out, _ = large_run
+    tree = json.loads((out / "hierarchy.json").read_text())
+    topics = {r["topic"]: r for r in json.loads((out / "topics.json").read_text())}
+    nodes = {n["id"]: n for n in tree["nodes"]}
+    leaves = [n for n in nodes.values() if n["layer"] == 0]
+    assert {n["id"] for n in leaves} == {t for t in topics if t >= 0}
+    for leaf in leaves:
+        assert leaf["size"] == topics[leaf["id"]]["size"]  # whole corpus, not the sample
+        words = [w for w, _ in topics[leaf["id"]]["keywords"][:3]]
+        assert [w for w, _ in leaf["keywords"][:3]] == words
+    parents = [n for n in nodes.values() if n["layer"] > 0]
+    assert parents
+    for node in parents:
+        assert node["size"] == sum(nodes[c]["size"] for c in node["children"])
+    top = [n for n in nodes.values() if n["parent"] is None]
+    assert sum(n["size"] for n in top) == sum(r["size"] for t, r in topics.items() if t >= 0)
+    result = CliRunner().invoke(main, ["tree", str(out)])
+    assert result.exit_code == 0 and str(parents[0]["id"]) in result.output, result.output
+
+
 def test_saved_large_run_opens_as_a_model(large_run):
     import labeler
 
