@@ -277,18 +277,21 @@ def quality(result: dict, labels: np.ndarray, reference: list[str]) -> dict:
 
 
 def run(
-    sizes: list[int], bertopic_sizes: list[int], timeout: float | None, sizes_labeler=None
+    sizes: list[int],
+    bertopic_sizes: list[int],
+    timeout: float | None,
+    labeler_sizes: list[int] | None = None,
 ) -> None:
     import pandas as pd
 
     frame = pd.read_parquet(WORK / "million.parquet", columns=["text", "label"])
     reference = frame["text"].iloc[:REFERENCE].tolist()
     rows = []
-    sizes_labeler = sizes if sizes_labeler is None else sizes_labeler
+    labeler_sizes = sizes if labeler_sizes is None else labeler_sizes
     for n in sizes:
         corpus, vectors = prefix(n)
         labels = frame["label"].iloc[:n].to_numpy()
-        systems = ([run_labeler] if n in sizes_labeler else []) + (
+        systems = ([run_labeler] if n in labeler_sizes else []) + (
             [run_bertopic] if n in bertopic_sizes else []
         )
         for runner in systems:
@@ -378,6 +381,11 @@ def choices(fit: int, queries: int, parts: set[str]) -> None:
     labeler.scale.EXACT_ASSIGN_LIMIT = EXACT_ASSIGN_LIMIT
 
 
+def numbers(text: str) -> list[int]:
+    """ "10000,100000" → [10000, 100000]; "" → []."""
+    return [int(s) for s in text.split(",") if s]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -401,14 +409,8 @@ def main() -> None:
         choices(args.fit, args.queries, set(args.parts.split(",")))
     else:
         globals()["SAMPLE_FIT"] = args.sample_fit
-        sizes = [int(s) for s in args.sizes.split(",")]
-        bertopic = [int(s) for s in args.bertopic_sizes.split(",") if s]
-        own = (
-            None
-            if args.labeler_sizes is None
-            else [int(s) for s in args.labeler_sizes.split(",") if s]
-        )
-        run(sizes, bertopic, args.timeout, own)
+        own = None if args.labeler_sizes is None else numbers(args.labeler_sizes)
+        run(numbers(args.sizes), numbers(args.bertopic_sizes), args.timeout, own)
 
 
 if __name__ == "__main__":

@@ -479,7 +479,7 @@ def run_large(
     from labeler.run.db import RunDB
     from labeler.run.folder import Run
     from labeler.run.layout import CONFIG, DOCUMENTS, HIERARCHY, TOPICS, write_json
-    from labeler.run.records import model_config, read_llm_cache, tree_record
+    from labeler.run.records import model_config, read_llm_cache
 
     engine = engine or Engine()
     sample_fit = sample_fit or fit_size()
@@ -683,7 +683,7 @@ def run_large(
         for topic, name in named.items():  # version 2: the user's name for a zero-shot topic
             db.add_label_version(topic, name, source=ZERO_SHOT_SOURCE)
         RunDB(staging).add_answers(earlier_answers)
-        write_json(staging / HIERARCHY, _sample_tree(model, sizes, tree_record))
+        write_json(staging / HIERARCHY, _sample_tree(model, sizes))
         timings["write"] = time.perf_counter() - clock
         clock = time.perf_counter()
         render_reports(staging)
@@ -722,12 +722,13 @@ def run_large(
     )
 
 
-def _sample_tree(model, sizes: dict[int, int], tree_record) -> dict:
+def _sample_tree(model, sizes: dict[int, int]) -> dict:
     """hierarchy.json for a large run: the tree is built from the sample the model was fitted on
     (the topics' centres and the parents' keywords and examples, bounded in memory), the topics'
     own keywords are the corpus-wide ones (`_describe`), and every node's size counts the whole
     corpus: a parent holds the documents of its topics."""
-    model.hierarchy_ = None  # built at fit time with the sample's topic numbers
+    from labeler.run.records import tree_record
+
     tree = tree_record(model)
     for node in tree["nodes"]:
         node["size"] = sum(sizes.get(t, 0) for t in node["topics"])
@@ -741,6 +742,7 @@ def _describe(model, topic_ids, counts, words, centres, topics, sample_topics, s
     fed with streamed counts instead of a vectorizer fitted on every text at once.
     """
     model.topics_ = sample_topics
+    model.hierarchy_ = None  # any tree built so far has the sample's topic numbers
     model.topic_ids_ = topic_ids
     model.topic_sizes_ = {t: int((topics == t).sum()) for t in topic_ids}
     model.topic_embeddings_ = {t: unit(centres[i]) for i, t in enumerate(topic_ids)}
