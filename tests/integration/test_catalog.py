@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
+from catalog_helpers import invoke, one_line_error
 
 from labeler.corpus import load_corpus
 from labeler.errors import LabelerError
@@ -385,25 +386,6 @@ def test_catalog_is_large_enough():
 
 
 # ------------------------------------------------------------------------ the CLI, one line each
-def one_line_error(result, *needles: str) -> str:
-    """The command failed with exit 2 and exactly one escaped `labeler: error:` line."""
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("labeler: error: "), result.stderr
-    assert "Traceback" not in result.output and "\x1b" not in result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
-
-
-def invoke(*args):
-    from click.testing import CliRunner
-
-    from labeler.cli import main
-
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
 def _file_under_file(tmp: Path) -> list:
     (tmp / "afile").write_text("x")
     return ["--out", tmp / "afile" / "run"]
