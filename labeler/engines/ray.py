@@ -241,7 +241,12 @@ class RayEngine(Engine):
             yield ray.get(ref)
 
     def _actors(self) -> int:
-        return max(1, min(self.cpus, int(os.environ.get("LABELER_RAY_ACTORS", self.cpus))))
+        text = os.environ.get("LABELER_RAY_ACTORS", "").strip()
+        if not text:
+            return max(1, self.cpus)
+        if not text.isdigit():
+            raise LabelerError(f"LABELER_RAY_ACTORS={text[:40]!r}: give a number of actors, e.g. 4")
+        return max(1, min(self.cpus, int(text)))
 
     def assign(self, vectors: np.ndarray, assigner: Assigner) -> dict[str, np.ndarray]:
         actors = self._pool(assigner, self._actors())

@@ -234,3 +234,16 @@ def test_ray_address_where_nothing_listens_fails_in_seconds(tmp_path):
     one_line_error(result, "cannot reach the Ray cluster", f"127.0.0.1:{port}")
     assert time.perf_counter() - started < 15
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "abc", "-1", "inf", "0"])
+def test_memory_budget_from_the_environment_is_checked(monkeypatch, value):
+    from labeler.errors import LabelerError
+    from labeler.scale import MAX_FIT, fit_size
+
+    monkeypatch.setenv("LABELER_MEMORY_GB", value)
+    with pytest.raises(LabelerError, match="LABELER_MEMORY_GB"):
+        fit_size()
+    monkeypatch.setenv("LABELER_MEMORY_GB", "8")
+    assert fit_size() == MAX_FIT
+    assert fit_size(budget_gb=1.0) < MAX_FIT  # an explicit budget wins over the environment
