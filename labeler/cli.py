@@ -14,7 +14,18 @@ from pathlib import Path
 import click
 
 from labeler import __version__, defaults
-from labeler.cli_common import llm_options, llm_settings, setup_logging, user_errors
+from labeler.cli_common import (
+    EndpointURL,
+    EnvVarName,
+    FiniteFloat,
+    LabelerGroup,
+    RayAddress,
+    llm_options,
+    llm_settings,
+    path_option,
+    setup_logging,
+    user_errors,
+)
 from labeler.errors import LabelerError, printable
 from labeler.guided import ZEROSHOT_MIN_SIMILARITY
 
@@ -38,7 +49,9 @@ Examples:
 """
 
 
-@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LabelerGroup, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="labeler")
 def main() -> None:
     """Turn a corpus of text into a topic report: clusters, keywords, labels, HTML and Markdown."""
@@ -46,8 +59,8 @@ def main() -> None:
 
 
 @main.command(epilog=EXAMPLES)
-@click.argument("corpus", type=click.Path(path_type=Path))
-@click.option("--out", "out", type=click.Path(path_type=Path), help="Run folder [reports/<name>].")
+@click.argument("corpus", type=path_option())
+@click.option("--out", "out", type=path_option(), help="Run folder [reports/<name>].")
 @click.option("--text-column", help="Column holding the text [text].")
 @click.option("--id-column", help="Column of document ids, kept as given [row numbers].")
 @click.option("--time-column", help="Column of timestamps, carried to the outputs.")
@@ -71,23 +84,27 @@ def main() -> None:
 @click.option(
     "--embedding-backend",
     type=click.Choice(["auto", "torch", "onnx", "onnx-int8"]),
-    default=lambda: os.environ.get("LABELER_EMBEDDING_BACKEND", "auto"),
+    default="auto",
+    envvar="LABELER_EMBEDDING_BACKEND",
     show_default="auto, or $LABELER_EMBEDDING_BACKEND",
     help="How the packaged MiniLM runs: auto picks ONNX (fp32, the same vectors as torch) when "
     "it is faster here; onnx-int8 is faster still but its vectors depend on the batch.",
 )
 @click.option(
-    "--embedding-base-url", help="An OpenAI-compatible embeddings endpoint, e.g. http://host/v1."
+    "--embedding-base-url",
+    type=EndpointURL(),
+    help="An OpenAI-compatible embeddings endpoint, e.g. http://host/v1.",
 )
 @click.option(
     "--embedding-api-key-env",
+    type=EnvVarName(),
     default="OPENAI_API_KEY",
     show_default=True,
     help="Environment variable holding the endpoint's API key (never written anywhere).",
 )
 @click.option(
     "--embeddings",
-    type=click.Path(path_type=Path),
+    type=path_option(),
     help="Precomputed vectors (.npy), one row per document after empty ones are dropped.",
 )
 @click.option(
@@ -103,7 +120,7 @@ def main() -> None:
 )
 @click.option(
     "--max-topic-share",
-    type=click.FloatRange(0, 1, min_open=True),
+    type=FiniteFloat(0, 1, min_open=True),
     default=0.25,
     show_default=True,
     help="A topic over this share of the corpus is split along its sub-groups unless they share "
@@ -111,19 +128,19 @@ def main() -> None:
 )
 @click.option(
     "--seed-topics",
-    type=click.Path(path_type=Path),
+    type=path_option(),
     help="Guided topics: a file of seed words, one topic a line (commas or spaces between "
     "words); clustering and keywords lean towards them.",
 )
 @click.option(
     "--zero-shot",
-    type=click.Path(path_type=Path),
+    type=path_option(),
     help="Zero-shot topics: a file of topic names, one a line; documents close enough to a "
     "name go to it first and keep the name as label, the rest are clustered.",
 )
 @click.option(
     "--zero-shot-min-similarity",
-    type=click.FloatRange(0, 1, min_open=True),
+    type=FiniteFloat(0, 1, min_open=True),
     default=ZEROSHOT_MIN_SIMILARITY,
     show_default=True,
     help="Cosine similarity of document and topic name a zero-shot assignment needs.",
@@ -151,10 +168,14 @@ def main() -> None:
     show_default=True,
 )
 @click.option(
-    "--seed", type=int, default=defaults.SEED, show_default=True, help="Same seed, same topics."
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=defaults.SEED,
+    show_default=True,
+    help="Same seed, same topics.",
 )
 @click.option(
-    "--cache-dir", type=click.Path(path_type=Path), help="Cache folder [~/.cache/labeler]."
+    "--cache-dir", type=path_option(), help="Cache folder [$LABELER_CACHE_DIR, ~/.cache/labeler]."
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option(
@@ -170,7 +191,11 @@ def main() -> None:
     show_default=True,
     help="Where the passes over every document run (ray: needs `pip install labeler[ray]`).",
 )
-@click.option("--ray-address", help="Ray cluster to join (with --engine ray) [a local one].")
+@click.option(
+    "--ray-address",
+    type=RayAddress(),
+    help="Ray cluster to join (with --engine ray) [a local one].",
+)
 @llm_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @user_errors

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import click
 
-from labeler.cli_common import llm_options, llm_settings, setup_logging, user_errors
+from labeler.cli_common import (
+    MAX_CONTEXT,
+    llm_options,
+    llm_settings,
+    path_option,
+    setup_logging,
+    user_errors,
+)
 from labeler.errors import LabelerError, printable
 
 
@@ -33,7 +40,7 @@ def _parse_topics(text: str | None) -> list[int] | None:
 
 
 @click.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=path_option())
 @llm_options
 @click.option("--topics", help="Only these topic ids and ranges, e.g. 3,7,10-15 [all].")
 @click.option("--force", is_flag=True, help="Also relabel topics a reviewer accepted or edited.")
@@ -46,9 +53,7 @@ def _parse_topics(text: str | None) -> list[int] | None:
 @click.option(
     "--dry-run", is_flag=True, help="Print the calls and tokens it would take; call nothing."
 )
-@click.option(
-    "--cache-dir", type=click.Path(path_type=Path), help="Where packaged models are assembled."
-)
+@click.option("--cache-dir", type=path_option(), help="Where packaged models are assembled.")
 @click.option("-q", "--quiet", is_flag=True)
 @user_errors
 def relabel(run_dir: Path, topics, force, layer, dry_run, cache_dir, quiet, **opts) -> None:
@@ -101,9 +106,9 @@ def _tree_line(layer: int | None, stats) -> str:
 
 
 @click.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--topic", type=int, help="Only this topic's versions.")
-@click.option("--set-current", nargs=2, type=int, metavar="TOPIC VERSION",
+@click.argument("run_dir", type=path_option())
+@click.option("--topic", type=click.IntRange(-1, 2**31 - 1), help="Only this topic's versions.")
+@click.option("--set-current", nargs=2, type=click.IntRange(-1, 2**31 - 1), metavar="TOPIC VERSION",
               help="Make an older (or newer) version the current label.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @user_errors
@@ -149,8 +154,8 @@ def llm() -> None:
 @llm.command()
 @click.option("--model", default="local", show_default=True, help="local, small or a .gguf file.")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8765, show_default=True)
-@click.option("--context", type=click.IntRange(512), default=4096, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--context", type=click.IntRange(512, MAX_CONTEXT), default=4096, show_default=True)
 @click.option("--parallel", type=click.IntRange(1, 16), default=2, show_default=True)
 @user_errors
 def serve(model: str, host: str, port: int, context: int, parallel: int) -> None:

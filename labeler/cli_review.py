@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from labeler.cli_common import llm_options, llm_settings, setup_logging, user_errors
+from labeler.cli_common import llm_options, llm_settings, path_option, setup_logging, user_errors
 
 EXAMPLES = """
 \b
@@ -20,7 +20,7 @@ Examples:
 
 
 @click.command(epilog=EXAMPLES)
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=path_option())
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -36,9 +36,7 @@ Examples:
 )
 @click.option("--reviewer", help="Name recorded with each decision [the OS user].")
 @llm_options
-@click.option(
-    "--cache-dir", type=click.Path(path_type=Path), help="Where packaged models are assembled."
-)
+@click.option("--cache-dir", type=path_option(), help="Where packaged models are assembled.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @user_errors
 def review(run_dir: Path, port: int, host: str, reviewer, cache_dir, quiet, **opts) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from labeler.cli_common import user_errors
+from labeler.cli_common import path_option, user_errors
 from labeler.errors import printable
 
 REPORT_EXAMPLES = """
@@ -28,10 +28,10 @@ Examples:
 
 
 @click.command(epilog=REPORT_EXAMPLES)
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=path_option())
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
+    type=path_option(),
     help="Folder for report.html and report.md [RUN_DIR].",
 )
 @click.option(
@@ -76,7 +76,7 @@ def report(
 
 
 @click.command("export", epilog=EXPORT_EXAMPLES)
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=path_option())
 @click.option(
     "--format",
     "fmt",
@@ -85,9 +85,7 @@ def report(
     show_default=True,
     help="File format of the tables.",
 )
-@click.option(
-    "--out", type=click.Path(path_type=Path), help="Folder for the tables [RUN_DIR/export]."
-)
+@click.option("--out", type=path_option(), help="Folder for the tables [RUN_DIR/export].")
 @click.option("--no-text", is_flag=True, help="Leave the document text column out.")
 @click.option(
     "--raw-csv",
@@ -107,7 +105,7 @@ def export(run_dir: Path, fmt: str, out: Path | None, no_text: bool, raw_csv: bo
 
 
 @click.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=path_option())
 @click.option(
     "--rebuild",
     is_flag=True,

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import click
 
-from labeler.cli_common import llm_options, llm_settings, setup_logging, user_errors
+from labeler.cli_common import (
+    FiniteFloat,
+    llm_options,
+    llm_settings,
+    path_option,
+    setup_logging,
+    source_of,
+    user_errors,
+)
 from labeler.errors import LabelerError, printable
 
 EXAMPLES = """
@@ -29,14 +37,14 @@ def change_options(func):
     subcommand (`labeler topics --llm none RUN merge 3 7`) and after it."""
     func = click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")(func)
     func = click.option(
-        "--cache-dir", type=click.Path(path_type=Path), help="Where packaged models are assembled."
+        "--cache-dir", type=path_option(), help="Where packaged models are assembled."
     )(func)
     func = llm_options(func)
     return click.option("--reviewer", help="Name recorded with the change [the OS user].")(func)
 
 
 @click.group(epilog=EXAMPLES)
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=path_option())
 @change_options
 @click.pass_context
 def topics(ctx: click.Context, run_dir: Path, **opts) -> None:
@@ -45,23 +53,19 @@ def topics(ctx: click.Context, run_dir: Path, **opts) -> None:
     Only the topics a change touches are described again and labelled again (with the LLM
     options, given before RUN_DIR or after the subcommand; --llm none keeps keyword labels).
     """
-    ctx.obj = {"run_dir": run_dir, "opts": opts, "sources": dict(_sources(ctx, opts))}
-
-
-def _sources(ctx: click.Context, opts: dict):
-    for name in opts:
-        source = ctx.get_parameter_source(name)
-        yield name, source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+    ctx.obj = {"run_dir": run_dir, "opts": opts, "sources": {n: source_of(ctx, n) for n in opts}}
 
 
 def _options(ctx: click.Context, own: dict) -> dict:
-    """The group's options, overridden by those given after the subcommand."""
+    """The group's options, overridden by those given after the subcommand. The command line
+    wins over the environment wherever each was given: `labeler topics --llm small RUN merge 0 1`
+    with LABELER_LLM=none set asks the small model (the subcommand's --llm only holds the
+    environment's value)."""
     parent = ctx.obj
     merged = dict(parent["opts"])
     for name, value in own.items():
-        source = ctx.get_parameter_source(name)
-        given = source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
-        if given or not parent["sources"].get(name):
+        rank = source_of(ctx, name)[0]
+        if rank >= parent["sources"].get(name, (0, "default"))[0]:
             merged[name] = value
     return merged
 
@@ -154,22 +158,15 @@ def reduce(ctx: click.Context, to, **own) -> None:
 @topics.command()
 @click.option("--strategy", default="embeddings", show_default=True,
               help="embeddings, c-tf-idf or probabilities.")  # fmt: skip
-@click.option("--max-share", help="Reassign until at most this share of documents are outliers "
+@click.option("--max-share", type=FiniteFloat(0, 1, max_open=True),
+              help="Reassign until at most this share of documents are outliers "
               "(most confident first) [all outliers].")  # fmt: skip
 @change_options
 @click.pass_context
 @user_errors
 def outliers(ctx: click.Context, strategy, max_share, **own) -> None:
     """Reassign outlier documents to their nearest topic."""
-    share = None
-    if max_share is not None:
-        try:
-            share = float(max_share)
-        except ValueError:
-            raise LabelerError(
-                f"--max-share takes a share such as 0.05, not {max_share!r}"
-            ) from None
-    _change(ctx, "outliers", own, strategy, share)
+    _change(ctx, "outliers", own, strategy, max_share)
 
 
 @topics.command()

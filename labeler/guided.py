@@ -19,12 +19,13 @@ the user, so they keep the name as their label (source "zero-shot") until a revi
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from labeler.errors import LabelerError
+from labeler.errors import LabelerError, printable
 
 ZERO_SHOT_SOURCE = "zero-shot"  # the label source of a zero-shot topic's name (run.sqlite)
 # BERTopic's weights: a seeded document keeps 3/4 of its own embedding.
@@ -36,13 +37,33 @@ ZEROSHOT_MIN_SIMILARITY = 0.7
 MAX_NAMED_TOPICS = 200  # lines in a seed or zero-shot file
 MAX_LINE_CHARS = 300
 MAX_FILE_BYTES = 1_000_000
+# Bidi embeddings, overrides and isolates: they reorder what a name looks like in the report.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def _lines(path: Path, what: str) -> list[tuple[int, str]]:
-    """The file's non-blank lines (numbered from 1), or one clear error about the file."""
+def _bad_character(line: str) -> str | None:
+    """The first character a name must not hold: a control character (tab aside, which
+    separates words), a line or paragraph separator, or a bidi override."""
+    for ch in line:
+        if ch == "\t":
+            continue
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in BIDI_CONTROLS:
+            return f"U+{ord(ch):04X}"
+    return None
+
+
+def _lines(path: Path, what: str, unique: bool = False) -> list[tuple[int, str]]:
+    """The file's non-blank lines (numbered from 1), or one clear error about the file.
+
+    Only LF and CRLF end a line: a U+2028, U+2029, NEL, vertical tab or form feed inside a line
+    is refused with its line number rather than splitting one name in two (str.splitlines)."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise LabelerError(f"{what} file {path} is a folder: give a text file, one entry a line")
+    if not path.exists():
         raise LabelerError(f"{what} file not found: {path}")
+    if not path.is_file():
+        raise LabelerError(f"{what} file {path} is not a regular file (a pipe or device?)")
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise LabelerError(f"{what} file {path.name} is over {MAX_FILE_BYTES:,} bytes")
@@ -55,19 +76,37 @@ def _lines(path: Path, what: str) -> list[tuple[int, str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise LabelerError(f"{what} file {path.name} is not UTF-8 text: {exc.reason}") from exc
-    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1)]
-    lines = [(n, line) for n, line in lines if line and not line.startswith("#")]
+    lines = []
+    for n, raw in enumerate(text.split("\n"), 1):
+        line = raw[:-1] if raw.endswith("\r") else raw
+        bad = _bad_character(line)
+        if bad:
+            raise LabelerError(
+                f"{what} file {path.name}, line {n}: holds the control character {bad}; "
+                "write plain text, one entry a line"
+            )
+        line = line.strip()
+        if line and not line.startswith("#"):
+            lines.append((n, line))
     if not lines:
         raise LabelerError(f"{what} file {path.name} is empty: write one entry a line")
     if len(lines) > MAX_NAMED_TOPICS:
         raise LabelerError(
             f"{what} file {path.name} has {len(lines)} lines; at most {MAX_NAMED_TOPICS}"
         )
+    seen: dict[str, int] = {}
     for n, line in lines:
         if len(line) > MAX_LINE_CHARS:
             raise LabelerError(
                 f"{what} file {path.name}, line {n}: over {MAX_LINE_CHARS} characters"
             )
+        key = " ".join(line.split()).lower()
+        if unique and key in seen:
+            raise LabelerError(
+                f"{what} file {path.name}, line {n}: {printable(key)!r} is named twice "
+                f"(first on line {seen[key]}); give each name once"
+            )
+        seen[key] = n
     return lines
 
 
@@ -92,7 +131,7 @@ def read_seed_topics(path: Path) -> list[list[str]]:
 def read_zero_shot_topics(path: Path) -> list[str]:
     """A zero-shot file: one topic name a line."""
     names = []
-    for n, line in _lines(path, "zero-shot"):
+    for n, line in _lines(path, "zero-shot", unique=True):
         name = " ".join(line.split())
         if not re.search(r"\w", name):
             raise LabelerError(f"zero-shot file {Path(path).name}, line {n}: no words")

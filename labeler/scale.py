@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import resource
 import time
@@ -72,8 +73,25 @@ def fit_size(budget_gb: float | None = None) -> int:
     topics past that at the default minimum topic size.
     """
     if budget_gb is None:
-        budget_gb = float(os.environ.get("LABELER_MEMORY_GB", DEFAULT_MEMORY_BUDGET_GB))
+        budget_gb = memory_budget_gb()
     return int(min(MAX_FIT, max(MIN_FIT, budget_gb * 1024**3 / FIT_BYTES_PER_DOC)))
+
+
+def memory_budget_gb() -> float:
+    """$LABELER_MEMORY_GB (default 4), refused in one line unless a finite number above 0."""
+    text = os.environ.get("LABELER_MEMORY_GB", "").strip()
+    if not text:
+        return DEFAULT_MEMORY_BUDGET_GB
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and 0 < value <= 1e6):
+        raise LabelerError(
+            f"LABELER_MEMORY_GB={text[:40]!r}: give the memory budget in gigabytes, e.g. 4 "
+            "(or --sample-fit N)"
+        )
+    return value
 
 
 def parquet_rows(path: Path) -> int | None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -41,6 +43,43 @@ def _ray():
             "--engine ray needs Ray: pip install 'labeler[ray]' (ray[data] 2.60)"
         ) from exc
     return ray
+
+
+def ray_host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of a Ray address; None for `auto` and `local`; ValueError when malformed."""
+    if address in ("auto", "local"):
+        return None
+    rest = address[len("ray://") :] if address.startswith("ray://") else address
+    if "://" in rest:
+        raise ValueError("only the ray:// scheme is understood")
+    parts = urllib.parse.urlsplit("//" + rest)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("the port is not a number from 1 to 65535") from None
+    if not parts.hostname or any(ch.isspace() for ch in rest):
+        raise ValueError("no host")
+    if port is None or port == 0:
+        raise ValueError("no port")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("a path after the port")
+    return parts.hostname, port
+
+
+CONNECT_TIMEOUT_S = 3.0
+
+
+def check_reachable(host: str, port: int, what: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuse in a few seconds, with one line, an address where nothing listens."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise LabelerError(
+            f"cannot reach {what} at {host}:{port} ({reason}): start the cluster there "
+            "(`ray start --head`) or leave out --ray-address for a local Ray"
+        ) from None
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -90,6 +129,14 @@ class RayEngine(Engine):
     ):
         ray = _ray()
         self._started = False
+        if not ray.is_initialized() and address:
+            # ray.init waits minutes for an address where nothing listens: ask the port first.
+            try:
+                where = ray_host_port(address)
+            except ValueError as exc:
+                raise LabelerError(f"--ray-address {address!r}: {exc}") from None
+            if where is not None:
+                check_reachable(*where, "the Ray cluster")
         if not ray.is_initialized():
             kwargs = {
                 "log_to_driver": False,
@@ -194,7 +241,12 @@ class RayEngine(Engine):
             yield ray.get(ref)
 
     def _actors(self) -> int:
-        return max(1, min(self.cpus, int(os.environ.get("LABELER_RAY_ACTORS", self.cpus))))
+        text = os.environ.get("LABELER_RAY_ACTORS", "").strip()
+        if not text:
+            return max(1, self.cpus)
+        if not text.isdigit():
+            raise LabelerError(f"LABELER_RAY_ACTORS={text[:40]!r}: give a number of actors, e.g. 4")
+        return max(1, min(self.cpus, int(text)))
 
     def assign(self, vectors: np.ndarray, assigner: Assigner) -> dict[str, np.ndarray]:
         actors = self._pool(assigner, self._actors())

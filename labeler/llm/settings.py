@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,32 @@ class LLMSettings:
     context: int = 4096
     prompt: str = "label_summary"
     corpus_description: str | None = None
+
+    MIN_PROMPT_TOKENS = 256  # what a label prompt needs at least, besides the answer
+
+    def check(self) -> LLMSettings:
+        """Refuse values no endpoint should receive (one line naming the option)."""
+
+        def number(value, option: str, low: float, high: float) -> None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise LabelerError(f"{option} takes a number, not {value!r}")
+            if not math.isfinite(value) or not low <= value <= high:
+                raise LabelerError(f"{option} takes a number from {low:g} to {high:g}, not {value}")
+
+        number(self.temperature, "--temperature", 0.0, 2.0)
+        number(self.max_tokens, "--max-tokens", 16, 4096)
+        number(self.context, "--llm-context", 512, 1_048_576)
+        if self.timeout is not None:
+            number(self.timeout, "--llm-timeout", 1.0, 86_400.0)
+        if self.concurrency is not None:
+            number(self.concurrency, "--concurrency", 1, 64)
+        if self.prompt_budget < self.MIN_PROMPT_TOKENS:
+            raise LabelerError(
+                f"--max-tokens {self.max_tokens} leaves {max(self.prompt_budget, 0)} tokens for "
+                f"the prompt in --llm-context {self.context}: lower --max-tokens or raise "
+                "--llm-context"
+            )
+        return self
 
     @property
     def workers(self) -> int:
@@ -125,6 +152,7 @@ class LazyLocalChat:
 
 @contextlib.contextmanager
 def open_chat_model(settings: LLMSettings, cache_dir: Path | None = None) -> Iterator[ChatModel]:
+    settings.check()
     if settings.base_url:
         if not settings.model:
             raise LabelerError(
