@@ -14,6 +14,7 @@ import functools
 import gzip
 import html
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +37,12 @@ from labeler.run.layout import (
     EMBEDDINGS,
     HIERARCHY,
     MANIFEST,
+    file_problem,
     read_json,
     write_text,
 )
+
+log = logging.getLogger("labeler")
 
 STAGES = tuple((s.key, s.title) for s in KEYWORD_STAGES)  # (topics.json key, heading)
 DOC_CHARS = 1500  # an example document longer than this is cut in the reports
@@ -170,10 +174,14 @@ def _tree(run_dir: Path, documents: pd.DataFrame, topics: list[dict]) -> dict | 
     path = run_dir / HIERARCHY
     if not path.is_file():
         return None
-    try:
-        nodes = read_json(path).get("nodes", [])
-    except LabelerError:
-        return None  # damaged: the report goes without the tree (labeler tree --rebuild)
+    problem = file_problem(run_dir, HIERARCHY)
+    if problem:  # damaged: the report goes without the tree
+        log.warning(
+            "%s %s: the report leaves out the topic tree (`labeler tree %s --rebuild` rebuilds "
+            "it)", path, problem, run_dir,
+        )  # fmt: skip
+        return None
+    nodes = read_json(path)["nodes"]
     known = {t["topic"]: t for t in topics}
     if not nodes or any(n["layer"] == 0 and n["id"] not in known for n in nodes):
         return None  # stale: the topics changed since the tree was built

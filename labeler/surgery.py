@@ -229,6 +229,7 @@ def _ranges(ids: list[int]) -> str:
 
 
 def _state(run: Run) -> tuple[pd.DataFrame, np.ndarray]:
+    run.check("topics")  # every file a change reads or rewrites, before any is read
     docs = run.documents()
     return docs, docs["topic"].to_numpy(dtype=np.int64)
 
@@ -454,10 +455,16 @@ def apply(
     `reviews(tx, revision, marked)` writes the review log's rows for the change instead of the
     default ones (the review app records its merge and split decisions); it must send `marked`
     (reviewed topics whose documents changed) back to "unreviewed"."""
+    run.check("topics")  # nothing is written into a run with a damaged file
     db = run.db
     statuses = db.status_names()
     current = db.current_labels()
     who = who or who_default()
+    # Topics that leave topics.json (merged away, split off, or -1 once no outlier is left) stop
+    # having a current label; -1 coming back (a delete) finds its last label again.
+    present = {int(r["topic"]) for r in plan.records}
+    left = sorted(t for t in current if t not in present)
+    outliers_back = OUTLIER in present and OUTLIER not in current
     changed = [t for t in plan.touched if t >= 0 and t not in plan.added]
     marked = [t for t in changed if statuses.get(t, "unreviewed") != "unreviewed"]
     # A zero-shot topic is named by the user: a change to its documents keeps the name (the
@@ -475,8 +482,12 @@ def apply(
         )
         made["revision"] = revision
         run.keep_files(revision, tx)  # before any label changes: undo puts these back
-        for t in plan.removed:
+        for t in sorted({*plan.removed, *left}):
             tx.drop_topic(t)
+        if outliers_back:
+            versions = tx.label_history(OUTLIER)
+            if versions:
+                tx.set_current_version(OUTLIER, versions[-1]["version"])
         for t in sorted(plan.keyword_labels):
             tx.add_label_version(
                 t, plan.keyword_labels[t], summary=None, source="keywords", flags=[plan.action]
@@ -550,6 +561,7 @@ def undo_revision(run: Run, who: str | None = None, render: bool = True) -> dict
     """Take back the last revision that is not undone: its kept files put back byte for byte,
     label versions and review statuses as they were; the revision stays in the history, marked
     undone, and its kept files are removed. Returns the revision's row."""
+    run.check("topics")  # undo rewrites the same files a change does
     live = [r for r in run.db.revisions() if not r.get("undone_at")]
     if not live:
         raise LabelerError(

@@ -151,6 +151,7 @@ class Reviewer:
         """Accept or edit the name of a node above the topics: a new version of its name with
         source `review`, which `labeler relabel` keeps unless --force. Returns the node."""
         with self._lock:
+            self.run.check("review")  # a file damaged while serving: one 4xx line, no write
             tree = self.run.hierarchy() or {}
             node = next(
                 (n for n in tree.get("nodes", []) if n["id"] == node_id and n["layer"] > 0), None
@@ -177,6 +178,7 @@ class Reviewer:
     def apply(self, topic: int, decision: Decision) -> dict:
         """Carry out one decision on `topic`; returns the reviews row written."""
         with self._lock:
+            self.run.check("review")
             if topic not in self.topics():
                 raise ReviewError(404, f"no topic {topic} in this run")
             handler = getattr(self, f"_{decision.action}")

@@ -22,7 +22,7 @@ from labeler.represent import topic_vectors, unit
 from labeler.review import flags as flagging
 from labeler.run.db import RunDB
 from labeler.run.folder import Run
-from labeler.run.layout import DOCUMENTS, EMBEDDINGS
+from labeler.run.layout import DOCUMENTS, EMBEDDINGS, check_files
 
 DOC_CHARS = 2000  # a document longer than this is cut on the page and in the API
 SAMPLE_DOCS = 6  # random documents per topic, beside the representative ones
@@ -69,8 +69,15 @@ class ReviewRun:
         stat = (self.run_dir / DOCUMENTS).stat()
         return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
+    def check(self) -> None:
+        """The run's files against their contracts (`layout.check_files`; remembered while they
+        are unchanged): a file damaged while the server runs is a LabelerError (a 4xx answer
+        naming the file), never a crash."""
+        check_files(self.run_dir, "review")
+
     def _load_documents(self) -> None:
         """(Re)read documents and embeddings when documents.parquet changed (a merge)."""
+        self.check()
         stamp = self._stamp()
         if stamp == self._docs_stamp:
             return
@@ -112,6 +119,7 @@ class ReviewRun:
     # ------------------------------------------------------------------ topics
     def records(self) -> list[dict]:
         """Real topics (no outliers) with current label, status and label history."""
+        self.check()
         records = [r for r in run_view.topics(self.run_dir) if int(r["topic"]) >= 0]
         for r in records:
             r["topic"] = int(r["topic"])
@@ -225,6 +233,7 @@ class ReviewRun:
         """The topic tree for review: hierarchy.json's nodes with their current names (topics'
         from their labels, the nodes' above from `node_labels`), each node's name history, and
         its children as `{id, label, size, layer}`; None for a run without a tree."""
+        self.check()
         run = Run(self.run_dir)
         tree = run.hierarchy()
         if tree is None:

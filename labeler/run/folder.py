@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from labeler.errors import LabelerError
 from labeler.run.db import RunDB
 from labeler.run.layout import (
     CONFIG,
@@ -26,7 +28,9 @@ from labeler.run.layout import (
     REVISIONS,
     TOPICS,
     atomic_write,
+    check_files,
     check_run,
+    file_problem,
     read_json,
     write_json,
     write_parquet,
@@ -67,6 +71,15 @@ def sync_tree(folder: Path, db: RunDB, topics: list[dict] | None = None) -> None
     its keyword label."""
     path = Path(folder) / HIERARCHY
     if not path.is_file():
+        return
+    problem = file_problem(Path(folder), HIERARCHY)
+    if problem:  # left as it is: `labeler tree --rebuild` replaces it
+        logging.getLogger("labeler").warning(
+            "%s %s: its names were not updated (`labeler tree %s --rebuild` rebuilds it)",
+            path,
+            problem,
+            folder,
+        )
         return
     tree = read_json(path)
     topics = topics if topics is not None else read_json(Path(folder) / TOPICS)
@@ -121,9 +134,23 @@ class Run:
         return read_json(self.path / TOPICS)
 
     def hierarchy(self) -> dict | None:
-        """hierarchy.json (`{"layers": [...], "nodes": [...]}`), or None for a run without one."""
+        """hierarchy.json (`{"layers": [...], "nodes": [...]}`), or None for a run without one;
+        a damaged one is a LabelerError saying how to rebuild it."""
         path = self.path / HIERARCHY
-        return read_json(path) if path.is_file() else None
+        if not path.exists():
+            return None
+        problem = file_problem(self.path, HIERARCHY)
+        if problem:
+            raise LabelerError(
+                f"{path} {problem}: `labeler tree {self.path} --rebuild` rebuilds it (the topics, "
+                "labels and reports still work)"
+            )
+        return read_json(path)
+
+    def check(self, command: str = "topics") -> None:
+        """Every file `command` reads, checked against its contract and against the others
+        (`layout.check_files`): called before a change writes anything."""
+        check_files(self.path, command)
 
     def write_hierarchy(self, tree: dict) -> None:
         """Replace hierarchy.json (a rebuilt tree), then copy the stored names into it."""
@@ -181,9 +208,6 @@ class Run:
         layers follow the new topics, and each node whose key (layer and leaf topics) is
         unchanged finds its stored name again. A tree that cannot be rebuilt is removed rather
         than left describing topics that no longer exist (`labeler tree` builds it again)."""
-        import logging
-
-        from labeler.errors import LabelerError
         from labeler.model import TopicModel  # the tree is fitted maths: core, loaded on demand
         from labeler.run.records import tree_record
 
@@ -221,8 +245,6 @@ class Run:
 
     def kept_files(self, revision: int) -> dict[str, Path | None]:
         """Revision `revision`'s kept files by name; None: the file did not exist then."""
-        from labeler.errors import LabelerError
-
         folder = self.revision_dir(revision)
         missing = [n for n in (DOCUMENTS, TOPICS, LABEL_STATE) if not (folder / n).is_file()]
         if missing:

@@ -114,9 +114,40 @@ def check_out(out: Path) -> Path:
 
 
 def lock_path(run_dir: Path) -> Path:
-    """The lock beside a run folder (the folder itself is swapped whole, so it cannot hold it)."""
-    run_dir = Path(run_dir).absolute()
-    return run_dir.parent / f".{run_dir.name}.lock"
+    """The lock of a run folder: a file under the cache folder's `locks/`, named by the run's
+    absolute path (the folder itself is swapped whole, so it cannot hold its own lock, and a lock
+    file beside it would be litter in the user's output folder). Every writer of the same path
+    takes the same file, whether the run exists yet or not."""
+    import hashlib
+
+    from labeler.cache import default_cache_dir
+
+    run_dir = Path(os.path.abspath(Path(run_dir)))
+    with contextlib.suppress(OSError, RuntimeError):
+        run_dir = run_dir.resolve()  # a symlinked path and its target share one lock
+    digest = hashlib.sha256(str(run_dir).encode("utf-8", "surrogateescape")).hexdigest()[:24]
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in run_dir.name)[:40]
+    return _lock_folder(default_cache_dir()) / f"{name or 'run'}-{digest}.lock"
+
+
+def _lock_folder(cache: Path) -> Path:
+    """`locks/` under the cache folder, or under the temp folder when the cache folder cannot be
+    written (a read-only home): the same choice for every process of one user."""
+    for base in (
+        Path(cache),
+        Path(tempfile.gettempdir()) / f"labeler-{getattr(os, 'getuid', lambda: 0)()}",
+    ):
+        folder = base / "locks"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    raise LabelerError(
+        f"cannot create a lock file under {cache}: pass a writable --cache-dir "
+        "(or $LABELER_CACHE_DIR)"
+    )
 
 
 @contextlib.contextmanager
@@ -127,7 +158,6 @@ def run_lock(run_dir: Path):
     from filelock import FileLock, Timeout
 
     path = lock_path(run_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path), timeout=0, thread_local=False)
     try:
         lock.acquire()
@@ -210,30 +240,122 @@ def write_run_dir(out: Path, writer: Callable[[Path], None]) -> Path:
 
 
 # What each command reads from a run folder; a damaged file stops only the commands that need it.
+# hierarchy.json is optional (a run may have no tree), but when it is there the commands that
+# rewrite or show it need it whole; `report` goes without the tree instead, and
+# `labeler tree --rebuild` (the "tree" entry: it reads everything but the tree) rebuilds it.
 NEEDS = {
     "report": (MANIFEST, CONFIG, TOPICS, DOCUMENTS),
     "export": (MANIFEST, TOPICS, DOCUMENTS),
     "labels": (MANIFEST, DATABASE),
-    "relabel": (MANIFEST, CONFIG, TOPICS, DOCUMENTS, EMBEDDINGS, DATABASE),
-    "review": (MANIFEST, CONFIG, TOPICS, DOCUMENTS, EMBEDDINGS, DATABASE),
-    "topics": (MANIFEST, CONFIG, TOPICS, DOCUMENTS, EMBEDDINGS, DATABASE),
+    "relabel": (MANIFEST, CONFIG, TOPICS, DOCUMENTS, EMBEDDINGS, DATABASE, HIERARCHY),
+    "review": (MANIFEST, CONFIG, TOPICS, DOCUMENTS, EMBEDDINGS, DATABASE, HIERARCHY),
+    "topics": (MANIFEST, CONFIG, TOPICS, DOCUMENTS, EMBEDDINGS, DATABASE, HIERARCHY),
+    "tree": (MANIFEST, CONFIG, TOPICS, DOCUMENTS, EMBEDDINGS, DATABASE),
+    "eval": (MANIFEST, CONFIG, TOPICS, DOCUMENTS, EMBEDDINGS),
 }
+OPTIONAL = (HIERARCHY,)  # a missing optional file is no problem
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _topics_problem(data: list) -> str | None:
+    """topics.json's records: the fields every reader takes, of the types they take."""
+    keys = {"topic", "size", "label", "keywords"}
+    if not all(isinstance(r, dict) and keys <= set(r) for r in data):
+        return "has the wrong shape (each record needs topic, size, label and keywords)"
+    for r in data:
+        if not _is_int(r["topic"]) or not isinstance(r["keywords"], list):
+            return "has the wrong shape (a topic that is not a number, or keywords not a list)"
+        if not _is_int(r["size"]) or r["size"] < 0:
+            return f"has the wrong shape (topic {r['topic']}'s size {r['size']!r} is not a count)"
+        if not isinstance(r["label"], str):
+            return f"has the wrong shape (topic {r['topic']}'s label is not text)"
+        for key in ("representative_docs", "representative_doc_ids"):
+            if not isinstance(r.get(key, []), list):
+                return f"has the wrong shape (topic {r['topic']}'s {key} is not a list)"
+    seen: set[int] = set()
+    for r in data:
+        if r["topic"] in seen:
+            return f"has the wrong shape (topic {r['topic']} is listed twice)"
+        seen.add(r["topic"])
+    return None
+
+
+def _tree_problem(data: dict) -> str | None:
+    """hierarchy.json's nodes: what `labeler tree`, the report and review read of each."""
+    nodes = data.get("nodes")
+    if not isinstance(nodes, list):
+        return "has the wrong shape (no list of nodes)"
+    ids: set[int] = set()
+    for node in nodes:
+        if not isinstance(node, dict):
+            return "has the wrong shape (a node that is not an object)"
+        if not all(_is_int(node.get(k)) for k in ("id", "layer", "size")):
+            return "has the wrong shape (a node without a numeric id, layer and size)"
+        if node["id"] in ids:
+            return f"has the wrong shape (node {node['id']} is listed twice)"
+        ids.add(node["id"])
+        if not (node.get("parent") is None or _is_int(node.get("parent"))):
+            return f"has the wrong shape (node {node['id']}'s parent is not a node id)"
+        children = node.get("children")
+        if not (isinstance(children, list) and all(_is_int(c) for c in children)):
+            return f"has the wrong shape (node {node['id']}'s children are not a list of ids)"
+        if not isinstance(node.get("label"), str):
+            return f"has the wrong shape (node {node['id']}'s label is not text)"
+        topics = node.get("topics", [node["id"]] if node["layer"] == 0 else None)
+        if not (isinstance(topics, list) and all(_is_int(t) for t in topics)):
+            return f"has the wrong shape (node {node['id']}'s topics are not a list of ids)"
+        if node["layer"] > 0 and not isinstance(node.get("key"), str):
+            return f"has the wrong shape (node {node['id']} has no key)"
+    if not isinstance(data.get("layers", []), list):
+        return "has the wrong shape (layers is not a list)"
+    return None
 
 
 def _json_problem(path: Path, kind: type) -> str | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return "is damaged (not valid JSON; truncated?)"
     if not isinstance(data, kind):
         return f"has the wrong shape (not a JSON {'object' if kind is dict else 'list'})"
     if path.name == TOPICS:
-        keys = {"topic", "size", "label", "keywords"}
-        if not all(isinstance(r, dict) and keys <= set(r) for r in data):
-            return "has the wrong shape (each record needs topic, size, label and keywords)"
-        if not all(isinstance(r["topic"], int) and isinstance(r["keywords"], list) for r in data):
-            return "has the wrong shape (a topic that is not a number, or keywords not a list)"
+        return _topics_problem(data)
+    if path.name == HIERARCHY:
+        return _tree_problem(data)
     return None
+
+
+def database_version(path: Path) -> int | None:
+    """run.sqlite's schema version (`PRAGMA user_version`), read only; None when unreadable."""
+    import sqlite3
+
+    if not Path(path).is_file():
+        return None
+    try:
+        con = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            return int(con.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            con.close()
+    except (sqlite3.Error, OSError, ValueError):
+        return None
+
+
+def newer_database(path: Path) -> str | None:
+    """The refusal of a run.sqlite written by a newer labeler (the same line `RunDB` gives), or
+    None."""
+    from labeler.run.migrations import LATEST
+
+    version = database_version(path)
+    if version is None or version <= LATEST:
+        return None
+    return (
+        f"{path} has database schema {version}, newer than this labeler reads ({LATEST}): "
+        "upgrade labeler to open this run"
+    )
 
 
 def file_problem(run_dir: Path, name: str) -> str | None:
@@ -242,9 +364,9 @@ def file_problem(run_dir: Path, name: str) -> str | None:
 
     path = Path(run_dir) / name
     if not path.is_file():
-        return "is missing"
+        return None if name in OPTIONAL and not path.exists() else "is missing"
     try:
-        if name in (MANIFEST, CONFIG, TOPICS):
+        if name in (MANIFEST, CONFIG, TOPICS, HIERARCHY):
             return _json_problem(path, list if name == TOPICS else dict)
         if name == DOCUMENTS:
             import pyarrow.parquet as pq
@@ -273,9 +395,108 @@ def file_problem(run_dir: Path, name: str) -> str | None:
     return None
 
 
+def _agreement_problem(run_dir: Path) -> str | None:
+    """topics.json against documents.parquet: every document's topic has a record, and every
+    record's size is its number of documents (None when they agree)."""
+    import numpy as np
+    import pandas as pd
+
+    records = json.loads((Path(run_dir) / TOPICS).read_text(encoding="utf-8"))
+    try:
+        column = pd.read_parquet(Path(run_dir) / DOCUMENTS, columns=["topic"])["topic"]
+        topics = column.to_numpy(dtype=np.int64)
+    except (ValueError, TypeError):
+        return "does not match documents.parquet (its topic column is not numbers)"
+    ids, counts = np.unique(topics, return_counts=True)
+    found = {int(t): int(c) for t, c in zip(ids, counts)}
+    sizes = {int(r["topic"]): int(r["size"]) for r in records}
+    unlisted = sorted(set(found) - set(sizes))
+    if unlisted:
+        shown = ", ".join(map(str, unlisted[:5])) + (", ..." if len(unlisted) > 5 else "")
+        return (
+            f"does not match documents.parquet (documents in topic {shown}, which topics.json "
+            "does not list)"
+        )
+    for topic, size in sorted(sizes.items()):
+        if found.get(topic, 0) != size:
+            return (
+                f"does not match documents.parquet (topic {topic}: size {size} in topics.json, "
+                f"{found.get(topic, 0)} documents in documents.parquet)"
+            )
+    return None
+
+
+_CHECKED: dict[tuple, dict[str, str | None]] = {}
+
+
+def _stamp(path: Path) -> tuple:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (None,)
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def run_problems(run_dir: Path) -> dict[str, str | None]:
+    """What is wrong with each file of a run folder (None: it reads), topics.json checked
+    against documents.parquet too. Remembered per file stamp, so a server checking before every
+    change reads an unchanged folder once."""
+    run_dir = Path(run_dir)
+    names = sorted({f for needs in NEEDS.values() for f in needs})
+    key = (str(run_dir.absolute()), *(_stamp(run_dir / n) for n in names))
+    if key in _CHECKED:
+        return dict(_CHECKED[key])
+    problems = {name: file_problem(run_dir, name) for name in names}
+    if problems[TOPICS] is None and problems[DOCUMENTS] is None:
+        try:
+            problems[TOPICS] = _agreement_problem(run_dir)
+        except (OSError, ValueError) as exc:
+            problems[DOCUMENTS] = f"is damaged ({type(exc).__name__})"
+    if len(_CHECKED) > 64:
+        _CHECKED.clear()
+    _CHECKED[key] = problems
+    return dict(problems)
+
+
+def _remedy(name: str, run_dir: Path) -> str:
+    if name == HIERARCHY:
+        return f"`labeler tree {run_dir} --rebuild` rebuilds it"
+    return "`labeler run` again rebuilds the folder"
+
+
+def still_works(problems: dict[str, str | None]) -> str:
+    """`still works: ...` for the commands none of whose files has a problem."""
+    works = []
+    for other, needs in NEEDS.items():
+        if any(problems.get(f) for f in needs):
+            continue
+        if other == "tree" and problems.get(HIERARCHY):
+            other = "tree --rebuild"
+        works.append(f"`labeler {other}`")
+    return f"still works: {', '.join(works)}" if works else "nothing else works"
+
+
+def problem_message(run_dir: Path, name: str, problem: str, command: str, problems: dict) -> str:
+    """One line: the file, what is wrong, which command needs it, what still works, the fix."""
+    return (
+        f"{Path(run_dir) / name} {problem}: `labeler {command}` needs it "
+        f"({still_works(problems)}; {_remedy(name, Path(run_dir))})"
+    )
+
+
+def check_files(run_dir: Path, command: str, names: tuple[str, ...] | None = None) -> None:
+    """Raise for the first file `command` reads (`names`: those instead of NEEDS[command])
+    that has a problem."""
+    problems = run_problems(run_dir)
+    for name in names if names is not None else NEEDS[command]:
+        if problems.get(name):
+            raise LabelerError(problem_message(run_dir, name, problems[name], command, problems))
+
+
 def check_run(path: Path, command: str | None = None) -> Path:
     """The run folder, checked for what `command` reads: a damaged or missing file is one
-    message naming it, and what still works without it."""
+    message naming it, and what still works without it. A database from a newer labeler is
+    refused by every command (none can tell what its tables mean)."""
     path = Path(path)
     if not path.is_dir():
         raise LabelerError(f"run directory not found: {path}")
@@ -290,21 +511,16 @@ def check_run(path: Path, command: str | None = None) -> Path:
     manifest = read_json(path / MANIFEST)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise LabelerError(f"{path / MANIFEST} is not a labeler run manifest")
-    if manifest.get("schema_version", 0) > SCHEMA_VERSION:
+    version = manifest.get("schema_version", 0)
+    if not _is_int(version):
+        raise LabelerError(
+            f"{path / MANIFEST} has the wrong shape (schema_version is not a number)"
+        )
+    if version > SCHEMA_VERSION:
         raise LabelerError(f"{path} was written by a newer labeler; upgrade labeler to read it")
+    newer = newer_database(path / DATABASE)
+    if newer:
+        raise LabelerError(newer)
     if command in NEEDS:
-        names = {f for needs in NEEDS.values() for f in needs}
-        problems = {name: file_problem(path, name) for name in names}
-        for name in NEEDS[command]:
-            if problems[name]:
-                works = [
-                    f"`labeler {other}`"
-                    for other, needs in NEEDS.items()
-                    if not any(problems[f] for f in needs)
-                ]
-                still = f"still works: {', '.join(works)}" if works else "nothing else works"
-                raise LabelerError(
-                    f"{path / name} {problems[name]}: `labeler {command}` needs it ({still}; "
-                    "`labeler run` again rebuilds the folder)"
-                )
+        check_files(path, command)
     return path

@@ -23,6 +23,7 @@ from labeler.run.layout import (
     HIERARCHY,
     TOPICS,
     check_run,
+    file_problem,
     is_run,
     now,
     read_json,
@@ -329,9 +330,9 @@ def read_model(cls, path: Path):
     )  # fmt: skip
     model.ctfidf_.fit(model.documents_, model.topics_)
     tree_path = run_dir / HIERARCHY
-    model.hierarchy_ = (
-        tree_nodes(read_json(tree_path), model.doc_ids_) if tree_path.is_file() else None
-    )
+    # A damaged tree is left out (`labeler tree --rebuild` builds it again from the topics).
+    whole = tree_path.is_file() and file_problem(run_dir, HIERARCHY) is None
+    model.hierarchy_ = tree_nodes(read_json(tree_path), model.doc_ids_) if whole else None
     return model
 
 
