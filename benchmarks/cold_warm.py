@@ -37,7 +37,7 @@ from scale import CORPORA as SHORT  # the six short-text corpora of the million-
 PEER = r"""
 import json, sys
 from sentence_transformers import SentenceTransformer
-from labeler.embed import resolve_model_path
+from labeler.embedding.sbert import resolve_model_path
 texts = [json.loads(l)["text"] for l in open(sys.argv[1], encoding="utf-8")]
 model = SentenceTransformer(resolve_model_path("all-MiniLM-L6-v2"), device="cpu")
 model.encode(texts, batch_size=64)
@@ -47,7 +47,7 @@ BERTOPIC = r"""
 import json, sys
 from bertopic import BERTopic
 from sentence_transformers import SentenceTransformer
-from labeler.embed import resolve_model_path
+from labeler.embedding.sbert import resolve_model_path
 texts = [json.loads(l)["text"] for l in open(sys.argv[1], encoding="utf-8")]
 model = SentenceTransformer(resolve_model_path("all-MiniLM-L6-v2"), device="cpu")
 topics, _ = BERTopic(embedding_model=model).fit_transform(texts)

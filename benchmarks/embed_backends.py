@@ -32,7 +32,7 @@ class CappedTorch:
     def __init__(self, max_tokens: int):
         from sentence_transformers import SentenceTransformer
 
-        from labeler.embed import resolve_model_path
+        from labeler.embedding.sbert import resolve_model_path
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self.model = SentenceTransformer(resolve_model_path("all-MiniLM-L6-v2"))
@@ -43,8 +43,8 @@ class CappedTorch:
 
 
 def backends(cache: Path):
-    from labeler.embedders.onnx import OnnxEmbedder
-    from labeler.embedders.static import Model2VecEmbedder, WordLlamaEmbedder
+    from labeler.embedding.onnx import OnnxEmbedder
+    from labeler.embedding.static import Model2VecEmbedder, WordLlamaEmbedder
 
     return {
         "torch fp32 (sentence-transformers), 256 tokens": lambda: CappedTorch(256),
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--only", nargs="*", help="backend names containing these words")
     args = parser.parse_args()
-    from labeler.cache import default_cache_dir
+    from labeler.embedding.cache import default_cache_dir
 
     cache = default_cache_dir()
     corpora = {

@@ -19,7 +19,7 @@ own benchmark does). Then:
   most --bertopic-topics of them (seeded random sample, default 40) are labelled; its figures are
   over that sample and its seconds per topic exclude the server start (~2 s).
 
-Figures, the same code for both (labeler.evaluate):
+Figures, the same code for both (labeler.views.metrics):
 - match (topics / docs): the label names the topic's majority category: that category's readable
   name (benchmarks/label_names/<corpus>.json, else the raw value with _ - / as spaces) is the
   nearest, by MiniLM cosine, of all the corpus's category names. Topic-weighted and
@@ -27,8 +27,8 @@ Figures, the same code for both (labeler.evaluate):
 - largest: the largest topic's share of all documents (outliers count in the denominator).
 - dup: labels that repeat another (case ignored); unsup: numbers/years/dates/proper names in a
   label or summary that the topic's documents and keywords never mention, per 100 topics, by
-  labeler's own claim check (labeler.llm.claims, the one labeling uses) where this labeler has
-  it, else labeler.evaluate's simple one; the output says which.
+  labeler's own claim check (labeler.labels.claims, the one labeling uses) where this labeler has
+  it, else labeler.views.metrics's simple one; the output says which.
 
     nice -n 10 env LABELER_CACHE_DIR=/work/cache-bench python benchmarks/labels_quality.py
     ... --corpora banking77 ag_news_test --llm-model small --no-bertopic --json out.json
@@ -61,7 +61,7 @@ sys.path.insert(0, str(ROOT))
 
 from prepare import load  # noqa: E402  (one reading of the corpora: the benchmarks share it)
 
-from labeler.evaluate import topic_evidence  # noqa: E402
+from labeler.views.metrics import topic_evidence  # noqa: E402
 
 
 def corpora() -> list[str]:
@@ -111,21 +111,21 @@ class Scorer:
     """Embeds labels and category names with the packaged MiniLM; one scorer per run."""
 
     def __init__(self):
-        from labeler.embed import SentenceTransformerEmbedder
+        from labeler.embedding.sbert import SentenceTransformerEmbedder
 
         self.embedder = SentenceTransformerEmbedder()
 
     def score(self, name: str, topics: list[dict], sizes: dict, classes, doc_topics, n_docs):
         """topics: [{topic, label, summary, evidence}] for the labelled topics only."""
-        from labeler.cli_eval import claim_checker
-        from labeler.evaluate import (
+        from labeler.cli.eval import claim_checker
+        from labeler.views.metrics import (
             duplicate_labels,
             label_matches,
             majority_classes,
             unsupported_claims,
         )
 
-        # labeler's own claim check once it has one (labeler.llm.claims), else the simple one
+        # labeler's own claim check once it has one (labeler.labels.claims), else the simple one
         check = claim_checker() or unsupported_claims
 
         names_file = NAMES / f"{name}.json"
@@ -404,9 +404,9 @@ def main() -> None:
         if args.rows:
             with args.rows.open("a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
-    from labeler.cli_eval import claim_checker
+    from labeler.cli.eval import claim_checker
 
-    checker = "labeler.llm.claims" if claim_checker() else "labeler.evaluate (simple)"
+    checker = "labeler.labels.claims" if claim_checker() else "labeler.views.metrics (simple)"
     print(f"claims checked by {checker}")
     print(f"model: {args.llm_model}; slices: --max-docs {args.max_docs} (half for long corpora); "
           f"BERTopic: at most {args.bertopic_topics} topics labelled per corpus")  # fmt: skip

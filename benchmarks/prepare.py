@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("names", nargs="*", default=["banking77", "20newsgroups"])
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    from labeler.embed import SentenceTransformerEmbedder
+    from labeler.embedding.sbert import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
     for name in args.names:

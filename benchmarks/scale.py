@@ -325,7 +325,7 @@ def choices(fit: int, queries: int, parts: set[str]) -> None:
     from sklearn.metrics import adjusted_rand_score
 
     from labeler import cluster as clustering
-    from labeler.scale import EXACT_ASSIGN_LIMIT, Assigner, Engine
+    from labeler.pipeline.large import EXACT_ASSIGN_LIMIT, Assigner, Engine
 
     vectors = np.load(WORK / "million.npy", mmap_mode="r")
     labels = pd.read_parquet(WORK / "million.parquet", columns=["label"])["label"].to_numpy()
@@ -364,9 +364,9 @@ def choices(fit: int, queries: int, parts: set[str]) -> None:
     names, topics = np.unique(gold, return_inverse=True)
     rest = np.asarray(vectors[fit : fit + queries], dtype=np.float32)
     for limit in (10**9, 0):
-        import labeler.scale
+        import labeler.pipeline.large
 
-        labeler.scale.EXACT_ASSIGN_LIMIT = limit
+        labeler.pipeline.large.EXACT_ASSIGN_LIMIT = limit
         t = time.perf_counter()
         assigner = Assigner(sample, topics, np.zeros((fit, 2), np.float32))
         got = Engine().assign(rest, assigner)["topic"]
@@ -378,7 +378,7 @@ def choices(fit: int, queries: int, parts: set[str]) -> None:
             exact = got
         else:
             print(f"  pynndescent agrees with exact on {np.mean(got == exact):.1%}")
-    labeler.scale.EXACT_ASSIGN_LIMIT = EXACT_ASSIGN_LIMIT
+    labeler.pipeline.large.EXACT_ASSIGN_LIMIT = EXACT_ASSIGN_LIMIT
 
 
 def numbers(text: str) -> list[int]:

@@ -45,8 +45,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from labeler.cluster import MAX_TOPIC_SHARE, SPLIT_SILHOUETTE, split_catch_all
-    from labeler.evaluate import cluster_agreement
     from labeler.model import TopicModel
+    from labeler.views.metrics import cluster_agreement
 
     rows = []
     for name in args.corpora or corpora():

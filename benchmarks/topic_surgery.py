@@ -50,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from labeler import save, surgery
-    from labeler.llm.labeling import LLMSettings
+    from labeler.labels.labeling import LLMSettings
     from labeler.model import TopicModel
 
     settings = None if args.llm_model == "none" else LLMSettings(provider=args.llm_model)

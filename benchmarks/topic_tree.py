@@ -17,7 +17,7 @@ long, headers, footers and quotes stripped as in labels_quality.py):
      splits the cluster that splits at the lowest density first, until there are k groups;
    - ward linkage on the same centres, at the same two sizes (a second agglomeration).
 3. Names: a layer-1 node's name matches when its nearest coarse category name (MiniLM cosine, the
-   label benchmark's match: `labeler.evaluate.label_matches`) is the majority category of its
+   label benchmark's match: `labeler.views.metrics.label_matches`) is the majority category of its
    documents; by nodes and by documents. Nodes with one child take their child's name and are
    counted too (`one-child`).
 
@@ -161,8 +161,8 @@ def condensed_cuts(run: Path, doc_topics: np.ndarray, ks: list[int]) -> dict[int
 
 
 def name_match(run: Path, docs: pd.DataFrame, truth: np.ndarray, name: str, scorer) -> dict:
-    from labeler.evaluate import label_matches
     from labeler.tree import assignment
+    from labeler.views.metrics import label_matches
 
     nodes = json.loads((run / "hierarchy.json").read_text())["nodes"]
     layer1 = [n for n in nodes if n["layer"] == 1]
@@ -243,7 +243,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from labeler.embed import SentenceTransformerEmbedder
+    from labeler.embedding.sbert import SentenceTransformerEmbedder
 
     scorer = SentenceTransformerEmbedder()
     work = Path(tempfile.mkdtemp(prefix="topic-tree-"))

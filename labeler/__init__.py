@@ -15,7 +15,7 @@ _EXPORTS = {
     "TopicModel": "labeler.model",
     "Run": "labeler.run.folder",
     "load_run": "labeler.model",
-    "save": "labeler.pipeline",
+    "save": "labeler.pipeline.fit",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -22,8 +22,8 @@ from sklearn.preprocessing import normalize
 from labeler import cluster as clustering
 from labeler import defaults, guided
 from labeler import tree as topic_tree
-from labeler.cache import ArrayCache
-from labeler.embed import DEFAULT_MODEL, CachedEmbedder, Embedder
+from labeler.embedding.cache import ArrayCache
+from labeler.embedding.sbert import DEFAULT_MODEL, CachedEmbedder, Embedder
 from labeler.errors import LabelerError
 from labeler.represent import (
     DESCRIBE_PARAMS,
@@ -34,7 +34,7 @@ from labeler.represent import (
     stage,
     unit,
 )
-from labeler.slices import class_values, time_bins
+from labeler.represent.slices import class_values, time_bins
 
 log = logging.getLogger("labeler")
 
@@ -50,7 +50,8 @@ class TopicModel(BaseEstimator):
     ----------
     embedding_model : str, Embedder or None, default "all-MiniLM-L6-v2" (packaged)
         A sentence-transformers id or path, or any object with `key` and `embed(texts)` (see
-        `labeler.embed.Embedder`); None when embeddings are always passed in (the embedding
+        `labeler.embedding.sbert.Embedder`); None when embeddings are always passed in (the
+        embedding
         keyword stages are then skipped).
     n_neighbors : int, default 15
         UMAP neighbours.
@@ -198,13 +199,13 @@ class TopicModel(BaseEstimator):
         if model is None:
             embedder = None
         elif isinstance(model, str):
-            from labeler.embedders import make_embedder
+            from labeler.embedding import make_embedder
 
             embedder = make_embedder(model, self.cache_dir)
         else:
             embedder = model
         if embedder is not None and self.use_cache:
-            from labeler.cache import EmbeddingCache
+            from labeler.embedding.cache import EmbeddingCache
 
             embedder = CachedEmbedder(embedder, EmbeddingCache(self.cache_dir))
         self._embedder_obj = embedder
@@ -472,7 +473,7 @@ class TopicModel(BaseEstimator):
             embeddings = self.embed(list(documents))
         queries = unit(np.asarray(embeddings, dtype=np.float32))
         base = unit(self.embeddings_)
-        from labeler.embedders.knn import top_k
+        from labeler.embedding.knn import top_k
 
         topics = np.empty(len(queries), dtype=np.int64)
         probs = np.empty(len(queries), dtype=np.float32)
@@ -576,7 +577,8 @@ class TopicModel(BaseEstimator):
 
         With no arguments: the fitted documents and the run's time column (a run made with
         --time-column, or a model from `from_run`). Bins: the report's calendar period chosen
-        from the time span (`labeler.slices.time_bins`, so the counts match the report's chart),
+        from the time span (`labeler.represent.slices.time_bins`, so the counts match the report's
+        chart),
         or `nr_bins` equal-width bins named by their left edge. Words: c-TF-IDF of the bin's
         documents per topic with the corpus' IDF, averaged with the topic's global c-TF-IDF
         (`global_tuning`) and with its previous bin (`evolution_tuning`).

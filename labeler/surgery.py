@@ -525,7 +525,7 @@ def apply(
     )  # fmt: skip
     relabel = sorted(t for t in plan.touched if t >= 0)
     if settings is not None and relabel:
-        from labeler.llm.labeling import label_run
+        from labeler.labels.labeling import label_run
 
         try:
             change.llm = label_run(
@@ -538,7 +538,7 @@ def apply(
             change.relabelled = relabel
             db.set_revision_calls(revision, change.llm.calls)
     if render:
-        from labeler.report import render_reports
+        from labeler.views.report import render_reports
 
         run.refresh(render_reports)
     else:
@@ -579,7 +579,7 @@ def undo_revision(run: Run, who: str | None = None, render: bool = True) -> dict
     run.restore_files(files, change)
     shutil.rmtree(run.revision_dir(last["id"]), ignore_errors=True)
     if render:
-        from labeler.report import render_reports
+        from labeler.views.report import render_reports
 
         render_reports(run.path)
     return last
@@ -595,7 +595,7 @@ def _open(run_dir: str | Path, lock: bool) -> Iterator[Run]:
 def _embedder(run: Run, embed: Embed | None) -> Embed | None:
     if embed is not None:
         return embed
-    from labeler.llm.distinct import label_embedder
+    from labeler.labels.distinct import label_embedder
 
     return label_embedder(run.path)
 

@@ -60,7 +60,7 @@ class LabelStats:
     duplicates_resolved: int = 0
     seconds: float = 0.0
     new_versions: int = 0
-    tree: LabelStats | None = None  # naming the topic tree's upper layers (labeler.llm.naming)
+    tree: LabelStats | None = None  # naming the topic tree's upper layers (labeler.labels.naming)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def line(self, what: str = "labels", unit: str = "topic") -> str:

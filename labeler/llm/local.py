@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from labeler.cache import default_cache_dir
+from labeler.embedding.cache import default_cache_dir
 from labeler.errors import LabelerError
 
 log = logging.getLogger("labeler")

@@ -22,7 +22,7 @@ BYTES_PER_TOKEN = 2.5
 MESSAGE_OVERHEAD = 8  # role markers and separators per message
 DOC_TOKENS = 128  # first cut per document unless a prompt file sets `{% set doc_tokens = N %}`
 # Exemplars per topic unless a prompt file sets `min_docs` / `max_docs`: `min_docs` for a topic of
-# up to 100 documents, more for larger ones (see labeler.llm.exemplars.exemplar_count).
+# up to 100 documents, more for larger ones (see labeler.labels.exemplars.exemplar_count).
 MIN_DOCS = 3
 MAX_DOCS = 6
 # The marker line around documents. It is constant and short (3 tokens: a nonce in hex costs 13

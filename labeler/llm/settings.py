@@ -98,7 +98,7 @@ class LazyLocalChat:
     """The packaged model, served on first use only: a fully cached rerun never loads it."""
 
     def __init__(self, settings: LLMSettings, cache_dir: Path | None = None):
-        from labeler.cache import default_cache_dir
+        from labeler.embedding.cache import default_cache_dir
         from labeler.llm.local import LocalServer
 
         self._server = LocalServer(

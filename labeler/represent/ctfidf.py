@@ -71,7 +71,7 @@ def ctfidf_idf(counts: sp.spmatrix) -> np.ndarray:
 
 def ctfidf_weights(counts: sp.spmatrix, idf: np.ndarray | None = None) -> sp.csr_matrix:
     """c-TF-IDF from topic × word counts; a function of the counts alone, so counts summed over
-    streamed batches (`labeler.scale`) weigh exactly as counts of the whole corpus at once.
+    streamed batches (`labeler.pipeline.large`) weigh exactly as counts of the whole corpus at once.
     `idf`: the corpus' weights, for counts of a slice of it (topics over time, per class)."""
     tf = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1e-12)) @ counts
     idf = ctfidf_idf(counts) if idf is None else idf

@@ -1,6 +1,6 @@
 """The keyword stages' registry and `describe_topics`: the one description chain.
 
-The fit (`TopicModel`) and a merge (`labeler.merge`) both describe topics through
+The fit (`TopicModel`) and a merge (`labeler.surgery`) both describe topics through
 `describe_topics`, so a merged topic is described exactly as the fit would have described it. A
 new topic-changing step does the same: reassign documents → `describe_topics(only=...)` →
 `Run.replace_topics(...)` → `Run.refresh()`.

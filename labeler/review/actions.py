@@ -242,7 +242,7 @@ class Reviewer:
         return self.settings
 
     def _label_with_llm(self, topic: int | list[int], settings):
-        from labeler.llm.labeling import label_run
+        from labeler.labels.labeling import label_run
 
         topics = [topic] if isinstance(topic, int) else list(topic)
         try:
@@ -368,7 +368,7 @@ class ReportRenderer:
 
     def __init__(self, run_dir: Path, render: Callable[[Path], object] | None = None):
         if render is None:
-            from labeler.report import render_reports as render
+            from labeler.views.report import render_reports as render
         self.run_dir = Path(run_dir)
         self._render = render
         self._cond = threading.Condition()

@@ -96,7 +96,7 @@ def create_app(
     (default: the run's own embedding model)."""
     run_dir = Path(run_dir)
     if embed is None:
-        from labeler.llm.distinct import label_embedder
+        from labeler.labels.distinct import label_embedder
 
         embed = label_embedder(run_dir)
     guard = Guard(token, loopback)

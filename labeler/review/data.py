@@ -1,7 +1,8 @@
 """What a reviewer sees of a run: topics with their labels, evidence, history and flags.
 
 Everything is read from disk on each request (labels and statuses from run.sqlite through
-`labeler.run_view`, the topic records from topics.json), so a `labeler relabel` running beside the
+`labeler.views.run_view`, the topic records from topics.json), so a `labeler relabel` running
+beside the
 review server shows up on the next page load. Only what is expensive and changes rarely is kept in
 memory: the documents and embeddings (reloaded when documents.parquet changes, i.e. after a
 merge) and the flags (recomputed when a label or a topic changes).
@@ -16,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeler import run_view
 from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.represent import topic_vectors, unit
 from labeler.review import flags as flagging
 from labeler.run.db import RunDB
 from labeler.run.folder import Run
 from labeler.run.layout import DOCUMENTS, EMBEDDINGS, check_files
+from labeler.views import run_view
 
 DOC_CHARS = 2000  # a document longer than this is cut on the page and in the API
 SAMPLE_DOCS = 6  # random documents per topic, beside the representative ones

@@ -28,7 +28,7 @@ from statistics import median
 
 import numpy as np
 
-from labeler.llm.distinct import duplicate_groups
+from labeler.labels.distinct import duplicate_groups
 from labeler.represent import unit
 
 SMALL_SHARE_OF_MEDIAN = 0.5

@@ -1,7 +1,7 @@
 """The run: a folder of open-format files (`layout`) and its database (`RunDB`).
 
-Names are imported lazily (PEP 562), so `labeler.cache` can use the embedding store without
-importing the rest of the run layer.
+Names are imported lazily (PEP 562), so importing one module of the run layer does not import
+the others.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from labeler.run.layout import (
     write_run_dir,
 )
 
-Renderer = Callable[[Path], object]  # writes the reports of a run folder (labeler.report)
+Renderer = Callable[[Path], object]  # writes the reports of a run folder (labeler.views.report)
 
 # What a topic change replaces, and a revision keeps for undo (hierarchy.json only when present).
 REVISION_FILES = (DOCUMENTS, TOPICS, CONFIG, HIERARCHY)

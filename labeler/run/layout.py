@@ -120,7 +120,7 @@ def lock_path(run_dir: Path) -> Path:
     takes the same file, whether the run exists yet or not."""
     import hashlib
 
-    from labeler.cache import default_cache_dir
+    from labeler.embedding.cache import default_cache_dir
 
     run_dir = Path(os.path.abspath(Path(run_dir)))
     with contextlib.suppress(OSError, RuntimeError):

@@ -466,9 +466,9 @@ def test_capping_example_documents(banking_run, tmp_path):
 
 
 def test_large_corpora_get_a_sampled_map_that_says_so(banking_run, tmp_path, monkeypatch):
-    import labeler.charts
+    import labeler.views.charts
 
-    monkeypatch.setattr(labeler.charts, "MAP_POINTS", 250)
+    monkeypatch.setattr(labeler.views.charts, "MAP_POINTS", 250)
     cli("report", banking_run, "--out", tmp_path)
     page_html = (tmp_path / "report.html").read_text()
     assert "Showing a random sample of 250 of 600 documents" in page_html

@@ -239,7 +239,7 @@ def test_ray_address_where_nothing_listens_fails_in_seconds(tmp_path):
 @pytest.mark.parametrize("value", ["nan", "abc", "-1", "inf", "0"])
 def test_memory_budget_from_the_environment_is_checked(monkeypatch, value):
     from labeler.errors import LabelerError
-    from labeler.scale import MAX_FIT, fit_size
+    from labeler.pipeline.large import MAX_FIT, fit_size
 
     monkeypatch.setenv("LABELER_MEMORY_GB", value)
     with pytest.raises(LabelerError, match="LABELER_MEMORY_GB"):

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from labeler.cache import EmbeddingCache
-from labeler.embed import CachedEmbedder
-from labeler.embedders import make_embedder, resolve_spec
+from labeler.embedding import make_embedder, resolve_spec
+from labeler.embedding.cache import EmbeddingCache
+from labeler.embedding.sbert import CachedEmbedder
 from labeler.errors import LabelerError
 
 SECRET = "sk-test-never-written-3f9a"
@@ -178,7 +178,7 @@ TEXTS = [
 def test_a_torch_vector_depends_on_its_text_alone(banking_rows):
     """Bit for bit, whatever else is embedded with it: a half-filled cache embeds a few texts of
     one length where an empty one embeds many, and a 1e-7 difference gave other topics."""
-    from labeler.embed import SentenceTransformerEmbedder
+    from labeler.embedding.sbert import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
     texts = [r["text"] for r in banking_rows[:64]]
@@ -189,8 +189,8 @@ def test_a_torch_vector_depends_on_its_text_alone(banking_rows):
 
 
 def test_onnx_export_matches_torch_in_its_own_cache_space(onnx_embedder, isolated_cache):
-    from labeler.embed import SentenceTransformerEmbedder
-    from labeler.embedders.onnx import export_dir, verified
+    from labeler.embedding.onnx import export_dir, verified
+    from labeler.embedding.sbert import SentenceTransformerEmbedder
 
     vectors = onnx_embedder.embed(TEXTS)
     folder = export_dir(isolated_cache, "fp32")
@@ -223,7 +223,7 @@ def test_onnx_export_matches_torch_in_its_own_cache_space(onnx_embedder, isolate
 
 def test_auto_backend_follows_the_calibration(isolated_cache, tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
-    import labeler.embedders as embedders
+    import labeler.embedding as embedders
 
     calls = []
 
@@ -252,7 +252,7 @@ def test_static_embeds_without_torch(isolated_cache):
     pytest.importorskip("wordllama")
     code = (
         "import sys\n"
-        "from labeler.embedders import make_embedder\n"
+        "from labeler.embedding import make_embedder\n"
         "e = make_embedder('static')\n"
         "v = e.embed(['my card has not arrived', 'card delivery is late', 'hockey playoffs'])\n"
         "import numpy as np\n"

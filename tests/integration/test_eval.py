@@ -99,7 +99,7 @@ def test_eval_figures_against_an_independent_computation(run_copy, banking_rows)
     assert figures["duplicate_labels"] == len(labels) - len(set(labels))
 
     # label match: the nearest readable category name (MiniLM) is the topic's majority class
-    from labeler.embed import SentenceTransformerEmbedder
+    from labeler.embedding.sbert import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
     categories = sorted(set(gold.values()))
@@ -148,7 +148,7 @@ def test_eval_without_a_label_column_prints_a_table_and_fills_the_report(run_cop
 
 
 def test_stale_figures_leave_the_report(run_copy):
-    from labeler import evaluation, run_view
+    from labeler.views import evaluation, run_view
 
     assert _eval(run_copy).exit_code == 0
     topics = run_view.topics(run_copy)

@@ -100,7 +100,7 @@ def test_full_disk_while_rendering_a_report(run_copy, monkeypatch):
     def full(path, text):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("labeler.report.write_text", full)
+    monkeypatch.setattr("labeler.views.report.write_text", full)
     one_line_error(invoke("report", run_copy), "no space left")
     assert (run_copy / "report.html").read_bytes() == before
 
@@ -111,7 +111,7 @@ def test_ctrl_c_mid_write_exits_130_and_keeps_the_previous_run(run_copy, banking
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("labeler.pipeline.render_reports", interrupted)
+    monkeypatch.setattr("labeler.pipeline.fit.render_reports", interrupted)
     result = invoke(*run_args(banking_file, run_copy, "--llm", "none"))
     assert result.exit_code == 130
     assert snapshot(run_copy) == before and not leftovers(run_copy)
@@ -224,7 +224,7 @@ def test_run_moved_aside_by_a_killed_swap_is_restored(run_copy, banking_file, mo
     def fails(*args):
         raise LabelerError("this run fails while writing")
 
-    monkeypatch.setattr("labeler.pipeline.render_reports", fails)
+    monkeypatch.setattr("labeler.pipeline.fit.render_reports", fails)
     one_line_error(invoke(*run_args(banking_file, run_copy, "--llm", "none")), "fails while")
     assert snapshot(run_copy) == before and not aside.exists()  # the old run is back, whole
 
@@ -263,8 +263,8 @@ def test_kill_9_during_review_loses_no_decision(run_copy):
 def test_same_topics_with_empty_partial_and_full_caches(banking_rows, banking_file, tmp_path):
     """Reproducibility: one corpus and seed give the same topics whether the embedding and
     reduction caches are empty, half filled (embedded in other batches) or full."""
-    from labeler.cache import EmbeddingCache
-    from labeler.embed import DEFAULT_MODEL, CachedEmbedder, SentenceTransformerEmbedder
+    from labeler.embedding.cache import EmbeddingCache
+    from labeler.embedding.sbert import DEFAULT_MODEL, CachedEmbedder, SentenceTransformerEmbedder
 
     empty, partial = tmp_path / "empty", tmp_path / "partial"
     half = [r["text"] for r in banking_rows[::2]]

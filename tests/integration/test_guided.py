@@ -18,7 +18,7 @@ from fakes import FakeChat
 
 from labeler import TopicModel
 from labeler.cli import main
-from labeler.llm.labeling import LLMSettings, label_run
+from labeler.labels.labeling import LLMSettings, label_run
 from labeler.run.db import RunDB
 
 # CLINC150 intents (10 × 40 questions) and the names given for four of them.

@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from labeler.labels.labeling import LLMSettings, label_embedder, label_run
 from labeler.llm.client import ChatResult
-from labeler.llm.labeling import LLMSettings, label_embedder, label_run
 from labeler.llm.prompts import FENCE
-from labeler.merge import plan_merge
 from labeler.review.data import ReviewRun
 from labeler.run.folder import Run
+from labeler.surgery import plan_merge
 
 SETTINGS = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", concurrency=1)
 
@@ -115,7 +115,7 @@ def two_intents_in_one_topic(run: Path) -> tuple[int, str, str]:
     exchange = int(majority[majority == "exchange_rate"].index[0])
     arrival = int(majority[majority == "card_arrival"].index[0])
     folder = Run(run)
-    merged = plan_merge(folder, exchange, arrival, embed=label_embedder(run))
+    merged = plan_merge(folder, [exchange, arrival], embed=label_embedder(run))
     folder.replace_topics(
         merged.documents, merged.records, change=lambda tx: tx.drop_topic(arrival)
     )

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from llm_stub import StubLLM, label_json, ok, topic_label
 
 from labeler.cli import main
+from labeler.labels.labeling import LLMSettings, label_run
 from labeler.llm.client import OpenAIChat
-from labeler.llm.labeling import LLMSettings, label_run
 from labeler.llm.local import LocalServer
 from labeler.llm.prompts import FENCE, fit_messages, load_prompt
 from labeler.run.db import RunDB
@@ -302,8 +302,8 @@ def test_summary_cut_off_mid_sentence_is_asked_again(run_copy):
 
 def test_local_model_may_quote_inside_a_prefilled_summary(small_llm):
     """The continuation grammar lets a summary hold an escaped quote instead of ending there."""
+    from labeler.labels.labeling import label_schema
     from labeler.llm.answers import parse_label
-    from labeler.llm.labeling import label_schema
 
     chat = OpenAIChat(small_llm.base_url, small_llm.alias, supports_prefill=True)
     wanted = {"label": "Declined Cards", "summary": 'Cards shown as "declined" in every shop.'}
@@ -374,7 +374,7 @@ def test_documents_are_fenced_as_untrusted_data(run_copy):
 def any_label_fits(monkeypatch):
     """These tests are about distinctness: let an identical generic label through the
     relevance check (which would rightly reject it for most topics)."""
-    import labeler.llm.labeling as labeling
+    import labeler.labels.labeling as labeling
 
     monkeypatch.setattr(labeling, "relevance_check", lambda embed, vectors: lambda *a: None)
 

@@ -198,7 +198,7 @@ def test_precomputed_embeddings(tmp_path, banking_rows, banking_run):
 
 
 def test_interrupted_write_leaves_no_complete_run(tmp_path, monkeypatch, banking_file, banking_run):
-    import labeler.pipeline as pipeline
+    import labeler.pipeline.fit as pipeline
 
     def crash(run_dir):
         raise KeyboardInterrupt

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fakes import FakeChat
 
-from labeler.llm.labeling import LLMSettings, label_run
+from labeler.labels.labeling import LLMSettings, label_run
 
 
 class DiesAfter(FakeChat):

@@ -20,7 +20,7 @@ from llm_stub import StubLLM, label_json, ok, topic_label
 from review_server import TOKEN, ThreadServer, call
 
 from labeler.cli import main
-from labeler.llm.labeling import LLMSettings, label_run
+from labeler.labels.labeling import LLMSettings, label_run
 from labeler.review import flags as flagging
 from labeler.run.db import RunDB
 

@@ -31,11 +31,11 @@ def banking_parquet(banking_rows, tmp_path_factory):
 @pytest.fixture(scope="module")
 def large_run(banking_parquet, tmp_path_factory):
     """One `--sample-fit 300` run, streamed in batches of 128 documents."""
-    import labeler.scale
+    import labeler.pipeline.large
 
     out = tmp_path_factory.mktemp("runs") / "large"
     mp = pytest.MonkeyPatch()
-    mp.setattr(labeler.scale, "BATCH", 128)
+    mp.setattr(labeler.pipeline.large, "BATCH", 128)
     try:
         result = CliRunner().invoke(
             main,
@@ -149,7 +149,7 @@ def test_sample_and_sample_fit_together_is_one_line_error(banking_parquet, tmp_p
 
 def test_ray_is_never_imported_unless_asked():
     code = (
-        "import sys, labeler.cli, labeler.scale, labeler.pipeline; "
+        "import sys, labeler.cli, labeler.pipeline.large, labeler.pipeline.fit; "
         "assert 'ray' not in sys.modules, 'ray imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

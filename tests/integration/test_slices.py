@@ -11,7 +11,7 @@ import pytest
 
 from labeler import TopicModel
 from labeler.errors import LabelerError
-from labeler.report import report_context
+from labeler.views.report import report_context
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from labeler import TopicModel
 from labeler.cli import main
-from labeler.llm.labeling import LLMSettings, label_run
+from labeler.labels.labeling import LLMSettings, label_run
 from labeler.run.db import RunDB
 from labeler.tree import assignment
 
@@ -202,9 +202,9 @@ def test_tree_command_rebuilds_and_keeps_names_of_unchanged_nodes(run_copy):
 
 
 def test_a_merge_rebuilds_the_tree_and_keeps_names_of_unchanged_nodes(run_copy):
-    from labeler.llm.distinct import label_embedder
-    from labeler.merge import plan_merge
+    from labeler.labels.distinct import label_embedder
     from labeler.run.folder import Run
+    from labeler.surgery import plan_merge
 
     label_run(run_copy, SETTINGS, chat=FakeChat(), tree=True)
     before = {n["key"]: n for n in read_tree(run_copy)["nodes"]}
@@ -212,7 +212,7 @@ def test_a_merge_rebuilds_the_tree_and_keeps_names_of_unchanged_nodes(run_copy):
     family = max(parents, key=lambda n: len(n["children"]))  # merge two siblings in it
     keep, drop = family["children"][:2]
     run = Run(run_copy)
-    result = plan_merge(run, keep, drop, embed=label_embedder(run_copy))
+    result = plan_merge(run, [keep, drop], embed=label_embedder(run_copy))
     run.replace_topics(result.documents, result.records)
 
     after = {n["key"]: n for n in read_tree(run_copy)["nodes"]}

@@ -22,7 +22,7 @@ from fakes import FakeChat
 from labeler import surgery
 from labeler.cli import main
 from labeler.errors import LabelerError
-from labeler.llm.labeling import LLMSettings, label_run
+from labeler.labels.labeling import LLMSettings, label_run
 from labeler.run.db import RunDB
 from labeler.run.folder import Run
 from labeler.run.layout import run_lock

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from fakes import FakeChat
 
 from labeler.cli import main
-from labeler.llm.labeling import LLMSettings, label_run
+from labeler.labels.labeling import LLMSettings, label_run
 from labeler.run.db import RunDB
 from labeler.run.migrations import LATEST
 

@@ -1,11 +1,11 @@
 """Unsupported claims: what counts as a number, date or name, what supports it, and how it is
-removed (labeler/llm/claims.py: pure functions, no model)."""
+removed (labeler/labels/claims.py: pure functions, no model)."""
 
 from __future__ import annotations
 
 import pytest
 
-from labeler.llm.claims import Evidence, find_claims, remove_claims, unsupported
+from labeler.labels.claims import Evidence, find_claims, remove_claims, unsupported
 
 
 def kinds(text: str, **kw) -> list[tuple[str, str]]:

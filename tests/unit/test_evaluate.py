@@ -1,4 +1,4 @@
-"""labeler.evaluate on cases small enough to compute by hand."""
+"""labeler.views.metrics on cases small enough to compute by hand."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from labeler import evaluate as ev
+from labeler.views import metrics as ev
 
 
 def test_npmi_document_cooccurrence_by_hand():

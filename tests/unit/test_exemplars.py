@@ -1,12 +1,12 @@
 """Exemplars that cover a topic, on synthetic embeddings: sub-groups are found where they exist
 and not where there are none, every sub-group gets exemplars, and a label leaning to one
-sub-group is told apart from one that covers them all (labeler/llm/exemplars.py)."""
+sub-group is told apart from one that covers them all (labeler/labels/exemplars.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from labeler.llm import exemplars as cover
+from labeler.labels import exemplars as cover
 
 
 def blobs(sizes: list[int], spread: float = 0.35, dim: int = 32, seed: int = 0):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labeler.cache import ArrayCache, EmbeddingCache
+from labeler.embedding.cache import ArrayCache, EmbeddingCache
 from labeler.llm.answers import AnswerError, parse_label
 from labeler.llm.prompts import FENCE, data_line, fit_messages, load_prompt, messages_tokens
 from labeler.review.security import host_name, is_loopback

@@ -1,0 +1,394 @@
+"""Command-line interface: `labeler run`, `labeler report`.
+
+Every user-caused failure is printed as one `labeler: error: ...` line on stderr (exit 2); a
+traceback means a bug in labeler.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import click
+
+from labeler import __version__, defaults
+from labeler.cli.common import (
+    EndpointURL,
+    EnvVarName,
+    FiniteFloat,
+    LabelerGroup,
+    RayAddress,
+    llm_options,
+    llm_settings,
+    path_option,
+    setup_logging,
+    user_errors,
+)
+from labeler.errors import LabelerError, printable
+from labeler.guided import ZEROSHOT_MIN_SIMILARITY
+
+log = logging.getLogger("labeler")
+
+EXAMPLES = """
+\b
+Examples:
+  labeler run tickets.csv --text-column body --out reports/tickets
+  labeler run corpus.jsonl.gz --sample 2000 --seed 7
+  labeler run posts.parquet --embeddings vectors.npy --llm none
+  labeler run tickets.csv --zero-shot names.txt --seed-topics seeds.txt
+  labeler run tickets.csv --llm-base-url http://gpu-box:8000/v1 --llm-model Qwen2.5-7B-Instruct
+  labeler relabel reports/tickets --prompt prompts/my_label.jinja
+  labeler labels reports/tickets
+  labeler tree reports/tickets
+  labeler relabel reports/tickets --layer 1
+  labeler run notes/ --embedding-model sentence-transformers/all-mpnet-base-v2
+  labeler report reports/tickets
+  labeler eval reports/tickets --label-column category
+"""
+
+
+@click.group(
+    cls=LabelerGroup, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.version_option(__version__, prog_name="labeler")
+def main() -> None:
+    """Turn a corpus of text into a topic report: clusters, keywords, labels, HTML and Markdown."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@main.command(epilog=EXAMPLES)
+@click.argument("corpus", type=path_option())
+@click.option("--out", "out", type=path_option(), help="Run folder [reports/<name>].")
+@click.option("--text-column", help="Column holding the text [text].")
+@click.option("--id-column", help="Column of document ids, kept as given [row numbers].")
+@click.option("--time-column", help="Column of timestamps, carried to the outputs.")
+@click.option("--class-column", help="Column of known classes, carried to the outputs.")
+@click.option(
+    "--encoding",
+    help="Text encoding of the corpus [detected: UTF-8 with or without BOM, else a guess].",
+)
+@click.option(
+    "--delimiter",
+    help="Field delimiter of CSV/TSV, e.g. ';' or tab [detected from the data].",
+)
+@click.option(
+    "--sample", type=click.IntRange(min=1), help="Model a seeded random sample of N docs."
+)
+@click.option(
+    "--embedding-model",
+    help="sentence-transformers id or path, 'static' (torch-free), or the model name at "
+    "--embedding-base-url [packaged all-MiniLM-L6-v2].",
+)
+@click.option(
+    "--embedding-backend",
+    type=click.Choice(["auto", "torch", "onnx", "onnx-int8"]),
+    default="auto",
+    envvar="LABELER_EMBEDDING_BACKEND",
+    show_default="auto, or $LABELER_EMBEDDING_BACKEND",
+    help="How the packaged MiniLM runs: auto picks ONNX (fp32, the same vectors as torch) when "
+    "it is faster here; onnx-int8 is faster still but its vectors depend on the batch.",
+)
+@click.option(
+    "--embedding-base-url",
+    type=EndpointURL(),
+    help="An OpenAI-compatible embeddings endpoint, e.g. http://host/v1.",
+)
+@click.option(
+    "--embedding-api-key-env",
+    type=EnvVarName(),
+    default="OPENAI_API_KEY",
+    show_default=True,
+    help="Environment variable holding the endpoint's API key (never written anywhere).",
+)
+@click.option(
+    "--embeddings",
+    type=path_option(),
+    help="Precomputed vectors (.npy), one row per document after empty ones are dropped.",
+)
+@click.option(
+    "--min-cluster-size", type=click.IntRange(min=2), help="Smallest topic [scales with corpus]."
+)
+@click.option(
+    "--min-samples", type=click.IntRange(min=1), help="HDBSCAN min_samples [= min cluster size]."
+)
+@click.option(
+    "--topics",
+    type=click.IntRange(min=1),
+    help="Target number of topics: the most similar topics are merged down to N [as found].",
+)
+@click.option(
+    "--max-topic-share",
+    type=FiniteFloat(0, 1, min_open=True),
+    default=0.25,
+    show_default=True,
+    help="A topic over this share of the corpus is split along its sub-groups unless they share "
+    "one theme (1: never split).",
+)
+@click.option(
+    "--seed-topics",
+    type=path_option(),
+    help="Guided topics: a file of seed words, one topic a line (commas or spaces between "
+    "words); clustering and keywords lean towards them.",
+)
+@click.option(
+    "--zero-shot",
+    type=path_option(),
+    help="Zero-shot topics: a file of topic names, one a line; documents close enough to a "
+    "name go to it first and keep the name as label, the rest are clustered.",
+)
+@click.option(
+    "--zero-shot-min-similarity",
+    type=FiniteFloat(0, 1, min_open=True),
+    default=ZEROSHOT_MIN_SIMILARITY,
+    show_default=True,
+    help="Cosine similarity of document and topic name a zero-shot assignment needs.",
+)
+@click.option(
+    "--n-neighbors", type=click.IntRange(min=2), default=defaults.N_NEIGHBORS, show_default=True
+)
+@click.option(
+    "--ngram-max",
+    type=click.IntRange(1, 3),
+    default=1,
+    show_default=True,
+    help="Longest keyword phrase, in words.",
+)
+@click.option(
+    "--min-df", type=click.IntRange(min=1), help="Ignore words in fewer documents [auto]."
+)
+@click.option(
+    "--top-n-words", type=click.IntRange(min=1), default=defaults.TOP_N_WORDS, show_default=True
+)
+@click.option(
+    "--representative-docs",
+    type=click.IntRange(min=1),
+    default=defaults.N_REPRESENTATIVE_DOCS,
+    show_default=True,
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=defaults.SEED,
+    show_default=True,
+    help="Same seed, same topics.",
+)
+@click.option(
+    "--cache-dir", type=path_option(), help="Cache folder [$LABELER_CACHE_DIR, ~/.cache/labeler]."
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option(
+    "--sample-fit",
+    type=click.IntRange(min=100),
+    help="Large corpora: fit UMAP/HDBSCAN on a seeded sample of N docs, assign the rest in "
+    "streaming batches [automatic for Parquet above 200,000 rows].",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where the passes over every document run (ray: needs `pip install labeler[ray]`).",
+)
+@click.option(
+    "--ray-address",
+    type=RayAddress(),
+    help="Ray cluster to join (with --engine ray) [a local one].",
+)
+@llm_options
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@user_errors
+def run(corpus: Path, out: Path | None, **opts) -> None:
+    """Fit topics on CORPUS (CSV, TSV, JSONL[.gz], JSON, Parquet, .txt or a folder); write a run."""
+    from labeler.run.layout import check_out
+
+    setup_logging(opts.pop("quiet"))
+    started = time.perf_counter()
+    # Everything that can be refused is refused before the corpus is read or a model loaded.
+    out = check_out(out or Path("reports") / _stem(corpus))
+    settings = llm_settings(opts)
+    sample_fit, engine = opts.pop("sample_fit"), opts.pop("engine")
+    address = opts.pop("ray_address")
+    seeds, names, min_similarity = _guidance(opts)
+    if engine == "ray" or sample_fit or _is_large(corpus):
+        if (seeds or names) and engine == "ray":
+            raise LabelerError("--seed-topics and --zero-shot are not available with --engine ray")
+        opts.update(seed_topic_list=seeds, zeroshot_topic_list=names)
+        opts["zeroshot_min_similarity"] = min_similarity
+        _run_large(corpus, out, settings, sample_fit, engine, address, started, opts)
+        return
+    if address:
+        raise LabelerError("--ray-address needs --engine ray")
+    embeddings = opts.pop("embeddings")
+    if embeddings is not None and opts["sample"] is not None:
+        raise LabelerError("--sample cannot be combined with --embeddings (rows would not align)")
+    if embeddings is not None and not Path(embeddings).is_file():
+        raise LabelerError(f"embeddings file not found: {embeddings}")
+
+    from labeler.corpus import CorpusSpec
+    from labeler.embedding.sbert import DEFAULT_MODEL
+    from labeler.model import TopicModel
+    from labeler.pipeline.fit import run_pipeline
+
+    spec = CorpusSpec(
+        corpus, opts["text_column"], opts["id_column"], opts["time_column"],
+        opts["class_column"], opts["encoding"], opts["sample"], opts["delimiter"],
+    )  # fmt: skip
+    embedding_model = opts["embedding_model"]
+    if embeddings is None:
+        from labeler.embedding import make_embedder, resolve_spec
+
+        chosen = resolve_spec(
+            embedding_model or DEFAULT_MODEL, opts["embedding_backend"],
+            opts["embedding_base_url"], opts["cache_dir"],
+        )  # fmt: skip
+        # An object, not the spec: an endpoint URL may carry credentials; its key does not.
+        embedding_model = make_embedder(chosen, opts["cache_dir"], opts["embedding_api_key_env"])
+    model = TopicModel(
+        embedding_model=embedding_model,
+        n_neighbors=opts["n_neighbors"],
+        min_cluster_size=opts["min_cluster_size"],
+        min_samples=opts["min_samples"],
+        max_topic_share=opts["max_topic_share"] if opts["max_topic_share"] < 1 else None,
+        n_topics=opts["topics"],
+        ngram_range=(1, opts["ngram_max"]),
+        min_df=opts["min_df"],
+        top_n_words=opts["top_n_words"],
+        n_representative_docs=opts["representative_docs"],
+        seed_topic_list=seeds,
+        zeroshot_topic_list=names,
+        zeroshot_min_similarity=min_similarity,
+        seed=opts["seed"],
+        cache_dir=str(opts["cache_dir"]) if opts["cache_dir"] else None,
+        use_cache=not opts["no_cache"],
+        show_progress=log.isEnabledFor(logging.INFO),
+    )
+    result = run_pipeline(
+        spec, out, model, embeddings=embeddings, llm=settings, cache_dir=opts["cache_dir"]
+    )
+    click.echo(printable(result.accounting))
+    click.echo(
+        f"{result.documents:,} documents → {result.topics} topics, "
+        f"{result.outlier_share:.1%} outliers in {time.perf_counter() - started:.1f} s"
+    )
+    if result.labels:
+        click.echo(result.labels.line())
+        if result.labels.tree is not None:
+            click.echo(result.labels.tree.line("tree names", "node"))
+    click.echo(printable(str(result.run_dir / "report.html")))
+
+
+def _guidance(opts: dict) -> tuple[list[list[str]] | None, list[str] | None, float]:
+    """--seed-topics and --zero-shot files, read (and refused) before the corpus."""
+    from labeler.guided import read_seed_topics, read_zero_shot_topics
+
+    seed_file, names_file = opts.pop("seed_topics"), opts.pop("zero_shot")
+    seeds = read_seed_topics(seed_file) if seed_file is not None else None
+    names = read_zero_shot_topics(names_file) if names_file is not None else None
+    min_similarity = opts.pop("zero_shot_min_similarity")
+    if names is None and min_similarity != ZEROSHOT_MIN_SIMILARITY:
+        raise LabelerError("--zero-shot-min-similarity needs --zero-shot")
+    return seeds, names, min_similarity
+
+
+def _is_large(corpus: Path) -> bool:
+    from labeler.pipeline.large import AUTO_THRESHOLD, parquet_rows
+
+    rows = parquet_rows(corpus)
+    return rows is not None and rows > AUTO_THRESHOLD
+
+
+def _run_large(corpus, out, settings, sample_fit, engine, address, started, opts) -> None:
+    """The streaming path (`labeler.pipeline.large`), in this process or on Ray; prints peak
+    memory."""
+    from labeler.pipeline.large import run_large
+
+    if opts.pop("sample") is not None:
+        raise LabelerError(
+            "--sample cannot be combined with --sample-fit or --engine ray "
+            "(they already fit on a sample and assign the rest)"
+        )
+    backend, base_url = opts.pop("embedding_backend"), opts.pop("embedding_base_url")
+    api_key_env = opts.pop("embedding_api_key_env")
+    if base_url and engine == "ray":
+        # Ray ships the embedder to workers that may not hold the key's variable, and a URL
+        # may carry credentials of its own: an endpoint is used from this process only.
+        raise LabelerError(
+            "--embedding-base-url cannot be combined with --engine ray: embed through the "
+            "endpoint with --sample-fit on one machine, or give --embeddings"
+        )
+    if base_url and opts.get("embeddings") is None:
+        from labeler.embedding import make_embedder, resolve_spec
+
+        # An object, not the spec: the URL may carry credentials; the key stays in its variable.
+        chosen = resolve_spec(opts.get("embedding_model"), backend, base_url, opts.get("cache_dir"))
+        opts["embedding_model"] = make_embedder(chosen, opts.get("cache_dir"), api_key_env)
+    elif opts.get("embeddings") is None:
+        from labeler.embedding import resolve_spec
+
+        # On Ray, `auto` means torch: the calibration would time the driver, while the actors
+        # may run elsewhere, on GPUs (where torch wins); an explicit onnx/onnx-int8 is honoured.
+        if engine == "ray" and backend == "auto":
+            backend = "torch"
+        # A spec string (ONNX, static or a sentence-transformers model): no credentials in it.
+        opts["embedding_model"] = resolve_spec(
+            opts.get("embedding_model"), backend, None, opts.get("cache_dir")
+        )
+    runner = None
+    if engine == "ray":
+        from labeler.pipeline.ray import RayEngine
+
+        if opts.get("embeddings") is not None:
+            raise LabelerError("--embeddings cannot be combined with --engine ray")
+        runner = RayEngine(
+            address=address,
+            embedding_model=opts.get("embedding_model"),
+            cache_dir=opts.get("cache_dir"),
+            no_cache=opts.get("no_cache"),
+        )
+    elif address:
+        raise LabelerError("--ray-address needs --engine ray")
+    result = run_large(corpus, out, sample_fit, llm=settings, engine=runner, **opts)
+    click.echo(
+        f"{result.documents:,} documents → {result.topics} topics, "
+        f"{result.outlier_share:.1%} outliers in {time.perf_counter() - started:.1f} s "
+        f"(fitted on a sample of {result.sample_fit:,}, the rest assigned); "
+        f"peak RSS {result.peak_rss_gb:.2f} GB"
+    )
+    if result.labels:
+        click.echo(result.labels.line())
+        if result.labels.tree is not None:
+            click.echo(result.labels.tree.line("tree names", "node"))
+    click.echo(str(result.run_dir / "report.html"))
+
+
+def _stem(path: Path) -> str:
+    name = path.resolve().name if path.name in ("", ".") else path.name
+    for suffix in (".gz", ".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".txt"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name or "corpus"
+
+
+def _register() -> None:
+    from labeler.cli.eval import EVAL_COMMANDS
+    from labeler.cli.llm import LLM_COMMANDS
+    from labeler.cli.review import REVIEW_COMMANDS
+    from labeler.cli.share import SHARE_COMMANDS
+    from labeler.cli.topics import TOPICS_COMMANDS
+
+    for command in [
+        *LLM_COMMANDS,
+        *REVIEW_COMMANDS,
+        *SHARE_COMMANDS,
+        *EVAL_COMMANDS,
+        *TOPICS_COMMANDS,
+    ]:
+        main.add_command(command)
+
+
+_register()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

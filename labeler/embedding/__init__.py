@@ -1,0 +1,178 @@
+"""Embedding backends behind `labeler.embedding.sbert.Embedder`, built from one spec string.
+
+The spec is what a run's config records as its embedding model, and it names the backend exactly,
+so a run reopened later embeds queries in the same space, and the embedding cache (keyed by the
+embedder's `key`) never mixes vectors from two backends:
+
+- `all-MiniLM-L6-v2` or any sentence-transformers id/path: sentence-transformers (torch; on CUDA
+  when the machine has a GPU);
+- `all-MiniLM-L6-v2+onnx-fp32` / `+onnx-int8`: the packaged MiniLM on ONNX Runtime, fp32 (the
+  same vectors as torch, faster) or int8 (faster still, but batch-dependent; `embedders.onnx`);
+- `static`, `static:model2vec`, `static:wordllama`: torch-free static embeddings;
+- `endpoint:MODEL@URL`: an OpenAI-compatible embeddings endpoint.
+
+`resolve_spec` turns what the user asked for (`--embedding-model`, `--embedding-backend`,
+`--embedding-base-url`) into such a spec; with backend `auto` the packaged MiniLM runs on ONNX
+when a one-off calibration on this machine found it faster.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import re
+import time
+from pathlib import Path
+
+from labeler.embedding.cache import default_cache_dir
+from labeler.embedding.sbert import DEFAULT_MODEL, SentenceTransformerEmbedder, is_packaged_model
+from labeler.errors import LabelerError
+
+log = logging.getLogger("labeler")
+
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+ONNX_SUFFIXES = {"+onnx-fp32": "fp32", "+onnx-int8": "int8"}
+ONNX_SUFFIX = "+onnx-fp32"  # what `onnx` and `auto` mean: exact vectors, reproducible topics
+# `static` is WordLlama: it loads from its wheel in a second, where model2vec's distillation
+# takes minutes on 2 cores (benchmarks/embed_backends.py has both; the README the figures).
+STATIC = {"static": "wordllama", "static:model2vec": "model2vec", "static:wordllama": "wordllama"}
+MAX_TOKENS = 256  # word pieces per text, as all-MiniLM-L6-v2 was configured (see README)
+FASTER_BY = 1.25  # auto picks ONNX only when it embeds at least this much faster here
+
+
+def make_embedder(spec: str, cache_dir: str | Path | None = None, api_key_env: str | None = None):
+    """The embedder a spec names (see the module docstring); loads nothing until it embeds."""
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    name = spec.strip()
+    if name.lower() in STATIC:
+        from labeler.embedding.static import Model2VecEmbedder, WordLlamaEmbedder
+
+        kind = STATIC[name.lower()]
+        return Model2VecEmbedder(cache) if kind == "model2vec" else WordLlamaEmbedder()
+    if name.startswith("static:"):  # a recorded key, e.g. static:model2vec-minilm-256-v1
+        kind = "wordllama" if "wordllama" in name else "model2vec"
+        return make_embedder(f"static:{kind}", cache)
+    if name.startswith("endpoint:"):
+        from labeler.embedding.endpoint import EndpointEmbedder
+
+        found = re.match(r"endpoint:(.+?)@(https?://.+)$", name)
+        model, url = found.groups() if found else ("", "")
+        if not model or not url:
+            raise LabelerError(f"an endpoint embedding model is endpoint:MODEL@URL, not {spec!r}")
+        return EndpointEmbedder(url, model, api_key_env=api_key_env or "OPENAI_API_KEY")
+    for suffix, variant in ONNX_SUFFIXES.items():
+        if suffix in name:
+            if not is_packaged_model(name.split(suffix)[0]):
+                raise LabelerError("the ONNX backend runs the packaged all-MiniLM-L6-v2 only")
+            from labeler.embedding.onnx import OnnxEmbedder
+
+            return OnnxEmbedder(cache, max_tokens=MAX_TOKENS, variant=variant)
+    return SentenceTransformerEmbedder(name, device=gpu_device())
+
+
+def resolve_spec(
+    model: str | None,
+    backend: str = "auto",
+    base_url: str | None = None,
+    cache_dir: str | Path | None = None,
+) -> str:
+    """What the user asked for, as the spec of one backend (recorded in the run's config)."""
+    model = model or DEFAULT_MODEL
+    if backend not in BACKENDS:
+        raise LabelerError(f"--embedding-backend must be one of {', '.join(BACKENDS)}")
+    if base_url:
+        from labeler.embedding.endpoint import public_url
+
+        public_url(base_url)
+        return f"endpoint:{model}@{base_url}"
+    if (
+        model.lower() in STATIC
+        or model.startswith(("static:", "endpoint:"))
+        or any(suffix in model for suffix in ONNX_SUFFIXES)
+    ):
+        return model
+    if backend in ("onnx", "onnx-int8"):
+        if not is_packaged_model(model):
+            raise LabelerError(
+                f"--embedding-backend {backend} runs the packaged all-MiniLM-L6-v2 only"
+            )
+        return DEFAULT_MODEL + ("+onnx-int8" if backend == "onnx-int8" else ONNX_SUFFIX)
+    if backend == "auto" and is_packaged_model(model) and onnx_is_faster(cache_dir):
+        return DEFAULT_MODEL + ONNX_SUFFIX
+    return model
+
+
+def gpu_device() -> str | None:
+    """ "cuda" when torch is already loaded and sees a GPU; None lets sentence-transformers pick
+    (it also picks CUDA when there is one). Never imports torch just to ask."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        return "cuda"
+    return None
+
+
+CALIBRATION_TEXTS = [
+    "my card has not arrived yet, how long does delivery take?",
+    "Can I change the PIN of my card at an ATM?",
+    " ".join(
+        ["The committee discussed the launch schedule of the new satellite and the budget"] * 6
+    ),
+    " ".join(["Windows keeps crashing after I installed the new graphics driver, any ideas"] * 12),
+] * 16
+
+
+def onnx_is_faster(cache_dir: str | Path | None = None) -> bool:
+    """Whether ONNX (fp32, the exact variant) embeds faster than torch here, measured once and
+    remembered per machine.
+
+    Without onnxruntime, or with a GPU (torch on CUDA wins), the answer is no without measuring.
+    """
+    try:
+        import onnxruntime
+    except ImportError:
+        return False
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    machine = f"{platform.machine()}-{os.cpu_count()}cpu-ort{onnxruntime.__version__}-fp32"
+    path = cache / "models" / "backend-calibration.json"
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if machine not in known:
+        known[machine] = calibrate(cache)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(known, indent=2))
+    result = known[machine]
+    return not result.get("cuda") and result["speedup"] >= FASTER_BY
+
+
+def calibrate(cache_dir: Path) -> dict:
+    """Time both backends on the same 64 mixed-length texts (after one warm-up each)."""
+    from labeler.embedding.onnx import OnnxEmbedder
+    from labeler.embedding.sbert import load_sentence_transformer
+
+    log.info("calibrating the embedding backends on this machine (once)")
+    torch_model = SentenceTransformerEmbedder(DEFAULT_MODEL)
+    onnx_model = OnnxEmbedder(cache_dir, max_tokens=MAX_TOKENS)
+    import torch
+
+    if torch.cuda.is_available():
+        return {"cuda": True, "speedup": 0.0}
+    seconds = {}
+    for name, model in (("torch", torch_model), ("onnx", onnx_model)):
+        model.embed(CALIBRATION_TEXTS[:8])
+        start = time.perf_counter()
+        model.embed(CALIBRATION_TEXTS)
+        seconds[name] = time.perf_counter() - start
+    load_sentence_transformer.cache_clear()
+    speedup = seconds["torch"] / max(seconds["onnx"], 1e-9)
+    log.info("ONNX (fp32) embeds %.2fx as fast as torch here", speedup)
+    return {
+        "cuda": False,
+        "speedup": round(speedup, 3),
+        **{k: round(v, 3) for k, v in seconds.items()},
+    }

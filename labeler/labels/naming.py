@@ -1,0 +1,240 @@
+"""Names for the topic tree's nodes above the topics, bottom-up (as Toponymy names its layers).
+
+A parent's prompt (`prompts/name_parent.jinja`) carries its children's current labels, summaries
+and keywords, its own keywords (c-TF-IDF over the layer, the embedding stages) and a few of its
+representative documents, so layer N is named after layer N-1 has its names. Within a layer the
+names are made distinct the way topic labels are (`distinct.distinguish`: re-prompted together,
+then a distinguishing keyword). A node with one child is the same documents as its child: it takes
+the child's name, with no call.
+
+Answers go through the same `Asker` as topic labels (cached in run.sqlite by content, repaired,
+retried), and each node's name is a version in `node_labels` under the node's key, so a rebuilt
+tree finds the names of unchanged nodes again and a rerun with the same inputs calls nothing. A
+name a reviewer accepted or edited is kept unless forced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labeler.errors import LabelerError
+from labeler.labels.distinct import distinguish, label_embedder
+from labeler.labels.injection import injection_check
+from labeler.llm.answers import AnswerError, label_schema, parse_label
+from labeler.llm.asker import Asker, LabelStats, Outcome
+from labeler.llm.client import ChatModel, LLMError, Unreachable
+from labeler.llm.prompts import Prompt, fit_messages, load_prompt
+from labeler.llm.settings import LLMSettings, open_chat_model
+from labeler.run.folder import Run
+from labeler.topic_tree import ensure_tree
+
+log = logging.getLogger("labeler")
+
+PROMPT = "name_parent"
+CHILDREN = 12  # the largest children shown in a parent's prompt (the rest are counted)
+REVIEWED = {"review"}  # a node name from a person stays unless forced
+
+
+@dataclass
+class NodeInput:
+    """What naming one node needs; the attribute names are those `distinguish` reads."""
+
+    id: int
+    key: str
+    layer: int
+    size: int
+    keywords: list[str]
+    words: list[str]
+    documents: list[str]
+    children: list[dict]
+    current_label: str
+    keyword_label: str
+    current_source: str = "keywords"
+    flags: list[str] = field(default_factory=list)
+
+
+def _words(node: dict, key: str) -> list[str]:
+    return [w for w, _ in node.get(key, [])]
+
+
+def node_inputs(tree: dict, layer: int) -> list[NodeInput]:
+    nodes = tree.get("nodes", [])
+    by_id = {n["id"]: n for n in nodes}
+    inputs = []
+    for n in nodes:
+        if n["layer"] != layer:
+            continue
+        kids = [by_id[c] for c in n["children"] if c in by_id]
+        children = [
+            {
+                "id": k["id"],
+                "label": k["label"],
+                "summary": k.get("summary"),
+                "keywords": _words(k, "keywords")[:6],
+                "size": k["size"],
+                "share": k["size"] / max(n["size"], 1),
+            }
+            for k in kids[:CHILDREN]
+        ]
+        ctfidf = _words(n, "keywords")
+        words = list(dict.fromkeys([*ctfidf, *_words(n, "keywords_keybert"),
+                                    *_words(n, "keywords_mmr")]))  # fmt: skip
+        inputs.append(
+            NodeInput(
+                id=int(n["id"]),
+                key=n["key"],
+                layer=layer,
+                size=int(n["size"]),
+                keywords=ctfidf,
+                words=words,
+                documents=list(n.get("representative_docs", [])),
+                children=children,
+                current_label=n["label"],
+                keyword_label=n.get("keyword_label", n["label"]),
+                current_source=n.get("label_source", "keywords"),
+            )  # fmt: skip
+        )
+    return inputs
+
+
+def parent_messages(prompt: Prompt, node: NodeInput, settings: LLMSettings, prefill: bool):
+    """The prompt for one node: build(doc_tokens, budget) → messages, for `Asker.answer`."""
+    context = {
+        "node": {"id": node.id, "layer": node.layer, "size": node.size, "words": node.words},
+        "children": node.children,
+        "corpus_description": settings.corpus_description,
+    }
+    docs = node.documents[: prompt.max_docs]
+    return lambda doc_tokens, budget: fit_messages(
+        prompt, docs, budget, prefill=prefill,
+        doc_tokens=prompt.doc_cut(len(docs), doc_tokens), **context,
+    )  # fmt: skip
+
+
+def tree_layers(tree: dict) -> list[int]:
+    return sorted({int(n["layer"]) for n in tree.get("nodes", []) if n["layer"] > 0})
+
+
+def name_tree(
+    run_dir: Path,
+    settings: LLMSettings,
+    *,
+    layers: list[int] | None = None,
+    force: bool = False,
+    chat: ChatModel | None = None,
+    cache_dir: Path | None = None,
+    render: bool = True,
+) -> LabelStats:
+    """Name the tree's layers above the topics (all, or `layers`), bottom-up; returns the cost.
+
+    `stats.topics` counts the nodes named."""
+    run = Run(run_dir)
+    tree = ensure_tree(run.path)
+    available = tree_layers(tree)
+    wanted = available if layers is None else sorted(set(layers))
+    missing = [n for n in wanted if n not in available]
+    if missing:
+        have = ", ".join(map(str, available)) or "none"
+        raise LabelerError(
+            f"the topic tree of {run.path.name} has no layer {missing[0]} "
+            f"(layers above the topics: {have}; layer 0 is the topics themselves)"
+        )
+    stats = LabelStats()
+    if not wanted:
+        return stats
+    prompt = load_prompt(PROMPT)
+    repair = load_prompt("repair")
+    supports = getattr(chat, "supports_prefill", False) if chat is not None else settings.is_local
+    prefill = prompt.has_prefill and supports
+    started = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        if chat is None:
+            chat = stack.enter_context(open_chat_model(settings, cache_dir))
+        asker = Asker(run.path, chat, settings, stats)
+        embed = label_embedder(run.path, cache_dir)
+        for layer in wanted:
+            inputs = node_inputs(run.hierarchy() or tree, layer)
+            outcomes = name_layer(asker, inputs, prompt, repair, settings, prefill, force, stats)
+            if any(o.source == "llm" for o in outcomes):
+                distinguish(asker, outcomes, {n.id: n for n in inputs}, repair, stats, embed)
+            stats.new_versions += save_names(run, inputs, outcomes, prompt, chat, settings)
+            stats.topics += len(outcomes)
+            run.refresh()  # the next layer's prompts read these names
+    stats.seconds = time.perf_counter() - started
+    if render:
+        from labeler.views.report import render_reports
+
+        render_reports(run.path)
+    return stats
+
+
+def name_layer(asker, inputs, prompt, repair, settings, prefill, force, stats) -> list[Outcome]:
+    """One outcome per node of the layer (asked one after another: a layer has few nodes)."""
+    outcomes = []
+    for node in inputs:
+        if node.current_source in REVIEWED and not force:
+            stats.skipped_reviewed += 1
+            continue
+        if len(node.children) == 1:  # the same documents as its child: the same name
+            child = node.children[0]
+            outcomes.append(
+                Outcome(node.id, child["label"], child["summary"], "child", ["one-child"])
+            )
+            continue
+
+        def parse(reply: str, node: NodeInput = node) -> dict:
+            answer = parse_label(reply, prompt.fields)
+            injection_check(answer["label"], node.documents, node.words)
+            return answer
+
+        try:
+            value, messages, reply = asker.answer(
+                parent_messages(prompt, node, settings, prefill), parse, repair,
+                prompt.fields, label_schema(prompt.fields), doc_tokens=prompt.doc_tokens,
+            )  # fmt: skip
+            outcomes.append(
+                Outcome(
+                    node.id,
+                    value["label"],
+                    value.get("summary"),
+                    "llm",
+                    list(value.get("flags", [])),
+                    messages,
+                    reply,
+                )  # fmt: skip
+            )
+        except (LLMError, AnswerError) as exc:
+            flag = "llm-unreachable" if isinstance(exc, Unreachable) else "fallback"
+            log.warning("tree node %d: %s; keeping its keyword label", node.id, exc)
+            stats.fallbacks += 1
+            outcomes.append(Outcome(node.id, node.keyword_label, None, "keywords", [flag]))
+    return outcomes
+
+
+def save_names(run: Run, inputs, outcomes, prompt, chat, settings) -> int:
+    """A new version per node whose name, summary, prompt or model changed."""
+    current = run.db.current_node_labels()
+    by_id = {n.id: n for n in inputs}
+    added = 0
+    with run.db.transaction() as tx:
+        for o in outcomes:
+            node = by_id[o.topic]
+            before = current.get(node.key, {})
+            if o.source == "keywords" and before.get("source") in ("llm", "review"):
+                continue
+            if o.same_as(before, prompt, chat.identity):
+                continue
+            flags = sorted(set(o.flags))
+            tx.add_node_label_version(
+                node.key, node.layer, o.label, summary=o.summary, source=o.source,
+                prompt_name=prompt.name, prompt_hash=prompt.text_hash, model=chat.identity,
+                params=settings.public(), flags=flags,
+                request=json.dumps(o.request) if o.request else None, raw_answer=o.raw,
+            )  # fmt: skip
+            added += 1
+    return added

@@ -1,0 +1,147 @@
+"""The `labeler run` pipeline: corpus → embeddings → TopicModel → run directory → reports.
+
+Kept apart from the CLI so the Python API and the command line share one code path.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from labeler.corpus import CorpusSpec
+from labeler.errors import LabelerError
+from labeler.model import TopicModel
+from labeler.run.db import RunDB
+from labeler.run.folder import Run
+from labeler.run.layout import check_out, run_lock
+from labeler.run.records import model_config, read_llm_cache, save_model, set_slice_columns
+from labeler.views.report import render_reports
+
+if TYPE_CHECKING:
+    from labeler.llm.asker import LabelStats
+    from labeler.llm.settings import LLMSettings
+
+log = logging.getLogger("labeler")
+
+
+def load_embeddings(path: Path, n_docs: int) -> np.ndarray:
+    path = Path(path)
+    if not path.is_file():
+        raise LabelerError(f"embeddings file not found: {path}")
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise LabelerError(f"{path} is not a NumPy .npy array: {exc}") from exc
+    if vectors.ndim != 2 or vectors.shape[0] != n_docs:
+        raise LabelerError(
+            f"{path} has shape {vectors.shape} but the corpus has {n_docs} documents "
+            "(after dropping empty ones): need one row per document"
+        )
+    return vectors.astype(np.float32)
+
+
+def save(model, run_dir: str | Path, config: dict | None = None) -> Path:
+    """Save a fitted TopicModel as a run folder, reports included."""
+    config = config or model_config(model)
+
+    def writer(staging: Path) -> None:
+        save_model(model, staging, config)
+        render_reports(staging)
+
+    return Run.create(Path(run_dir), writer).path
+
+
+@dataclass
+class RunResult:
+    """What `run_pipeline` made."""
+
+    run_dir: Path
+    model: TopicModel
+    documents: int
+    topics: int  # real topics (outliers not counted)
+    outlier_share: float
+    labels: LabelStats | None = None  # the label step's costs, when an LLM labeled the run
+    accounting: str = ""  # rows read, documents kept, rows dropped by reason (one line)
+
+
+def run_pipeline(
+    corpus: CorpusSpec,
+    out: Path,
+    model: TopicModel,
+    *,
+    embeddings: Path | None = None,
+    llm: LLMSettings | None = None,
+    cache_dir: Path | None = None,
+) -> RunResult:
+    """Read `corpus`, fit `model` (on precomputed `embeddings` when given), write the run folder
+    `out` with its reports, then label it with `llm` (None: keyword labels only).
+
+    With precomputed embeddings, `model.embedding_model` is the model that made them (it embeds
+    keyword candidates and later queries in the same space), or None to skip the embedding keyword
+    stages."""
+    out = check_out(out)
+    if model.use_cache:  # a cache folder that cannot be one fails now, not after the corpus
+        from labeler.embedding.cache import default_cache_dir, ensure_folder
+
+        ensure_folder(Path(model.cache_dir) if model.cache_dir else default_cache_dir())
+    with run_lock(out):
+        if embeddings is not None and corpus.sample is not None:
+            raise LabelerError(
+                "--sample cannot be combined with --embeddings (rows would not align)"
+            )
+        loaded = corpus.load(model.seed)
+        stats = loaded.stats
+        log.info("%s: %s", corpus.path, loaded.accounting())
+        vectors = None
+        if embeddings is not None:
+            vectors = load_embeddings(embeddings, len(loaded))
+            if model.embedding_model is None:
+                log.info(
+                    "precomputed embeddings: KeyBERT/MMR keyword stages need --embedding-model "
+                    "(the model that made the vectors) and are skipped"
+                )
+        model.fit(loaded.texts, vectors, loaded.doc_ids)
+
+        config = model_config(model)
+        if embeddings is not None:
+            config["embedding"]["model"] = f"precomputed:{Path(embeddings).name}"
+            config["embedding"]["query_model"] = model.embedding_model
+        config["corpus"] = {
+            "name": Path(corpus.path).name,
+            "source": str(corpus.path),
+            "stats": stats,
+            "encoding": stats.get("encoding", corpus.encoding),
+            "sample": corpus.sample,
+        }
+        config["llm"] = llm.public() if llm else {"provider": "none"}
+        frame = loaded.to_frame()
+        set_slice_columns(model, frame)
+        earlier_answers = read_llm_cache(out)
+
+        def writer(staging: Path) -> None:
+            save_model(model, staging, config, frame)
+            RunDB(staging).add_answers(earlier_answers)
+            render_reports(staging)
+
+        run_dir = Run.create(out, writer).path
+        labels = None
+        if llm is not None:
+            from labeler.labels.labeling import label_run
+
+            labels = label_run(run_dir, llm, cache_dir=cache_dir, tree=True)
+            log.info("%s", labels.line())
+            if labels.tree is not None:
+                log.info("%s", labels.tree.line("tree names", "node"))
+    return RunResult(
+        run_dir=run_dir,
+        model=model,
+        documents=len(loaded),
+        topics=len([t for t in model.topic_ids_ if t >= 0]),
+        outlier_share=float((model.topics_ < 0).sum()) / len(loaded),
+        labels=labels,
+        accounting=loaded.accounting(),
+    )

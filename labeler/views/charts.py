@@ -1,0 +1,141 @@
+"""The data behind the report's charts, computed once in Python and drawn by Plotly (HTML) or
+matplotlib (PNG): map points, topic similarity, the topic hierarchy, topics over time and per
+class.
+
+Everything returned is plain lists and numbers, ready for JSON: the HTML report draws it in the
+browser, so the numbers here are the only copy of the logic. Sizes are capped so that the report
+stays small for large corpora; each cap is stated in the report where it applies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from labeler.represent.slices import class_values, time_bins
+
+PALETTE = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    "#bcbd22", "#aec7e8", "#ffbb78", "#98df8a",
+]  # fmt: skip
+OUTLIER_COLOUR = "#c7c7c7"
+MAP_POINTS = 20_000  # more than this is drawn as a seeded random sample
+HOVER_CHARS = 120  # document text shown on hover, per point
+SIMILARITY_TOPICS = 100  # the heatmap shows the largest topics
+CLASS_COLUMNS = 40  # the per-class heatmap shows the most frequent classes
+CLASS_ROWS = 60
+NEAREST = 3
+
+
+def colour(topic: int) -> str:
+    return OUTLIER_COLOUR if topic < 0 else PALETTE[topic % len(PALETTE)]
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def map_points(documents: pd.DataFrame, seed: int, text: bool, limit: int | None = None) -> dict:
+    """The 2-d layout, outliers first so topics draw on top; sampled above `limit` points."""
+    limit = limit or MAP_POINTS
+    total = len(documents)
+    frame = documents
+    if total > limit:
+        frame = documents.sample(n=limit, random_state=seed)
+    frame = frame.iloc[np.argsort(frame["topic"].to_numpy() >= 0, kind="stable")]
+    points = {
+        "x": np.round(frame["x"].to_numpy(dtype=float), 2).tolist(),
+        "y": np.round(frame["y"].to_numpy(dtype=float), 2).tolist(),
+        "t": frame["topic"].astype(int).tolist(),
+        "text": None,
+        "id": None,
+    }
+    if text:
+        points["text"] = [_short(t, HOVER_CHARS) for t in frame["text"]]
+        points["id"] = [str(i) for i in frame["doc_id"]]
+    return {"points": points, "shown": len(frame), "total": total, "sampled": len(frame) < total}
+
+
+def similarity(vectors: np.ndarray, ids: list[int], sizes: dict[int, int], order: list[int]):
+    """Cosine similarity between topics, and each topic's nearest neighbours.
+
+    The heatmap keeps the `SIMILARITY_TOPICS` largest topics, in hierarchy order so related
+    topics sit next to each other.
+    """
+    sims = np.clip(vectors @ vectors.T, -1.0, 1.0)
+    nearest = {}
+    for i, t in enumerate(ids):
+        ranked = [j for j in np.argsort(-sims[i]) if j != i][:NEAREST]
+        nearest[t] = [[ids[j], round(float(sims[i, j]), 3)] for j in ranked]
+    keep = set(sorted(ids, key=lambda t: -sizes[t])[:SIMILARITY_TOPICS])
+    shown = [t for t in order if t in keep]
+    index = [ids.index(t) for t in shown]
+    z = np.round(sims[np.ix_(index, index)], 3).tolist()
+    heatmap = {"topics": shown, "z": z, "total": len(ids)}
+    return heatmap, nearest
+
+
+def hierarchy(vectors: np.ndarray, ids: list[int]) -> dict | None:
+    """Average-linkage (cosine) tree over topic vectors, as dendrogram line coordinates."""
+    if len(ids) < 3:
+        return None
+    from scipy.cluster.hierarchy import dendrogram, linkage
+
+    tree = linkage(vectors.astype(np.float64), method="average", metric="cosine")
+    tree[:, 2] = np.maximum(tree[:, 2], 0.0)
+    dendro = dendrogram(tree, no_plot=True, labels=list(ids))
+    xs: list = []
+    ys: list = []
+    for icoord, dcoord in zip(dendro["icoord"], dendro["dcoord"]):
+        xs += [round(v, 4) for v in dcoord] + [None]
+        ys += [round(v, 2) for v in icoord] + [None]
+    leaves = [int(t) for t in dendro["ivl"]]
+    return {"x": xs, "y": ys, "leaves": leaves, "ticks": [5 + 10 * i for i in range(len(leaves))]}
+
+
+def over_time(documents: pd.DataFrame) -> dict | None:
+    """Documents per topic per period; the period (day/week/month/year) follows the time span.
+
+    The bins are `labeler.represent.slices.time_bins`', the same as
+    `TopicModel.topics_over_time()`'s."""
+    if "timestamp" not in documents:
+        return None
+    binned = time_bins(documents["timestamp"])
+    ok = binned.bins.notna().to_numpy()
+    if ok.sum() < 2 or binned.distinct < 2:
+        return None
+    topics = documents["topic"].to_numpy()[ok]
+    table = pd.crosstab(binned.bins[ok].to_numpy(), topics).reindex(binned.starts, fill_value=0)
+    return {
+        "unit": binned.unit,
+        "periods": [binned.label(p) for p in table.index],
+        "counts": {int(t): table[t].astype(int).tolist() for t in table.columns},
+        "totals": table.sum(axis=1).astype(int).tolist(),
+        "missing": binned.missing,
+    }
+
+
+def per_class(documents: pd.DataFrame, sizes: dict[int, int]) -> dict | None:
+    """Documents per (topic, class): the most frequent classes and the largest topics."""
+    if "class" not in documents:
+        return None
+    classes = class_values(documents["class"])
+    if classes.nunique() < 2:
+        return None
+    names = classes.value_counts().index[:CLASS_COLUMNS].tolist()
+    rows = sorted(sizes, key=lambda t: (t < 0, -sizes[t]))[:CLASS_ROWS]
+    table = pd.crosstab(documents["topic"].to_numpy(), classes.to_numpy())
+    table = table.reindex(index=rows, columns=names)
+    table = table.fillna(0).astype(int)
+    rows = sorted(rows, key=lambda t: (t < 0, t))
+    table = table.loc[rows]
+    return {
+        "classes": [str(n) for n in names],
+        "topics": [int(t) for t in rows],
+        "z": table.to_numpy().tolist(),
+        "class_totals": [int(v) for v in classes.value_counts().iloc[: len(names)]],
+        "total_classes": int(classes.nunique()),
+        "total_topics": len(sizes),
+    }

@@ -1,0 +1,389 @@
+"""Render `report.html` and `report.md` from a run directory with the Jinja2 templates.
+
+Reports are always rendered from what is on disk, so `labeler run` and `labeler report` produce
+the same files. The HTML environment autoescapes everything; data for the charts reaches the page
+only through the `script_json` filter, which escapes every character that could end a script
+element. Document and label text reaches the Markdown report only through the `md` filters,
+which neutralise HTML and table syntax.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import gzip
+import html
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from labeler import tree as topic_tree
+from labeler.errors import LabelerError
+from labeler.represent import STAGES as KEYWORD_STAGES
+from labeler.represent import topic_vectors
+from labeler.resources import data_dir
+from labeler.run.layout import (
+    CONFIG,
+    DOCUMENTS,
+    EMBEDDINGS,
+    HIERARCHY,
+    MANIFEST,
+    file_problem,
+    read_json,
+    write_text,
+)
+from labeler.views import charts, evaluation, run_view
+
+log = logging.getLogger("labeler")
+
+STAGES = tuple((s.key, s.title) for s in KEYWORD_STAGES)  # (topics.json key, heading)
+DOC_CHARS = 1500  # an example document longer than this is cut in the reports
+_SCRIPT_UNSAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What a shared report may contain.
+
+    `text=False` leaves out every document's text and id (examples, map hover): only labels,
+    summaries, keywords and counts remain. `max_docs` caps the example documents per topic;
+    `map_text=False` keeps examples but not the text behind every point on the map.
+    `images` also writes the charts as PNG files for the Markdown report.
+    """
+
+    text: bool = True
+    max_docs: int | None = None
+    map_text: bool = True
+    images: bool = False
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#~|])")
+_MD_BULLET = re.compile(r"^([-+])(?=\s|$)")
+_MD_NUMBERED = re.compile(r"^(\d+)([.)])(?=\s|$)")
+
+
+def _one_line(value, limit: int) -> str:
+    text = re.sub(r"\s+", " ", str(value if value is not None else "")).strip()
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def md_cell(value, limit: int = 200) -> str:
+    """Text safe in Markdown, table cells included: one line, HTML escaped, Markdown syntax
+    (emphasis, links, images, code, pipes) escaped so it renders as the literal text."""
+    text = _MD_SPECIAL.sub(r"\\\1", html.escape(_one_line(value, limit), quote=False))
+    return _MD_NUMBERED.sub(r"\1\\\2", _MD_BULLET.sub(r"\\\1", text))  # not a list item
+
+
+def md_quote(value, limit: int = 600) -> str:
+    """Text safe as a Markdown block quote (a longer `md_cell`)."""
+    return md_cell(value, limit)
+
+
+def script_json(value) -> Markup:
+    """JSON for a `<script>` element: compact, UTF-8, and unable to close the element.
+
+    Like Jinja's `tojson`, but without `ensure_ascii` (non-English text would double in size)
+    and escaping U+2028/9, which older JavaScript parsers treat as line ends.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return Markup(text.translate(_SCRIPT_UNSAFE))
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(data_dir("templates"))),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md_cell"] = md_cell
+    env.filters["md_quote"] = md_quote
+    env.filters["script_json"] = script_json
+    env.filters["pct"] = lambda v: f"{100 * float(v):.1f}%"
+    env.filters["thousands"] = lambda v: f"{int(v):,}"
+    env.filters["cut"] = lambda v, n=DOC_CHARS: v if len(v) <= n else v[: n - 1].rstrip() + "…"
+    return env
+
+
+PLOTLY_BUNDLE = Path(__file__).resolve().parents[1] / "vendor" / "plotly-labeler.min.js"
+
+
+@functools.lru_cache(maxsize=1)
+def plotly_js() -> Markup:
+    """The partial Plotly bundle (only the traces the report draws), gzip-compressed and base64
+    encoded for a JavaScript string literal that the page decompresses with DecompressionStream.
+
+    The full bundle is 4.8 MB; this is about 0.7 MB, so a report stays one small offline file.
+    Base64 has no character that could end the inline script.
+    """
+    raw = PLOTLY_BUNDLE.read_bytes()
+    packed = gzip.compress(raw, compresslevel=9, mtime=0)  # mtime=0: identical reports
+    return Markup(base64.b64encode(packed).decode("ascii"))
+
+
+def display_name(topic: int, label: str) -> str:
+    """Keyword labels already start with the topic number (`3_card_arrived`); others get one."""
+    return label if str(label).startswith(f"{topic}_") else f"{topic} · {label}"
+
+
+def _documents(run_dir: Path, text: bool) -> pd.DataFrame:
+    available = set(pq.read_schema(run_dir / DOCUMENTS).names)
+    wanted = ["doc_id", "topic", "x", "y", "timestamp", "class"] + (["text"] if text else [])
+    return pd.read_parquet(run_dir / DOCUMENTS, columns=[c for c in wanted if c in available])
+
+
+def _topic_structure(run_dir: Path, documents: pd.DataFrame, topics: list[dict]) -> dict:
+    """Similarity, nearest topics and hierarchy from the saved embeddings (when there are any)."""
+    ids = [t["topic"] for t in topics if not t["is_outlier"]]
+    empty = {"similarity": None, "nearest": {}, "hierarchy": None}
+    path = run_dir / EMBEDDINGS
+    if len(ids) < 2 or not path.is_file():
+        return empty
+    try:
+        embeddings = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (OSError, ValueError, EOFError):  # damaged: the report goes without these charts
+        return empty
+    if len(embeddings) != len(documents):
+        return empty
+    centres = topic_vectors(np.asarray(embeddings), documents["topic"].to_numpy())
+    vectors = np.stack([centres[t] for t in ids])
+    tree = charts.hierarchy(vectors, ids)
+    order = tree["leaves"] if tree else ids
+    sizes = {t["topic"]: t["size"] for t in topics}
+    heatmap, nearest = charts.similarity(vectors, ids, sizes, order)
+    return {"similarity": heatmap, "nearest": nearest, "hierarchy": tree}
+
+
+def _tree(run_dir: Path, documents: pd.DataFrame, topics: list[dict]) -> dict | None:
+    """The topic tree (hierarchy.json) as the report shows it: nested nodes for the collapsible
+    tree, and per layer each topic's node, with a colour, a name and a map position per node."""
+    path = run_dir / HIERARCHY
+    if not path.is_file():
+        return None
+    problem = file_problem(run_dir, HIERARCHY)
+    if problem:  # damaged: the report goes without the tree
+        log.warning(
+            "%s %s: the report leaves out the topic tree (`labeler tree %s --rebuild` rebuilds "
+            "it)", path, problem, run_dir,
+        )  # fmt: skip
+        return None
+    nodes = read_json(path)["nodes"]
+    known = {t["topic"]: t for t in topics}
+    if not nodes or any(n["layer"] == 0 and n["id"] not in known for n in nodes):
+        return None  # stale: the topics changed since the tree was built
+    layers = topic_tree.layers(nodes)
+    if len(layers) < 2:
+        return None
+    names = run_view.node_names(run_dir)  # the current names (review edits included)
+    for n in nodes:
+        current = names.get(n.get("key"))
+        if n["layer"] > 0 and current is not None:
+            n["label"], n["summary"] = current["label"], current["summary"]
+            n["label_source"] = current["source"]
+    assigned = documents["topic"].to_numpy()
+    xy = documents[["x", "y"]].to_numpy(dtype=float)
+    shown: dict[int, dict] = {}
+    up: dict[int, dict[int, int]] = {}
+    for layer in layers:
+        members = sorted((n for n in nodes if n["layer"] == layer), key=lambda n: -n["size"])
+        column = topic_tree.assignment(assigned, nodes, layer)
+        up[layer] = {t: n["id"] for n in members for t in n["topics"]}
+        for rank, n in enumerate(members):
+            topic = known.get(n["id"]) if layer == 0 else None
+            inside = column == n["id"]
+            shown[n["id"]] = {
+                "id": n["id"], "layer": layer, "label": n["label"], "summary": n.get("summary"),
+                "size": n["size"], "children": list(n["children"]), "parent": n["parent"],
+                "source": n.get("label_source", "keywords"),
+                "name": topic["name"] if topic else n["label"],
+                "colour": topic["colour"] if topic else charts.colour(rank),
+                "pos": [round(float(v), 3) for v in np.median(xy[inside], axis=0)]
+                if inside.any() else None,
+                "keywords": [w for w, _ in n.get("keywords", [])][:8],
+            }  # fmt: skip
+    roots = sorted((shown[n["id"]] for n in nodes if n["parent"] is None), key=lambda n: -n["size"])
+
+    def nest(node: dict) -> dict:
+        return {**node, "nodes": [nest(shown[c]) for c in node["children"] if c in shown]}
+
+    counts = {layer: sum(1 for n in nodes if n["layer"] == layer) for layer in layers}
+    return {
+        "roots": [nest(r) for r in roots],
+        "layers": [{"layer": layer, "count": counts[layer]} for layer in layers],
+        "nodes": {str(k): v for k, v in shown.items()},
+        "up": {str(layer): {str(t): n for t, n in m.items()} for layer, m in up.items()},
+    }
+
+
+def _prepare_topics(topics: list[dict], stages: list, nearest: dict, options: ReportOptions):
+    """Add what the templates show per topic: colour, display name, examples, search text."""
+    labels = {t["topic"]: t["label"] for t in topics}
+    for record in topics:
+        record["colour"] = charts.colour(record["topic"])
+        record["name"] = display_name(record["topic"], record["label"])
+        texts = record.get("representative_docs") or []
+        ids = record.get("representative_doc_ids") or [None] * len(texts)
+        examples = [{"text": text, "id": doc_id} for text, doc_id in zip(texts, ids)]
+        if not options.text:
+            examples = []
+        elif options.max_docs is not None:
+            examples = examples[: options.max_docs]
+        record["examples"] = examples
+        words = " ".join(w for key, _ in stages for w, _ in record.get(key, []))
+        parts = [str(record["topic"]), record["label"], record["summary"] or "", record["status"]]
+        record["search"] = " ".join([*parts, words]).lower()
+        record["nearest"] = [
+            {"topic": t, "name": display_name(t, labels[t]), "similarity": s}
+            for t, s in nearest.get(record["topic"], [])
+        ]
+
+
+def _page_data(topics: list[dict], stages: list, charts_data: dict, nearest: dict) -> dict:
+    """The JSON the page's script draws from: topics as the panel shows them, and each chart."""
+    return {
+        "topics": [
+            {
+                "id": t["topic"],
+                "name": t["name"],
+                "label": t["label"],
+                "summary": t["summary"],
+                "size": t["size"],
+                "share": t["share"],
+                "colour": t["colour"],
+                "outlier": t["is_outlier"],
+                "status": t["status"],
+                "source": t["label_source"],
+                "flags": t["label_flags"],
+                "pos": t.get("map_position"),
+                "keywords": [[title, t[key][:10]] for key, title in stages],
+                "nearest": nearest.get(t["topic"], []),
+            }
+            for t in topics
+        ],
+        **charts_data,
+    }
+
+
+def guided_summary(config: dict) -> list[str]:
+    """How seed and zero-shot topics shaped the fit, one sentence each (none without them)."""
+    guided = config.get("guided") or {}
+    lines = []
+    seeds = guided.get("seed_topic_list")
+    if seeds:
+        nudged = (guided.get("seed_topics") or {}).get("documents_nudged") or []
+        lists = "; ".join(", ".join(words) for words in seeds)
+        lines.append(
+            f"{len(seeds)} seed topic(s) ({lists}): {sum(nudged):,} documents nudged towards them"
+        )
+    names = guided.get("zeroshot_topic_list")
+    if names:
+        found = guided.get("zero_shot") or {}
+        line = (
+            f"{len(names)} zero-shot name(s), similarity ≥ {found.get('min_similarity')}: "
+            f"{found.get('documents_assigned', 0):,} documents in "
+            f"{len(found.get('topics') or {})} named topics "
+            f"({found.get('documents_matched', 0):,} matched directly, "
+            f"{found.get('clusters_joined', 0)} clusters joined)"
+        )
+        if found.get("unmatched"):
+            line += "; no documents for: " + ", ".join(found["unmatched"])
+        lines.append(line)
+    return lines
+
+
+def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
+    """Everything both templates need, read from the run directory."""
+    options = options or ReportOptions()
+    run_dir = Path(run_dir)
+    manifest = read_json(run_dir / MANIFEST) if (run_dir / MANIFEST).exists() else {}
+    config = read_json(run_dir / CONFIG)
+    topics = run_view.topics(run_dir)
+    evaluated = evaluation.current(run_dir, topics)  # before the display fields are added
+    map_text = options.text and options.map_text
+    documents = _documents(run_dir, map_text)
+    stages = [(key, title) for key, title in STAGES if topics and key in topics[0]]
+    structure = _topic_structure(run_dir, documents, topics)
+    _prepare_topics(topics, stages, structure["nearest"], options)
+    tree = _tree(run_dir, documents, topics)
+    sizes = {t["topic"]: t["size"] for t in topics}
+    charts_data = {
+        "map": charts.map_points(documents, int(config.get("seed", 42)), map_text),
+        "similarity": structure["similarity"],
+        "hierarchy": structure["hierarchy"],
+        "time": charts.over_time(documents),
+        "classes": charts.per_class(documents, sizes),
+        "tree": {k: v for k, v in tree.items() if k != "roots"} if tree else None,
+    }
+    real = [t for t in topics if not t["is_outlier"]]
+    outliers = sum(t["size"] for t in topics if t["is_outlier"])
+    n_docs = int(len(documents))
+    corpus = config.get("corpus", {})
+    llm = config.get("llm") or {}
+    return {
+        "title": corpus.get("name") or run_dir.name,
+        "manifest": manifest,
+        "config": config,
+        "guided": guided_summary(config),
+        "corpus": corpus,
+        "llm": llm if llm.get("provider") not in (None, "none") else None,
+        "topics": topics,
+        "real_topics": real,
+        "stages": stages,
+        "summary": {
+            "documents": n_docs,
+            "topics": len(real),
+            "outliers": outliers,
+            "outlier_share": outliers / n_docs if n_docs else 0.0,
+        },
+        "review": run_view.review_progress(topics),
+        "revisions": run_view.revisions(run_dir),
+        "evaluation": evaluated,
+        "options": options,
+        **charts_data,
+        "data": _page_data(topics, stages, charts_data, structure["nearest"]),
+        "images": {},
+        "tree_roots": tree["roots"] if tree else [],
+    }
+
+
+def render_reports(
+    run_dir: Path, out_dir: Path | None = None, options: ReportOptions | None = None
+) -> list[Path]:
+    """(Re)write report.html and report.md (and images/*.png when asked) into `out_dir`.
+
+    `out_dir` defaults to the run directory itself, which is what `labeler run` does.
+    """
+    run_dir = Path(run_dir)
+    out_dir = Path(out_dir) if out_dir is not None else run_dir
+    options = options or ReportOptions()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise LabelerError(f"--out {out_dir} is a file, not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    context = report_context(run_dir, options)
+    written = []
+    if options.images:
+        from labeler.views.images import write_images
+
+        images = write_images(context, out_dir / "images")
+        context["images"] = {name: path.relative_to(out_dir).as_posix() for name, path in images}
+        written += [path for _, path in images]
+    env = environment()
+    html_page = env.get_template("report.html.j2").render(plotly_js=plotly_js(), **context)
+    write_text(out_dir / "report.html", html_page)
+    markdown = env.get_template("report.md.j2").render(**context)
+    write_text(out_dir / "report.md", re.sub(r"\n{3,}", "\n\n", markdown))  # tidy blank lines
+    return [out_dir / "report.html", out_dir / "report.md", *written]
