@@ -111,10 +111,10 @@ def condensed_cuts(run: Path, doc_topics: np.ndarray, ks: list[int]) -> dict[int
     """Topic → group for each k, from HDBSCAN's condensed tree on the fit's reduction."""
     import hdbscan
 
-    from labeler import TopicModel
+    from labeler import load_run
     from labeler.cluster import default_min_samples
 
-    model = TopicModel.from_run(run)
+    model = load_run(run)
     reduced, _ = model._reduce(model.embeddings_)  # the fit's reduction, from the cache
     config = json.loads((run / "config.json").read_text())["hdbscan"]
     fitted = hdbscan.HDBSCAN(

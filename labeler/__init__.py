@@ -14,7 +14,7 @@ _EXPORTS = {
     "LabelerError": "labeler.errors",
     "TopicModel": "labeler.model",
     "Run": "labeler.run.folder",
-    "load_run": "labeler.model",
+    "load_run": "labeler.run.records",
     "save": "labeler.pipeline.fit",
 }
 

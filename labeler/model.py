@@ -4,7 +4,7 @@ Keyword-only parameters in `__init__` (scikit-learn's `BaseEstimator` gives `get
 `set_params`, `clone` and a repr listing what differs from the defaults in `labeler.defaults`);
 `fit` returns self; fitted state ends in `_`. The model holds no UMAP or HDBSCAN object after
 fitting: new documents are assigned by a nearest-neighbour vote in embedding space, which works
-identically on a model opened from a run folder (`from_run`, no pickle).
+identically on a model opened from a run folder (`Run.model()`, no pickle).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -40,7 +39,7 @@ log = logging.getLogger("labeler")
 
 SLICE_WORDS = 5  # words per topic and time bin or class, as BERTopic's topics_over_time
 
-__all__ = ["OUTLIER", "TopicModel", "keyword_label", "load_run"]
+__all__ = ["OUTLIER", "TopicModel", "keyword_label"]
 
 
 class TopicModel(BaseEstimator):
@@ -127,7 +126,7 @@ class TopicModel(BaseEstimator):
         What the seed and zero-shot lists did in this fit (documents nudged or assigned), as
         config.json records it.
     timestamps_, classes_ : list or None
-        The run's time and class columns (runs and `from_run`), for `topics_over_time()` and
+        The run's time and class columns (runs and `Run.model()`), for `topics_over_time()` and
         `topics_per_class()` without arguments.
     """
 
@@ -181,15 +180,6 @@ class TopicModel(BaseEstimator):
         self.cache_dir = cache_dir
         self.use_cache = use_cache
         self.show_progress = show_progress
-
-    @classmethod
-    def from_run(cls, path: str | Path) -> TopicModel:
-        """Open a saved run as a fitted TopicModel: transform, find_topics, get_* and
-        `labeler.save` all work (every attribute above is set)."""
-        # The run layer reads the folder; imported here so fitting never loads it.
-        from labeler.run.records import read_model
-
-        return read_model(cls, Path(path))
 
     # ------------------------------------------------------------------ embedding
     def _embedder(self) -> Embedder | None:
@@ -576,7 +566,7 @@ class TopicModel(BaseEstimator):
         (topic, bin) with documents, columns Topic, Words, Frequency, Timestamp, Name.
 
         With no arguments: the fitted documents and the run's time column (a run made with
-        --time-column, or a model from `from_run`). Bins: the report's calendar period chosen
+        --time-column, or a model from `Run.model()`). Bins: the report's calendar period chosen
         from the time span (`labeler.represent.slices.time_bins`, so the counts match the report's
         chart),
         or `nr_bins` equal-width bins named by their left edge. Words: c-TF-IDF of the bin's
@@ -636,7 +626,7 @@ class TopicModel(BaseEstimator):
         values = getattr(self, attribute, None)
         if values is None or docs is not self.documents_:
             raise LabelerError(
-                f"no {what}: pass {what}=..., or use a run made with {option} (TopicModel.from_run)"
+                f"no {what}: pass {what}=..., or use a run made with {option} (labeler.load_run)"
             )
         return list(values)
 
@@ -683,8 +673,3 @@ def _stage_name(name: str) -> str:
         return stage(name).name
     except KeyError as exc:
         raise LabelerError(str(exc.args[0])) from exc
-
-
-def load_run(path: str | Path) -> TopicModel:
-    """`TopicModel.from_run(path)`, under the name 0.1.0 gave it."""
-    return TopicModel.from_run(path)

@@ -157,6 +157,13 @@ class Run:
         write_json(self.path / HIERARCHY, tree)
         sync_tree(self.path, self.db)
 
+    def model(self):
+        """The run as a fitted `TopicModel` (every documented attribute set): the run layer
+        knows the estimator, not the other way round."""
+        from labeler.run.records import load_run
+
+        return load_run(self.path)
+
     def documents(self, columns: list[str] | None = None):
         import pandas as pd
 
@@ -208,11 +215,10 @@ class Run:
         layers follow the new topics, and each node whose key (layer and leaf topics) is
         unchanged finds its stored name again. A tree that cannot be rebuilt is removed rather
         than left describing topics that no longer exist (`labeler tree` builds it again)."""
-        from labeler.model import TopicModel  # the tree is fitted maths: core, loaded on demand
         from labeler.run.records import tree_record
 
         try:
-            model = TopicModel.from_run(self.path)
+            model = self.model()
             model.hierarchy_ = None
             self.write_hierarchy(tree_record(model))
         except (LabelerError, OSError, ValueError) as exc:

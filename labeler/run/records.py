@@ -167,7 +167,7 @@ def tree_nodes(tree: dict, doc_ids: list) -> list[dict]:
 
 
 def model_params(model) -> dict:
-    """`model.get_params()` as JSON: what `from_run` rebuilds the model from."""
+    """`model.get_params()` as JSON: what `Run.model()` rebuilds the model from."""
     params = model.get_params()
     embedding = params["embedding_model"]
     if not (isinstance(embedding, str) or embedding is None):
@@ -337,7 +337,8 @@ def read_model(cls, path: Path):
 
 
 def load_run(path: str | Path):
-    """`TopicModel.from_run(path)`."""
+    """A saved run as a fitted `TopicModel` (`labeler.load_run`, the name 0.1.0 gave it):
+    transform, find_topics, get_* and `labeler.save` all work."""
     from labeler.model import TopicModel
 
-    return TopicModel.from_run(path)
+    return read_model(TopicModel, Path(path))

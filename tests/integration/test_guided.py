@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from conftest import read_corpus, write_jsonl
 from fakes import FakeChat
 
-from labeler import TopicModel
+from labeler import TopicModel, load_run
 from labeler.cli import main
 from labeler.labels.labeling import LLMSettings, label_run
 from labeler.run.db import RunDB
@@ -89,7 +89,7 @@ def test_zero_shot_topics_collect_their_intent_and_keep_their_names(zero_shot_ru
     assert "1 seed topic(s) (timer, minutes, countdown)" in row
     assert f"4 zero-shot name(s), similarity ≥ 0.7: {len(in_named)} documents" in row
 
-    model = TopicModel.from_run(zero_shot_run)
+    model = load_run(zero_shot_run)
     assert model.zeroshot_topics_ == named
     assert model.get_topic_info().set_index("Topic").Name[min(named)] == named[min(named)]
 

@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labeler import TopicModel
+from labeler import load_run
 from labeler.errors import LabelerError
 from labeler.views.report import report_context
 
 
 @pytest.fixture(scope="module")
 def reuters(reuters_run):
-    return TopicModel.from_run(reuters_run), report_context(reuters_run)
+    return load_run(reuters_run), report_context(reuters_run)
 
 
 def test_topics_over_time_counts_what_the_report_draws(reuters):

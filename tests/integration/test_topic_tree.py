@@ -17,7 +17,7 @@ from fakes import FakeChat
 from llm_stub import StubLLM, label_json, ok, topic_label
 from sklearn.metrics import adjusted_rand_score
 
-from labeler import TopicModel
+from labeler import load_run
 from labeler.cli import main
 from labeler.labels.labeling import LLMSettings, label_run
 from labeler.run.db import RunDB
@@ -104,7 +104,7 @@ def test_hierarchy_json_is_a_consistent_tree(clinc_run, clinc_rows):
 
 
 def test_topic_tree_api(clinc_run):
-    model = TopicModel.from_run(clinc_run)
+    model = load_run(clinc_run)
     tree = read_tree(clinc_run)
     text = model.get_topic_tree()
     parents = [n for n in tree["nodes"] if n["layer"] > 0]

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sklearn.base import clone
 
 import labeler
-from labeler import TopicModel, defaults, load_run, save
+from labeler import Run, TopicModel, defaults, load_run, save
 from labeler.cli import main
 from labeler.represent import STAGES
 
@@ -46,10 +46,7 @@ def test_defaults_are_defined_once():
 def test_a_saved_run_reopens_as_a_model_and_saves_again(tmp_path):
     run = Path(shutil.copytree(FIXTURE, tmp_path / "run"))
     model = load_run(run)
-    assert (
-        isinstance(model, TopicModel)
-        and model.get_params() == TopicModel.from_run(run).get_params()
-    )
+    assert isinstance(model, TopicModel) and model.get_params() == Run(run).model().get_params()
     fitted = (
         "documents_ doc_ids_ embeddings_ layout_ topics_ probabilities_ min_cluster_size_"
         " topic_ids_ topic_sizes_ topic_embeddings_ ctfidf_ keywords_ representative_docs_"
