@@ -11,11 +11,19 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "LabelerError": "labeler.errors",
+    # the estimator and its run folder
     "TopicModel": "labeler.model",
     "Run": "labeler.run.folder",
     "load_run": "labeler.run.records",
     "save": "labeler.pipeline.fit",
+    # the label step and where it asks
+    "label_run": "labeler.labels.labeling",
+    "LLMSettings": "labeler.llm.settings",
+    # the backends a user can swap (typing.Protocol)
+    "ChatModel": "labeler.llm.client",
+    "Embedder": "labeler.embedding.sbert",
+    # the one error a user acts on
+    "LabelerError": "labeler.errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
