@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labeler import vectors
+
 EXACT_KNN_LIMIT = 60_000
 
 
@@ -23,12 +25,6 @@ def default_min_cluster_size(n_docs: int) -> int:
     A fixed size (BERTopic's 10) splits large corpora into hundreds of near-duplicate topics.
     """
     return int(max(10, min(500, round(0.5 * math.sqrt(n_docs)))))
-
-
-def _normalise(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return (x / norms).astype(np.float32)
 
 
 def knn_cosine(
@@ -47,7 +43,7 @@ def knn_cosine(
         index = NNDescent(embeddings, n_neighbors=k, metric="cosine", random_state=seed)
         indices, distances = index.neighbor_graph
         return indices, distances.astype(np.float32)
-    unit = _normalise(embeddings)
+    unit = vectors.unit(embeddings)
     indices = np.empty((n, k), dtype=np.int64)
     distances = np.empty((n, k), dtype=np.float32)
     block = max(1, 2_000_000 // max(n, 1))
@@ -111,7 +107,7 @@ def reduce(
     knn = knn_cosine(embeddings, n_neighbors, seed)
     if n <= n_components + 2:
         # Too few points for a spectral layout: the normalised vectors themselves are the reduction.
-        unit = _normalise(embeddings)
+        unit = vectors.unit(embeddings)
         return unit[:, :n_components], unit[:, :2] if with_layout else None
     n_epochs = n_epochs or default_epochs(n)
     reduced = _umap(knn, n_components, 0.0, n_neighbors, seed, n_epochs)
@@ -181,7 +177,7 @@ def subgroups(
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
-    unit = _normalise(embeddings)
+    unit = vectors.unit(embeddings)
     n = len(unit)
     best = (-1.0, np.zeros(n, dtype=np.int64))
     for k in range(2, min(max_k, n // max(2, min_size)) + 1):
@@ -258,8 +254,8 @@ def merge_groups(labels: np.ndarray, embeddings: np.ndarray, n_topics: int) -> d
     ids = np.unique(labels[labels >= 0])
     if n_topics < 1 or len(ids) <= n_topics:
         return {}
-    unit = _normalise(embeddings)
-    centres = _normalise(np.stack([unit[labels == t].mean(axis=0) for t in ids]))
+    unit = vectors.unit(embeddings)
+    centres = vectors.unit(np.stack([unit[labels == t].mean(axis=0) for t in ids]))
     groups = AgglomerativeClustering(
         n_clusters=n_topics, metric="cosine", linkage="average"
     ).fit_predict(centres)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from labeler import vectors
 from labeler.errors import LabelerError, printable
 
 ZERO_SHOT_SOURCE = "zero-shot"  # the label source of a zero-shot topic's name (run.sqlite)
@@ -170,17 +171,14 @@ def check_zeroshot_topic_list(names: Sequence[str]) -> list[str]:
     return names
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-
 def nudge(embeddings: np.ndarray, seed_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """BERTopic's guided step: each document more similar to a seed list than to the corpus'
     mean is moved `SEED_PULL` of the way to that list's embedding. Returns the nudged copy (for
     UMAP and clustering only) and the seed list per document (-1: none)."""
-    unit = _unit(embeddings)
-    anchors = _unit(np.vstack([_unit(seed_vectors), unit.mean(axis=0, keepdims=True)]))
+    unit = vectors.unit(embeddings)
+    anchors = vectors.unit(
+        np.vstack([vectors.unit(seed_vectors), unit.mean(axis=0, keepdims=True)])
+    )
     nearest = (unit @ anchors.T).argmax(axis=1)
     nearest[nearest == len(seed_vectors)] = -1
     nudged = unit.copy()
@@ -195,7 +193,7 @@ def zero_shot(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per document: the named topic (-1: no name reached `min_similarity`), the most similar
     name whatever its similarity, and that cosine similarity."""
-    sims = _unit(embeddings) @ _unit(name_vectors).T
+    sims = vectors.unit(embeddings) @ vectors.unit(name_vectors).T
     best = sims.argmax(axis=1).astype(np.int64)
     top = sims[np.arange(len(sims)), best].astype(np.float32)
     return np.where(top >= min_similarity, best, -1), best, top
@@ -212,11 +210,11 @@ def joining_clusters(
     most of its questions alone do not; without this the report shows the named topic and a
     second, keyword-labelled topic about the same thing (BERTopic's behaviour).
     """
-    unit = _unit(embeddings)
-    names = _unit(name_vectors)
+    unit = vectors.unit(embeddings)
+    names = vectors.unit(name_vectors)
     joined = {}
     for topic in np.unique(labels[labels >= 0]):
-        centre = _unit(unit[labels == topic].mean(axis=0, keepdims=True))[0]
+        centre = vectors.unit(unit[labels == topic].mean(axis=0, keepdims=True))[0]
         sims = names @ centre
         if sims.max() >= min_similarity:
             joined[int(topic)] = int(sims.argmax())

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from labeler import vectors
 from labeler.cluster import default_min_cluster_size, merge_groups, subgroups
 from labeler.errors import LabelerError
 from labeler.guided import ZERO_SHOT_SOURCE
@@ -337,16 +338,9 @@ def plan_delete(run: Run, topic: int, embed: Embed | None = None) -> Plan:
     return _plan(run, "delete", {"topic": int(topic)}, summary, docs, before, after, embed)
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return x / norms
-
-
 def _by_embeddings(embeddings, topics, ids, rows) -> tuple[np.ndarray, np.ndarray]:
-    unit = _unit(embeddings)
-    centres = _unit(np.stack([unit[topics == t].mean(axis=0) for t in ids]))
+    unit = vectors.unit(embeddings)
+    centres = vectors.unit(np.stack([unit[topics == t].mean(axis=0) for t in ids]))
     sims = unit[rows] @ centres.T
     return sims.argmax(axis=1), sims.max(axis=1)
 

@@ -14,6 +14,7 @@ from labeler.llm.client import LLMError
 from labeler.llm.prompts import FENCE, data_line, load_prompt
 from labeler.run.layout import CONFIG, read_json
 from labeler.run.records import query_model
+from labeler.vectors import unit
 
 log = logging.getLogger("labeler")
 
@@ -47,7 +48,7 @@ def duplicate_groups(labels: dict[int, str], embed=None) -> list[list[int]]:
         by_text.setdefault(key, t)
     vectors = embed([labels[t] for t in ids]) if embed is not None and len(ids) > 1 else None
     if vectors is not None:
-        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+        vectors = unit(vectors)
         sims = vectors @ vectors.T
         for i in range(len(ids)):
             for j in range(i + 1, len(ids)):

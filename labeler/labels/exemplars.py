@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from labeler.vectors import unit
+
 MIN_SPLIT_SIZE = 40  # smaller topics are one group: too few documents to split meaningfully
 MAX_GROUPS = 4
 PER_GROUP = 20  # a topic needs this many documents per sub-group to be split that many ways
@@ -66,16 +68,9 @@ class SubGroups:
         return [float(c) / max(len(self.labels), 1) for c in counts]
 
 
-def unit_rows(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return x / norms
-
-
 def spread(vectors: np.ndarray) -> float:
     """Mean cosine distance of a topic's documents to their centre."""
-    normed = unit_rows(vectors)
+    normed = unit(vectors)
     centre = normed.mean(axis=0)
     centre = centre / max(float(np.linalg.norm(centre)), 1e-9)
     return float(1.0 - (normed @ centre).mean())
@@ -106,14 +101,14 @@ def max_groups(size: int) -> int:
 
 
 def one_group(vectors: np.ndarray) -> SubGroups:
-    vectors = unit_rows(vectors)
-    centre = unit_rows(vectors.mean(axis=0, keepdims=True))
+    vectors = unit(vectors)
+    centre = unit(vectors.mean(axis=0, keepdims=True))
     return SubGroups(np.zeros(len(vectors), dtype=np.int64), centre)
 
 
 def find_subgroups(vectors: np.ndarray, seed: int = 0) -> SubGroups:
     """Sub-groups of one topic's document embeddings (one group when none stand out)."""
-    vectors = unit_rows(vectors)
+    vectors = unit(vectors)
     n = len(vectors)
     whole = one_group(vectors)
     top = max_groups(n)
@@ -146,7 +141,7 @@ def find_subgroups(vectors: np.ndarray, seed: int = 0) -> SubGroups:
     if len(centres) < 2:
         return whole
     order = np.argsort(-np.bincount(labels, minlength=len(centres)), kind="stable")
-    centres = unit_rows(np.stack([vectors[labels == g].mean(axis=0) for g in order]))
+    centres = unit(np.stack([vectors[labels == g].mean(axis=0) for g in order]))
     labels = np.argmax(vectors @ centres.T, axis=1)
     return SubGroups(labels.astype(np.int64), centres, silhouette=score)
 
@@ -173,7 +168,7 @@ def spherical_kmeans(
         for g in range(k):
             if np.any(labels == g):
                 centres[g] = points[labels == g].mean(axis=0)
-        centres = unit_rows(centres)
+        centres = unit(centres)
     return labels, centres
 
 
@@ -208,7 +203,7 @@ def choose_exemplars(
     least), filled with the `preferred` documents (the fit's representative ones) that fall in a
     group, then with the group's documents nearest its centre; near-duplicates skipped. Ordered
     round-robin, largest group first, so a prompt cut short still shows every group."""
-    vectors = unit_rows(vectors)
+    vectors = unit(vectors)
     k = groups.k
     slots = _allocate(groups.shares, n)
     queues: list[list[int]] = []
@@ -293,7 +288,7 @@ def uncovered(
     usable = [g for g, s in enumerate(samples) if len(s)]
     if len(usable) < 2:
         return -1, []
-    normed = unit_rows(vectors)
+    normed = unit(vectors)
     label = np.asarray(label_vector, dtype=np.float32)
     label = label / max(float(np.linalg.norm(label)), 1e-9)
     means = {g: normed[samples[g]].mean(axis=0) for g in usable}

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from labeler import vectors
 from labeler.errors import LabelerError
 from labeler.guided import ZERO_SHOT_SOURCE
 from labeler.labels import claims as claim_check
@@ -101,7 +102,7 @@ class Corpus:
 
     def __init__(self, texts: list[str], embeddings: np.ndarray, doc_ids: list):
         self.texts = texts
-        self.vectors = cover.unit_rows(embeddings)
+        self.vectors = vectors.unit(embeddings)
         self.row = {d: i for i, d in enumerate(doc_ids)}
         self._lock = threading.Lock()
 

@@ -12,6 +12,11 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
+from labeler.vectors import centres as topic_vectors
+from labeler.vectors import unit
+
+__all__ = ["Stage", "TopicInput", "Words", "topic_vectors", "unit"]
+
 Words = list[tuple[str, float]]
 
 
@@ -38,19 +43,3 @@ class Stage(Protocol):
     needs_vectors: ClassVar[bool]
 
     def words(self, topic: TopicInput) -> Words: ...
-
-
-def unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 1:
-        n = float(np.linalg.norm(x))
-        return x / n if n > 0 else x
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return x / norms
-
-
-def topic_vectors(embeddings: np.ndarray, topics: np.ndarray) -> dict[int, np.ndarray]:
-    """Unit-length mean of each topic's (unit-length) document embeddings."""
-    normed = unit(embeddings)
-    return {int(t): unit(normed[topics == t].mean(axis=0)) for t in np.unique(topics)}

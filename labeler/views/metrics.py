@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from labeler.vectors import unit
+
 # ---------------------------------------------------------------------------- keywords
 
 
@@ -150,8 +152,8 @@ def label_matches(
     label_vectors: np.ndarray, category_vectors: np.ndarray, majority: Sequence[int]
 ) -> np.ndarray:
     """For each label: is the nearest category name (cosine) the topic's majority category?"""
-    lab = _unit(label_vectors)
-    cat = _unit(category_vectors)
+    lab = unit(label_vectors)
+    cat = unit(category_vectors)
     nearest = np.argmax(lab @ cat.T, axis=1)
     return nearest == np.asarray(majority)
 
@@ -160,9 +162,9 @@ def label_fit(
     label_vectors: np.ndarray, doc_vectors: np.ndarray, doc_topics: np.ndarray, topics: list[int]
 ) -> dict:
     """Each label's cosine to its own topic's mean document vector vs the nearest other topic's."""
-    unit_docs = _unit(doc_vectors)
-    centres = _unit(np.stack([unit_docs[doc_topics == t].mean(axis=0) for t in topics]))
-    sims = _unit(label_vectors) @ centres.T
+    unit_docs = unit(doc_vectors)
+    centres = unit(np.stack([unit_docs[doc_topics == t].mean(axis=0) for t in topics]))
+    sims = unit(label_vectors) @ centres.T
     own = np.diag(sims)
     if len(topics) > 1:
         others = sims.copy()
@@ -175,13 +177,6 @@ def label_fit(
         "label_fit_other": float(np.nanmean(other)) if len(topics) > 1 else None,
         "label_fit_share": float((own > other).mean()) if len(topics) > 1 else None,
     }
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return x / norms
 
 
 # ---------------------------------------------------------------------------- against classes

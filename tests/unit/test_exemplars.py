@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from labeler.labels import exemplars as cover
+from labeler.vectors import unit
 
 
 def blobs(sizes: list[int], spread: float = 0.35, dim: int = 32, seed: int = 0):
@@ -15,7 +16,7 @@ def blobs(sizes: list[int], spread: float = 0.35, dim: int = 32, seed: int = 0):
     parts = [centres[i] + spread * rng.normal(size=(n, dim)) / np.sqrt(dim)
              for i, n in enumerate(sizes)]  # fmt: skip
     truth = np.repeat(np.arange(len(sizes)), sizes)
-    return cover.unit_rows(np.vstack(parts)), truth, centres
+    return unit(np.vstack(parts)), truth, centres
 
 
 def test_two_distinct_groups_are_found_and_one_blob_stays_whole():
@@ -25,7 +26,7 @@ def test_two_distinct_groups_are_found_and_one_blob_stays_whole():
     agree = max((groups.labels == truth).mean(), (groups.labels != truth).mean())
     assert agree > 0.95
     rng = np.random.default_rng(2)
-    ball = cover.unit_rows(rng.normal(size=(200, 32)))  # no structure: k-means only cuts it
+    ball = unit(rng.normal(size=(200, 32)))  # no structure: k-means only cuts it
     assert cover.find_subgroups(ball, seed=1).k == 1
     assert cover.find_subgroups(vectors[:30], seed=1).k == 1  # too few documents to split
 
