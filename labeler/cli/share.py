@@ -117,19 +117,19 @@ def tree(run_dir: Path, rebuild: bool, as_json: bool) -> None:
     """Print the topic tree of RUN_DIR (hierarchy.json; built first when the run has none)."""
     import json
 
+    from labeler.run.folder import Run
     from labeler.run.layout import check_run, run_lock
-    from labeler.topic_tree import build_run_tree, ensure_tree
     from labeler.tree import text_tree
 
     check_run(run_dir, "tree")
     with run_lock(run_dir):
         if rebuild:
-            found = build_run_tree(run_dir)
+            found = Run(run_dir).tree(rebuild=True)
             from labeler.views.report import render_reports
 
             render_reports(run_dir)
         else:
-            found = ensure_tree(run_dir)
+            found = Run(run_dir).tree()
     if as_json:
         click.echo(json.dumps(found["nodes"], ensure_ascii=True, indent=1))
         return

@@ -31,7 +31,6 @@ from labeler.llm.client import ChatModel, LLMError, Unreachable
 from labeler.llm.prompts import Prompt, fit_messages, load_prompt
 from labeler.llm.settings import LLMSettings, open_chat_model
 from labeler.run.folder import Run
-from labeler.topic_tree import ensure_tree
 
 log = logging.getLogger("labeler")
 
@@ -134,7 +133,7 @@ def name_tree(
 
     `stats.topics` counts the nodes named."""
     run = Run(run_dir)
-    tree = ensure_tree(run.path)
+    tree = run.tree()
     available = tree_layers(tree)
     wanted = available if layers is None else sorted(set(layers))
     missing = [n for n in wanted if n not in available]

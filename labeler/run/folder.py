@@ -225,6 +225,18 @@ class Run:
             logging.getLogger("labeler").warning("topic tree not rebuilt: %s", exc)
             (self.path / HIERARCHY).unlink(missing_ok=True)
 
+    def tree(self, rebuild: bool = False) -> dict:
+        """hierarchy.json, built first when the run has none (written before trees existed) or
+        rebuilt when asked (`labeler tree --rebuild`): every node whose leaf topics are unchanged
+        finds its stored name again."""
+        tree = None if rebuild else self.hierarchy()
+        if tree is None:
+            self.rebuild_tree()
+            tree = self.hierarchy()
+        if tree is None:
+            raise LabelerError(f"the topic tree of {self.path.name} could not be built (see above)")
+        return tree
+
     # ------------------------------------------------------------------ revisions
     def revision_dir(self, revision: int) -> Path:
         return self.path / REVISIONS / str(int(revision))
