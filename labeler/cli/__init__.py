@@ -224,7 +224,8 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     if embeddings is not None and opts["sample"] is not None:
         raise LabelerError("--sample cannot be combined with --embeddings (rows would not align)")
     if embeddings is not None and not Path(embeddings).is_file():
-        raise LabelerError(f"embeddings file not found: {embeddings}")
+        what = "is a folder, not a file" if Path(embeddings).is_dir() else "not found"
+        raise LabelerError(f"--embeddings {printable(embeddings)}: {what}")
 
     from labeler.corpus import CorpusSpec
     from labeler.embedding.sbert import DEFAULT_MODEL

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from labeler.embedding.cache import default_cache_dir
 from labeler.embedding.sbert import DEFAULT_MODEL, SentenceTransformerEmbedder, is_packaged_model
-from labeler.errors import LabelerError
+from labeler.errors import LabelerError, printable
 
 log = logging.getLogger("labeler")
 
@@ -52,8 +52,15 @@ def make_embedder(spec: str, cache_dir: str | Path | None = None, api_key_env: s
         kind = STATIC[name.lower()]
         return Model2VecEmbedder(cache) if kind == "model2vec" else WordLlamaEmbedder()
     if name.startswith("static:"):  # a recorded key, e.g. static:model2vec-minilm-256-v1
-        kind = "wordllama" if "wordllama" in name else "model2vec"
+        kind = name[len("static:") :].split("-", 1)[0].lower()
+        if kind not in ("model2vec", "wordllama"):
+            raise LabelerError(
+                f"unknown static embedding model {printable(spec)!s}: use one of "
+                + ", ".join(STATIC)
+            )
         return make_embedder(f"static:{kind}", cache)
+    if not name:
+        raise LabelerError("the embedding model is empty: give a sentence-transformers id or path")
     if name.startswith("endpoint:"):
         from labeler.embedding.endpoint import EndpointEmbedder
 
@@ -70,6 +77,23 @@ def make_embedder(spec: str, cache_dir: str | Path | None = None, api_key_env: s
 
             return OnnxEmbedder(cache, max_tokens=MAX_TOKENS, variant=variant)
     return SentenceTransformerEmbedder(name, device=gpu_device())
+
+
+def describe_spec(spec: str | None) -> dict:
+    """What a run records beside its embedder's key so that anyone can rebuild the embedder:
+    the model, the backend and the token cap (`make_embedder` takes the key itself, too)."""
+    name = (spec or "").strip()
+    if not name or name.startswith("precomputed"):
+        return {"backend": "precomputed"}
+    if name.startswith("endpoint:"):
+        return {"backend": "endpoint", "model": name[len("endpoint:") :].split("@", 1)[0]}
+    if name.lower() in STATIC or name.startswith("static:"):
+        kind = STATIC.get(name.lower()) or name[len("static:") :].split("-", 1)[0]
+        return {"backend": f"static:{kind}", "model": DEFAULT_MODEL, "max_tokens": 512}
+    for suffix, variant in ONNX_SUFFIXES.items():
+        if suffix in name:
+            return {"backend": f"onnx-{variant}", "model": DEFAULT_MODEL, "max_tokens": MAX_TOKENS}
+    return {"backend": "torch", "model": name, "max_tokens": MAX_TOKENS}
 
 
 def resolve_spec(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from labeler.corpus import CorpusSpec
-from labeler.errors import LabelerError
+from labeler.errors import LabelerError, printable
 from labeler.model import TopicModel
 from labeler.run.db import RunDB
 from labeler.run.folder import Run
@@ -29,19 +29,56 @@ log = logging.getLogger("labeler")
 
 
 def load_embeddings(path: Path, n_docs: int) -> np.ndarray:
+    """`--embeddings`: one finite real row of at least two numbers per document, from one .npy
+    array. Checked whole before any work, since a wrong array fails minutes later inside UMAP or
+    quietly clusters something else (complex values cast to real drop their imaginary part)."""
     path = Path(path)
     if not path.is_file():
-        raise LabelerError(f"embeddings file not found: {path}")
+        what = "is a folder, not a file" if path.is_dir() else "not found"
+        raise LabelerError(f"--embeddings {printable(path)}: {what}")
+    name = printable(path)
     try:
         vectors = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise LabelerError(f"{path} is not a NumPy .npy array: {exc}") from exc
+    except ValueError as exc:
+        hint = "not a plain NumPy array (reading it would need pickle, which labeler never does)"
+        if "pickle" not in str(exc):
+            hint = f"not a NumPy .npy array ({printable(exc)})"
+        raise LabelerError(f"--embeddings {name} is {hint}: save one array with np.save") from exc
+    except (OSError, EOFError) as exc:
+        raise LabelerError(
+            f"--embeddings {name} is not a NumPy .npy array ({printable(exc) or 'empty'}): "
+            "save one array with np.save"
+        ) from exc
+    if isinstance(vectors, np.lib.npyio.NpzFile):
+        vectors.close()
+        raise LabelerError(
+            f"--embeddings {name} is an .npz archive: save the one array with "
+            "np.save(path, vectors)"
+        )
+    kind = vectors.dtype.kind
+    if kind not in "fiu":
+        what = {"c": "complex numbers", "b": "booleans", "U": "strings", "S": "bytes"}.get(
+            kind, f"values of type {vectors.dtype}"
+        )
+        raise LabelerError(f"--embeddings {name} holds {what}: need real numbers (float32)")
     if vectors.ndim != 2 or vectors.shape[0] != n_docs:
         raise LabelerError(
-            f"{path} has shape {vectors.shape} but the corpus has {n_docs} documents "
+            f"--embeddings {name} has shape {vectors.shape} but the corpus has {n_docs} documents "
             "(after dropping empty ones): need one row per document"
         )
-    return vectors.astype(np.float32)
+    if vectors.shape[1] < 2:
+        raise LabelerError(
+            f"--embeddings {name} has {vectors.shape[1]} dimension(s) per document: need at least 2"
+        )
+    with np.errstate(over="ignore"):  # values beyond float32 become inf: refused below
+        vectors = vectors.astype(np.float32)
+    bad = ~np.isfinite(vectors).all(axis=1)
+    if bad.any():
+        raise LabelerError(
+            f"--embeddings {name}: {int(bad.sum())} row(s) hold NaN or infinite values (or values "
+            f"too large for float32), the first is row {int(np.argmax(bad))}"
+        )
+    return vectors
 
 
 def save(model, run_dir: str | Path, config: dict | None = None) -> Path:

@@ -185,12 +185,7 @@ def model_config(model) -> dict:
         "created_at": now(),
         "params": model_params(model),
         "seed": model.seed,
-        "embedding": {
-            "model": embedding
-            if isinstance(embedding, str) or embedding is None
-            else getattr(embedding, "key", type(embedding).__name__),
-            "dimensions": int(model.embeddings_.shape[1]),
-        },
+        "embedding": _embedding_record(embedding, int(model.embeddings_.shape[1])),
         "umap": {
             "n_neighbors": model.n_neighbors,
             "n_components": model.n_components,
@@ -226,6 +221,27 @@ def model_config(model) -> dict:
         },
         "timings_s": {k: round(v, 3) for k, v in getattr(model, "timings_", {}).items()},
     }
+
+
+def _embedding_record(embedding, dimensions: int) -> dict:
+    """config.json's `embedding`: the embedder's key (`model`, what the caches and
+    `make_embedder` read) and, apart from it, the base model, backend and token cap it stands
+    for, so that `labeler eval` and relabeling rebuild the same embedder on any machine."""
+    from labeler.embedding import describe_spec
+
+    if embedding is None:
+        return {"model": None, "dimensions": dimensions, "backend": "precomputed"}
+    if isinstance(embedding, str):
+        key = embedding
+    else:
+        key = getattr(embedding, "key", type(embedding).__name__)
+        inner = getattr(embedding, "embedder", embedding)  # CachedEmbedder wraps the backend
+        if not type(inner).__module__.startswith("labeler.embedding"):
+            return {"model": key, "dimensions": dimensions, "backend": "custom"}
+    spec = describe_spec(key)
+    if "model" in spec:
+        spec["base_model"] = spec.pop("model")
+    return {"model": key, "dimensions": dimensions} | spec
 
 
 # ---------------------------------------------------------------------------- loading

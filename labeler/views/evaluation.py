@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from labeler.errors import LabelerError
+from labeler.errors import LabelerError, printable
 from labeler.views import metrics as ev
+
+log = logging.getLogger("labeler")
 
 EVALUATION = "evaluation.json"
 
@@ -192,10 +195,24 @@ def evaluate_run(
         | {"label_match_topics": None, "label_match_documents": None}
     )
     if truth is not None:
-        known = truth.notna().to_numpy()
+        # A blank cell is no ground truth: it would otherwise be one more category.
+        known = (truth.notna() & truth.astype(str).str.strip().ne("")).to_numpy()
         classes = truth[known].astype(str).to_numpy()
         figures["ground_truth"] = label_column
-        figures["ground_truth_coverage"] = float(known.mean())
+        figures["ground_truth_coverage"] = float(known.mean()) if n_docs else 0.0
+        found = len(set(classes))
+        if found < 2:
+            # With no category or one, purity and label match are 100% by construction: say so
+            # and leave them out rather than print a figure that looks like success.
+            why = "is empty" if found == 0 else f"holds one value ({printable(classes[0])!s})"
+            warning = (
+                f"ground truth column {printable(label_column)} {why}: agreement, purity and "
+                "label match need at least two categories, so they are left out"
+            )
+            log.warning(warning)
+            figures["ground_truth_warning"] = warning
+            truth = None
+    if truth is not None:
         figures.update(ev.cluster_agreement(doc_topics[known], classes))
         majority = ev.majority_classes(doc_topics[known], classes)
         judged = [(i, t) for i, t in enumerate(topics) if t["topic"] in majority]
@@ -216,11 +233,14 @@ def evaluate_run(
 
 
 def _embedder(model: str | None):
+    """The run's own embedder, rebuilt from what its config recorded (a spec or an embedder's
+    key: both name the backend, so a run fitted on ONNX or static vectors is read the same way)."""
     if not model:
         return None
-    from labeler.embedding.sbert import CachedEmbedder, SentenceTransformerEmbedder
+    from labeler.embedding import make_embedder
+    from labeler.embedding.sbert import CachedEmbedder
 
-    return CachedEmbedder(SentenceTransformerEmbedder(model))
+    return CachedEmbedder(make_embedder(model))
 
 
 def format_value(value, kind: str) -> str:
