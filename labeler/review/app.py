@@ -1,5 +1,12 @@
 """The review web app: HTML pages for people, a JSON API for the pages and for scripts.
 
+Datasette's shape: module-level handlers and one routes table (`ROUTES`); what a handler needs
+of the run (the review service: `ReviewRun` to read, `Reviewer` to decide, the guard, the page
+templates) is one `Review` object on `app.state`. Every JSON body goes through `read_body` (size
+checked while it streams in, before anything is parsed; nesting depth and numbers bounded), and
+every refusal is an exception mapped to one JSON (or page) answer by the handlers at the bottom,
+so a damaged run file is a 409 with its one-line message, never a 500.
+
 Pages are Jinja2 templates from `templates/review/` (autoescaped; data for the page script goes
 through `tojson`), styled and scripted by two static files served from a fixed table: no path in a
 request ever reaches the filesystem, and no page loads anything from elsewhere (the
@@ -12,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import threading
 from pathlib import Path
 from urllib.parse import urlencode
@@ -19,11 +27,19 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
+from labeler.errors import LabelerError
 from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.resources import data_dir
 from labeler.review.actions import (
@@ -40,6 +56,7 @@ from labeler.review.security import Guard, SecurityMiddleware
 log = logging.getLogger("labeler")
 
 MAX_BODY = 64 * 1024
+MAX_DEPTH = 16  # a decision is a flat object; deeper is an attack, not a review
 STATIC = {"review.css": "text/css; charset=utf-8", "review.js": "text/javascript; charset=utf-8"}
 STATUS_NAMES = {
     "unreviewed": "unreviewed",
@@ -80,6 +97,366 @@ def _neighbours(ids: list[int], topic: int) -> tuple[int | None, int | None]:
     return (before[-1] if before else None), (after[0] if after else None)
 
 
+class BadRequest(Exception):
+    """A request the API refuses: `status` and one message for the client."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as inf
+        raise BadRequest(400, f"the number {text[:20]} is out of range")
+    return value
+
+
+def _refuse_constant(name: str):
+    raise BadRequest(400, f"{name} is not a number a review accepts")
+
+
+def _depth(value, limit: int = MAX_DEPTH) -> int:
+    stack, deepest = [(value, 1)], 0
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+async def read_body(request: Request, default=None):
+    """The request's JSON body, for every handler that takes one: the writer's credentials and
+    the content type first, then at most MAX_BODY bytes (counted while they arrive, so a huge
+    body is refused without being read), then JSON with finite numbers and bounded nesting."""
+    problem = request.app.state.review.guard.write_problem(request)
+    if problem is not None:
+        raise BadRequest(*problem)
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise BadRequest(415, "send the request as JSON (Content-Type: application/json)")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise BadRequest(413, "the request body is too large")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise BadRequest(413, "the request body is too large")
+    if not body:
+        return default
+    try:
+        data = json.loads(body, parse_float=_finite, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise BadRequest(400, "the body is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(400, "the body is not valid JSON") from None
+    if _depth(data) > MAX_DEPTH:
+        raise BadRequest(400, "the body is nested too deeply")
+    return data
+
+
+class Review:
+    """What the handlers share for one run: the review service (`ReviewRun` reads, `Reviewer`
+    decides), the guard, the page templates and the static files."""
+
+    def __init__(self, run_dir: Path, token: str, *, reviewer: str, loopback: bool, settings,
+                 chat, embed, renderer: ReportRenderer | None):  # fmt: skip
+        run_dir = Path(run_dir)
+        if embed is None:
+            from labeler.labels.distinct import label_embedder
+
+            embed = label_embedder(run_dir)
+        self.token = token
+        self.reviewer = reviewer
+        self.settings = settings
+        self.guard = Guard(token, loopback)
+        self.run = ReviewRun(run_dir, embed=embed)
+        self.renderer = renderer or ReportRenderer(run_dir)
+        self.actions = Reviewer(
+            run_dir, reviewer, settings=settings, chat=chat, on_change=self.renderer.request,
+            embed=embed,
+        )  # fmt: skip
+        self.env = Environment(
+            loader=FileSystemLoader(str(templates_dir())),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals["status_names"] = STATUS_NAMES
+        self.static = {name: (templates_dir() / name).read_bytes() for name in STATIC}
+        self.run_name = run_dir.name
+
+    def csrf(self, request: Request) -> str | None:
+        return self.guard.csrf if self.guard.cookie(request) else None
+
+    def page(self, request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+        context.update(
+            run_name=self.run_name,
+            reviewer=self.reviewer,
+            signed_in=self.guard.signed_in(request),
+            csrf=self.csrf(request),
+            llm=self.settings is not None,
+            filters=FILTERS,
+            stages=[(s.name, s.title) for s in KEYWORD_STAGES],
+        )
+        html = self.env.get_template(template).render(**context)
+        return HTMLResponse(html, status_code=status)
+
+    def refused(self, request: Request) -> Response | None:
+        """For GET: swap a valid ?token= for the cookie; refuse readers without one off-loopback."""
+        guard = self.guard
+        in_query = guard.token_in_query(request)
+        if in_query is True:
+            params = {k: v for k, v in request.query_params.items() if k != "token"}
+            target = request.url.path + (f"?{urlencode(params)}" if params else "")
+            response = RedirectResponse(target, status_code=303)
+            response.set_cookie(
+                guard.cookie_name(request), self.token, httponly=True, samesite="strict", path="/"
+            )
+            return response
+        if in_query is False:
+            return self.page(request, "error.html.j2", 401, message="That link's token is wrong.")
+        if not guard.can_read(request):
+            message = "Open the link with the token that `labeler review` printed."
+            return self.page(request, "error.html.j2", 401, message=message)
+        return None
+
+    def check_reader(self, request: Request) -> None:
+        if not self.guard.can_read(request):
+            raise BadRequest(401, "this needs the review token: Authorization: Bearer <token>")
+
+
+def _review(request: Request) -> Review:
+    return request.app.state.review
+
+
+# -------------------------------------------------------------------- pages
+def index(request: Request) -> Response:
+    review = _review(request)
+    if (stop := review.refused(request)) is not None:
+        return stop
+    filter_ = _filter(request)
+    rows = review.run.summaries("all")
+    sizes = {int(r["topic"]): int(r["size"]) for r in review.actions.run.topics()}
+    return review.page(
+        request,
+        "index.html.j2",
+        rows=rows,
+        shown=_select(rows, filter_),
+        filter=filter_,
+        progress=_progress(rows),
+        outliers={"count": sizes.get(-1, 0), "documents": sum(sizes.values())},
+        page_data={"csrf": review.csrf(request)},
+    )
+
+
+def topic_page(request: Request) -> Response:
+    review = _review(request)
+    if (stop := review.refused(request)) is not None:
+        return stop
+    topic = request.path_params["topic"]
+    filter_ = _filter(request)
+    try:
+        detail = review.run.topic(topic)
+    except UnknownTopic:
+        return review.page(request, "error.html.j2", 404, message=f"There is no topic {topic}.")
+    rows = review.run.summaries("all")
+    shown = [r["id"] for r in _select(rows, filter_)]
+    prev_id, next_id = _neighbours(shown, topic)
+    query = "" if filter_ == "all" else f"?filter={filter_}"
+    urls = {
+        "list": f"/{query}",
+        "prev": f"/topics/{prev_id}{query}" if prev_id is not None else None,
+        "next": f"/topics/{next_id}{query}" if next_id is not None else None,
+        "self": f"/topics/{topic}{query}",
+    }
+    page_data = {"topic": topic, "urls": urls, "csrf": review.csrf(request)}
+    position = shown.index(topic) + 1 if topic in shown else None
+    return review.page(
+        request,
+        "topic.html.j2",
+        t=detail,
+        rows=rows,
+        filter=filter_,
+        urls=urls,
+        position=position,
+        shown=len(shown),
+        progress=_progress(rows),
+        page_data=page_data,
+    )
+
+
+def tree_page(request: Request) -> Response:
+    review = _review(request)
+    if (stop := review.refused(request)) is not None:
+        return stop
+    tree = review.run.tree()
+    if tree is None:
+        return review.page(request, "error.html.j2", 404, message="This run has no topic tree.")
+    nodes = tree["nodes"]
+    layers = sorted({n["layer"] for n in nodes if n["layer"] > 0}, reverse=True)
+    return review.page(
+        request,
+        "tree.html.j2",
+        layers=[(layer, [n for n in nodes if n["layer"] == layer]) for layer in layers],
+        filter="all",
+        page_data={"csrf": review.csrf(request)},
+    )
+
+
+def static_file(request: Request) -> Response:
+    name = request.url.path.rsplit("/", 1)[-1]
+    return Response(_review(request).static[name], media_type=STATIC[name])
+
+
+def favicon(request: Request) -> Response:
+    return Response(status_code=204)
+
+
+# -------------------------------------------------------------------- the API
+def api_topics(request: Request) -> Response:
+    review = _review(request)
+    review.check_reader(request)
+    filter_ = request.query_params.get("filter", "all")
+    if filter_ not in FILTERS:
+        raise BadRequest(400, f"filter must be one of {', '.join(FILTERS)}")
+    rows = review.run.summaries("all")
+    return JSONResponse(
+        {
+            "run": review.run_name,
+            "filter": filter_,
+            "progress": _progress(rows),
+            "topics": _select(rows, filter_),
+        }
+    )
+
+
+def api_topic(request: Request) -> Response:
+    review = _review(request)
+    review.check_reader(request)
+    try:
+        return JSONResponse(review.run.topic(request.path_params["topic"]))
+    except UnknownTopic:
+        raise BadRequest(404, f"no topic {request.path_params['topic']} in this run") from None
+
+
+def api_reviews(request: Request) -> Response:
+    review = _review(request)
+    review.check_reader(request)
+    return JSONResponse({"reviews": review.run.reviews()})
+
+
+def api_tree(request: Request) -> Response:
+    review = _review(request)
+    review.check_reader(request)
+    tree = review.run.tree()
+    if tree is None:
+        raise BadRequest(404, "this run has no topic tree")
+    return JSONResponse(tree)
+
+
+async def api_node_review(request: Request) -> Response:
+    review = _review(request)
+    decision = parse_node_decision(await read_body(request))
+    node = await run_in_threadpool(
+        review.actions.review_node, request.path_params["node"], decision
+    )
+    return JSONResponse({"node": node})
+
+
+async def api_review(request: Request) -> Response:
+    review = _review(request)
+    decision = parse_decision(await read_body(request))
+    topic = request.path_params["topic"]
+    row = await run_in_threadpool(review.actions.apply, topic, decision)
+    # The topic as it is now, without flags (GET /api/topics/{id} has them): recomputing flags
+    # can wait for the embedding model, and a decision should answer at once.
+    summary = next((r for r in review.run.summaries("all", False) if r["id"] == topic), None)
+    if summary is not None:
+        summary.pop("flags", None)
+    return JSONResponse({"review": row, "topic": summary})
+
+
+async def api_outliers(request: Request) -> Response:
+    """Reassign outliers to their nearest topics (`labeler topics RUN outliers`)."""
+    review = _review(request)
+    data = await read_body(request, default={})
+    if not isinstance(data, dict) or set(data) - {"strategy", "max_share"}:
+        raise BadRequest(400, "send an object with 'strategy' and (optionally) 'max_share'")
+    strategy = data.get("strategy", "embeddings")
+    share = data.get("max_share")
+    if not isinstance(strategy, str) or (
+        share is not None and (isinstance(share, bool) or not isinstance(share, (int, float)))
+    ):
+        raise BadRequest(400, "'strategy' is a name and 'max_share' a number")
+    if share is not None and not 0 <= share < 1:
+        raise BadRequest(400, "'max_share' is a share of the corpus: from 0 up to (not incl.) 1")
+    revision = await run_in_threadpool(review.actions.reduce_outliers, strategy, share)
+    return JSONResponse({"revision": revision, "progress": _progress(review.run.summaries("all"))})
+
+
+ROUTES = [
+    Route("/", index),
+    Route("/topics/{topic:int}", topic_page),
+    Route("/tree", tree_page),
+    Route("/static/review.css", static_file),
+    Route("/static/review.js", static_file),
+    Route("/favicon.ico", favicon),
+    Route("/api/topics", api_topics),
+    Route("/api/topics/{topic:int}", api_topic),
+    Route("/api/reviews", api_reviews),
+    Route("/api/topics/{topic:int}/review", api_review, methods=["POST"]),
+    Route("/api/outliers", api_outliers, methods=["POST"]),
+    Route("/api/tree", api_tree),
+    Route("/api/nodes/{node:int}/review", api_node_review, methods=["POST"]),
+]
+
+
+# -------------------------------------------------------------------- refusals, in one place
+def _refusal(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return _error(status, message)
+    return _review(request).page(request, "error.html.j2", status, message=message)
+
+
+async def _bad_request(request: Request, exc: BadRequest) -> Response:
+    return _refusal(request, exc.status, exc.message)
+
+
+async def _review_error(request: Request, exc: ReviewError) -> Response:
+    return _refusal(request, exc.status, exc.message)
+
+
+async def _run_damaged(request: Request, exc: LabelerError) -> Response:
+    """A run file that fails its contract (a damaged hierarchy.json, a topics.json that does not
+    match the documents): the request cannot be served as the run stands, which is a conflict
+    with the run's state, not a server fault; the message names the file and the remedy."""
+    return _refusal(request, 409, str(exc))
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    """Starlette's own refusals (no such route, a method the route does not take): JSON on the
+    API like every other answer there."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: _http_error,
+    BadRequest: _bad_request,
+    ReviewError: _review_error,
+    LabelerError: _run_damaged,
+}
+
+
 def create_app(
     run_dir: Path,
     token: str,
@@ -94,296 +471,29 @@ def create_app(
     """The app for one run. `settings` (LLMSettings or None) is what relabels and merges use;
     `chat` an already open chat model to share between them; `embed` embeds labels for the flags
     (default: the run's own embedding model)."""
-    run_dir = Path(run_dir)
-    if embed is None:
-        from labeler.labels.distinct import label_embedder
-
-        embed = label_embedder(run_dir)
-    guard = Guard(token, loopback)
-    run = ReviewRun(run_dir, embed=embed)
-    renderer = renderer or ReportRenderer(run_dir)
-    actions = Reviewer(
-        run_dir, reviewer, settings=settings, chat=chat, on_change=renderer.request, embed=embed
-    )
-    env = Environment(
-        loader=FileSystemLoader(str(templates_dir())),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals["status_names"] = STATUS_NAMES
-    static = {name: (templates_dir() / name).read_bytes() for name in STATIC}
-    run_name = run_dir.name
-
-    def page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
-        signed_in = guard.signed_in(request)
-        context.update(
-            run_name=run_name,
-            reviewer=reviewer,
-            signed_in=signed_in,
-            csrf=guard.csrf if guard.cookie(request) else None,
-            llm=settings is not None,
-            filters=FILTERS,
-            stages=[(s.name, s.title) for s in KEYWORD_STAGES],
-        )
-        return HTMLResponse(env.get_template(template).render(**context), status_code=status)
-
-    def refused(request: Request) -> Response | None:
-        """For GET: swap a valid ?token= for the cookie; refuse readers without one off-loopback."""
-        in_query = guard.token_in_query(request)
-        if in_query is True:
-            params = {k: v for k, v in request.query_params.items() if k != "token"}
-            target = request.url.path + (f"?{urlencode(params)}" if params else "")
-            response = RedirectResponse(target, status_code=303)
-            response.set_cookie(
-                guard.cookie_name(request), token, httponly=True, samesite="strict", path="/"
-            )
-            return response
-        if in_query is False:
-            return page(request, "error.html.j2", 401, message="That link's token is wrong.")
-        if not guard.can_read(request):
-            return page(
-                request,
-                "error.html.j2",
-                401,
-                message="Open the link with the token that `labeler review` printed.",
-            )
-        return None
-
-    # ---------------------------------------------------------------- pages
-    def index(request: Request) -> Response:
-        if (stop := refused(request)) is not None:
-            return stop
-        filter_ = _filter(request)
-        rows = run.summaries("all")
-        sizes = {int(r["topic"]): int(r["size"]) for r in actions.run.topics()}
-        return page(
-            request,
-            "index.html.j2",
-            rows=rows,
-            shown=_select(rows, filter_),
-            filter=filter_,
-            progress=_progress(rows),
-            outliers={"count": sizes.get(-1, 0), "documents": sum(sizes.values())},
-            page_data={"csrf": guard.csrf if guard.cookie(request) else None},
-        )
-
-    def topic_page(request: Request) -> Response:
-        if (stop := refused(request)) is not None:
-            return stop
-        topic = request.path_params["topic"]
-        filter_ = _filter(request)
-        try:
-            detail = run.topic(topic)
-        except UnknownTopic:
-            return page(request, "error.html.j2", 404, message=f"There is no topic {topic}.")
-        rows = run.summaries("all")
-        shown = [r["id"] for r in _select(rows, filter_)]
-        prev_id, next_id = _neighbours(shown, topic)
-        query = "" if filter_ == "all" else f"?filter={filter_}"
-        urls = {
-            "list": f"/{query}",
-            "prev": f"/topics/{prev_id}{query}" if prev_id is not None else None,
-            "next": f"/topics/{next_id}{query}" if next_id is not None else None,
-            "self": f"/topics/{topic}{query}",
-        }
-        page_data = {
-            "topic": topic,
-            "urls": urls,
-            "csrf": guard.csrf if guard.cookie(request) else None,
-        }
-        position = shown.index(topic) + 1 if topic in shown else None
-        return page(
-            request,
-            "topic.html.j2",
-            t=detail,
-            rows=rows,
-            filter=filter_,
-            urls=urls,
-            position=position,
-            shown=len(shown),
-            progress=_progress(rows),
-            page_data=page_data,
-        )
-
-    def tree_page(request: Request) -> Response:
-        if (stop := refused(request)) is not None:
-            return stop
-        tree = run.tree()
-        if tree is None:
-            return page(request, "error.html.j2", 404, message="This run has no topic tree.")
-        nodes = tree["nodes"]
-        layers = sorted({n["layer"] for n in nodes if n["layer"] > 0}, reverse=True)
-        return page(
-            request,
-            "tree.html.j2",
-            layers=[(layer, [n for n in nodes if n["layer"] == layer]) for layer in layers],
-            filter="all",
-            page_data={"csrf": guard.csrf if guard.cookie(request) else None},
-        )
-
-    def static_file(request: Request) -> Response:
-        name = request.url.path.rsplit("/", 1)[-1]
-        return Response(static[name], media_type=STATIC[name])
-
-    def favicon(request: Request) -> Response:
-        return Response(status_code=204)
-
-    # ---------------------------------------------------------------- the API
-    def api_topics(request: Request) -> Response:
-        if not guard.can_read(request):
-            return _error(401, "this needs the review token: Authorization: Bearer <token>")
-        filter_ = request.query_params.get("filter", "all")
-        if filter_ not in FILTERS:
-            return _error(400, f"filter must be one of {', '.join(FILTERS)}")
-        rows = run.summaries("all")
-        return JSONResponse(
-            {
-                "run": run_name,
-                "filter": filter_,
-                "progress": _progress(rows),
-                "topics": _select(rows, filter_),
-            }
-        )
-
-    def api_topic(request: Request) -> Response:
-        if not guard.can_read(request):
-            return _error(401, "this needs the review token: Authorization: Bearer <token>")
-        try:
-            return JSONResponse(run.topic(request.path_params["topic"]))
-        except UnknownTopic:
-            return _error(404, f"no topic {request.path_params['topic']} in this run")
-
-    def api_reviews(request: Request) -> Response:
-        if not guard.can_read(request):
-            return _error(401, "this needs the review token: Authorization: Bearer <token>")
-        return JSONResponse({"reviews": run.reviews()})
-
-    def api_tree(request: Request) -> Response:
-        if not guard.can_read(request):
-            return _error(401, "this needs the review token: Authorization: Bearer <token>")
-        tree = run.tree()
-        if tree is None:
-            return _error(404, "this run has no topic tree")
-        return JSONResponse(tree)
-
-    async def _body(request: Request):
-        """The JSON body of a decision, or the error response to send instead."""
-        problem = guard.write_problem(request)
-        if problem is not None:
-            return None, _error(*problem)
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return None, _error(415, "send the decision as JSON (Content-Type: application/json)")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                return None, _error(413, "the request body is too large")
-        try:
-            return json.loads(body or b"null"), None
-        except ValueError:
-            return None, _error(400, "the body is not valid JSON")
-
-    async def api_node_review(request: Request) -> Response:
-        body, refusal = await _body(request)
-        if refusal is not None:
-            return refusal
-        try:
-            decision = parse_node_decision(body)
-            node = await run_in_threadpool(
-                actions.review_node, request.path_params["node"], decision
-            )
-        except ReviewError as exc:
-            return _error(exc.status, exc.message)
-        return JSONResponse({"node": node})
-
-    async def api_review(request: Request) -> Response:
-        problem = guard.write_problem(request)
-        if problem is not None:
-            return _error(*problem)
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return _error(415, "send the decision as JSON (Content-Type: application/json)")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                return _error(413, "the request body is too large")
-        try:
-            decision = parse_decision(json.loads(body or b"null"))
-        except ValueError:
-            return _error(400, "the body is not valid JSON")
-        except ReviewError as exc:
-            return _error(exc.status, exc.message)
-        topic = request.path_params["topic"]
-        try:
-            row = await run_in_threadpool(actions.apply, topic, decision)
-        except ReviewError as exc:
-            return _error(exc.status, exc.message)
-        # The topic as it is now, without flags (GET /api/topics/{id} has them): recomputing
-        # flags can wait for the embedding model, and a decision should answer at once.
-        summary = next((r for r in run.summaries("all", False) if r["id"] == topic), None)
-        if summary is not None:
-            summary.pop("flags", None)
-        return JSONResponse({"review": row, "topic": summary})
-
-    async def api_outliers(request: Request) -> Response:
-        """Reassign outliers to their nearest topics (`labeler topics RUN outliers`)."""
-        problem = guard.write_problem(request)
-        if problem is not None:
-            return _error(*problem)
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return _error(415, "send the request as JSON (Content-Type: application/json)")
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return _error(413, "the request body is too large")
-        try:
-            data = json.loads(body or b"{}")
-        except ValueError:
-            return _error(400, "the body is not valid JSON")
-        if not isinstance(data, dict) or set(data) - {"strategy", "max_share"}:
-            return _error(400, "send an object with 'strategy' and (optionally) 'max_share'")
-        strategy = data.get("strategy", "embeddings")
-        share = data.get("max_share")
-        if not isinstance(strategy, str) or (
-            share is not None and (isinstance(share, bool) or not isinstance(share, (int, float)))
-        ):
-            return _error(400, "'strategy' is a name and 'max_share' a number")
-        try:
-            revision = await run_in_threadpool(actions.reduce_outliers, strategy, share)
-        except ReviewError as exc:
-            return _error(exc.status, exc.message)
-        return JSONResponse({"revision": revision, "progress": _progress(run.summaries("all"))})
+    review = Review(
+        run_dir, token, reviewer=reviewer, loopback=loopback, settings=settings, chat=chat,
+        embed=embed, renderer=renderer,
+    )  # fmt: skip
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         # Load the embedding model and compute the flags before the first page asks for them.
-        threading.Thread(target=_warm, args=(run,), name="review-warm-up", daemon=True).start()
+        threading.Thread(
+            target=_warm, args=(review.run,), name="review-warm-up", daemon=True
+        ).start()
         yield
-        await run_in_threadpool(renderer.close)
+        await run_in_threadpool(review.renderer.close)
 
-    routes = [
-        Route("/", index),
-        Route("/topics/{topic:int}", topic_page),
-        Route("/tree", tree_page),
-        Route("/static/review.css", static_file),
-        Route("/static/review.js", static_file),
-        Route("/favicon.ico", favicon),
-        Route("/api/topics", api_topics),
-        Route("/api/topics/{topic:int}", api_topic),
-        Route("/api/reviews", api_reviews),
-        Route("/api/topics/{topic:int}/review", api_review, methods=["POST"]),
-        Route("/api/outliers", api_outliers, methods=["POST"]),
-        Route("/api/tree", api_tree),
-        Route("/api/nodes/{node:int}/review", api_node_review, methods=["POST"]),
-    ]
     app = Starlette(
-        routes=routes,
+        routes=ROUTES,
         middleware=[Middleware(SecurityMiddleware, loopback=loopback)],
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
-    app.state.renderer = renderer
-    app.state.reviewer = actions
+    app.state.review = review
+    app.state.renderer = review.renderer
+    app.state.reviewer = review.actions
     return app
 
 
