@@ -35,7 +35,7 @@ from labeler.corpus.readers import (
     unzip,
 )
 from labeler.defaults import SEED
-from labeler.errors import LabelerError
+from labeler.errors import LabelerError, printable
 
 log = logging.getLogger("labeler")
 
@@ -227,6 +227,38 @@ def _column(table: Table, name: str, option: str, path: Path) -> list:
     return table.columns[name]
 
 
+def _timestamps(values: list, column: str, rows: list[int]):
+    """The time column as UTC timestamps (unparsable values become NaT, as before). A date
+    the report's timeline cannot hold (before 1678 or after 2261, e.g. the sentinel 9999-12-31)
+    is refused with its row: dropping it silently would move documents out of the timeline."""
+    series = pd.Series(values, dtype=object)
+    try:
+        parsed = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
+        low, high = (pd.Timestamp(t, tz="UTC") for t in (pd.Timestamp.min, pd.Timestamp.max))
+        bad = (parsed.notna() & ((parsed < low) | (parsed > high))).to_numpy()
+    except (pd.errors.OutOfBoundsDatetime, OverflowError):
+        bad = None
+    if bad is None or bad.any():
+        i = int(bad.argmax()) if bad is not None else _first_out_of_bounds(values)
+        raise LabelerError(
+            f"--time-column {printable(column)!r}: {printable(str(values[i])[:40])} (row "
+            f"{rows[i] + 1}) is outside the dates labeler can place on a timeline "
+            "(years 1678 to 2261): fix or clear it"
+        )
+    return parsed.astype("datetime64[ns, UTC]")
+
+
+def _first_out_of_bounds(values: list) -> int:
+    for i, value in enumerate(values):
+        try:
+            pd.Timestamp(value).as_unit("ns")
+        except (pd.errors.OutOfBoundsDatetime, OverflowError):
+            return i
+        except (ValueError, TypeError):
+            continue
+    return 0
+
+
 def load_corpus(
     path: str | Path,
     text_column: str | None = None,
@@ -307,10 +339,7 @@ def load_corpus(
             raise LabelerError(f"--id-column {id_column!r} has duplicate ids (e.g. {example!r})")
     timestamps = None
     if times is not None:
-        parsed = pd.to_datetime(
-            pd.Series([_plain(times[i]) for i in keep], dtype=object),
-            errors="coerce", utc=True, format="mixed",
-        )  # fmt: skip
+        parsed = _timestamps([_plain(times[i]) for i in keep], time_column, keep)
         if parsed.isna().all():
             raise LabelerError(f"--time-column {time_column!r} holds no parsable date or time")
         timestamps = list(parsed)

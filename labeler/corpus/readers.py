@@ -284,8 +284,19 @@ def parse_delimited(text: str, delimiter: str) -> tuple[list[list[str]], bool]:
     if '"' not in text:
         return quoted, True
     plain = _rows(text, delimiter, quoted=False)
-    q_share, _ = _consistency(quoted)
-    p_share, _ = _consistency(plain)
+    q_share, q_width = _consistency(quoted)
+    p_share, p_width = _consistency(plain)
+    if q_width == p_width == 1:
+        # One column: every reading is "consistent", so width says nothing. Spreadsheets quote a
+        # cell holding a newline or a quote; when every quote in the file reads as CSV quoting
+        # (strict parse), honour it, else the quotes are the text's own.
+        try:
+            strict = list(
+                csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+            )
+        except csv.Error:
+            return plain, False
+        return strict, True
     if (p_share == 1.0 and len(plain) > len(quoted)) or p_share > q_share:
         return plain, False
     return quoted, True
