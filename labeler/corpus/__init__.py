@@ -104,39 +104,51 @@ def read_folder(path: Path, encoding: str | None) -> Table:
     skipped: Counter = Counter()
     guessed: Counter = Counter()
 
+    named: dict[str, list[str]] = {}  # the first few files of each reason, for the warning
+
+    def skip(counter: Counter, reason: str, where: Path) -> None:
+        counter[reason] += 1
+        names = named.setdefault(reason, [])
+        if len(names) < 3:
+            names.append(printable(where.relative_to(path).as_posix()))
+
     def unreadable_folder(exc: OSError) -> None:
-        skipped["unreadable folder"] += 1
+        where = Path(exc.filename) if getattr(exc, "filename", None) else path
+        skip(skipped, "unreadable folder", where if where != path else path / ".")
 
     for root, dirs, files in os.walk(path, onerror=unreadable_folder, followlinks=False):
         dirs.sort()
         for name in list(dirs):
             if os.path.islink(os.path.join(root, name)):
-                skipped["symlinked folder (not followed)"] += 1
+                skip(skipped, "symlinked folder (not followed)", Path(root) / name)
+            elif name.startswith("."):  # .git, .venv, .ipynb_checkpoints: not the user's corpus
+                skip(skipped, "hidden folder", Path(root) / name)
+                dirs.remove(name)
         for name in sorted(files):
             file = Path(root) / name
             if name.startswith("."):
-                skipped["hidden file"] += 1
+                skip(skipped, "hidden file", file)
                 continue
             if file.suffix.lower() not in FOLDER_SUFFIXES:
-                skipped["other file type"] += 1
+                skip(skipped, "other file type", file)
                 continue
             try:
                 mode = file.stat().st_mode  # follows a symlink to a file
             except OSError as exc:
-                dropped[_skip_reason(exc)] += 1
+                skip(dropped, _skip_reason(exc), file)
                 continue
             if not stat.S_ISREG(mode):  # a FIFO would block, a socket cannot be read
-                dropped["not a regular file"] += 1
+                skip(dropped, "not a regular file", file)
                 continue
             try:
                 raw = file.read_bytes()
             except OSError as exc:
-                dropped[_skip_reason(exc)] += 1
+                skip(dropped, _skip_reason(exc), file)
                 continue
             try:
                 text, used, warning = decode(raw, file, encoding)
             except LabelerError:
-                dropped["not text (binary or unknown encoding)"] += 1
+                skip(dropped, "not text (binary or unknown encoding)", file)
                 continue
             if warning:
                 guessed[used] += 1
@@ -144,6 +156,14 @@ def read_folder(path: Path, encoding: str | None) -> Table:
             texts.append(text)
     table = Table({"text": texts}, ids, dropped)
     table.info["files_skipped"] = dict(skipped)
+    table.info["files_named"] = named
+    passed_over = {**skipped, **dropped}
+    if passed_over:
+        parts = [
+            f"{n} {reason} ({', '.join(named.get(reason, []))}{', …' if n > 3 else ''})"
+            for reason, n in passed_over.items()
+        ]
+        table.warnings.append("not read: " + "; ".join(parts))
     for used, n in guessed.items():
         table.warnings.append(f"{n} files are not UTF-8 and were read as {used} (detected)")
     if not ids and not dropped:

@@ -338,6 +338,13 @@ CASES = [
      Error(r"0001-01-01 \(row 1\) is outside")),
     ("time-column-in-range", write("t2.csv", "text,t\nx,1700-01-01\ny,2200-06-01\n"), {"time_column": "t"},
      Ok(["x", "y"])),
+    # ---- a folder names what it passes over
+    ("folder-hidden-file-named", folder({"a.txt": "kept", ".env.txt": "secret"}), {},
+     Ok(["kept"], ["a.txt"], warning=r"not read: 1 hidden file \(\.env\.txt\)")),
+    ("folder-hidden-folder-skipped", folder({"a.txt": "kept", ".git/notes.txt": "not mine"}), {},
+     Ok(["kept"], ["a.txt"], warning=r"1 hidden folder \(\.git\)")),
+    ("folder-other-types-named", folder({"a.txt": "kept", "b.pdf": "x", "c.docx": "y", "d.csv": "z", "e.py": "w"}), {},
+     Ok(["kept"], warning=r"4 other file type \(b\.pdf, c\.docx, d\.csv, …\)")),
     # ---- one column: spreadsheets quote a cell holding a newline or a quote
     ("one-column-quoted-empty-cell", write("q1.csv", 'text\n""\nplain\n'), {},
      Ok(["plain"], [1], dropped={"empty": 1})),
