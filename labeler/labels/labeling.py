@@ -62,7 +62,7 @@ KEPT_OVER_KEYWORDS = ("llm", "review", ZERO_SHOT_SOURCE)
 
 # ---------------------------------------------------------------------------------- inputs
 @dataclass
-class TopicInput:
+class LabelInput:
     id: int
     size: int
     keywords: list[str]
@@ -74,7 +74,7 @@ class TopicInput:
     representative_ids: list = field(default_factory=list)
     members: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     split: bool = False  # large or spread-out: its sub-groups are looked for
-    # Set by Corpus.prepare: the prompt's exemplars and sub-groups, and what the answer is
+    # Set by TopicDocuments.prepare: the prompt's exemplars and sub-groups, and what the answer is
     # checked against (documents the prompt did not show; what the documents say).
     exemplars: list[str] | None = None
     groups: list[dict] = field(default_factory=list)
@@ -95,7 +95,7 @@ class TopicInput:
         }  # fmt: skip
 
 
-class Corpus:
+class TopicDocuments:
     """The run's documents and embeddings, for choosing a topic's exemplars and checking its
     answer against the documents the prompt did not show. Topics are prepared on first use, once
     (labeling threads share it)."""
@@ -106,7 +106,7 @@ class Corpus:
         self.row = {d: i for i, d in enumerate(doc_ids)}
         self._lock = threading.Lock()
 
-    def prepare(self, topic: TopicInput, prompt: Prompt) -> TopicInput:
+    def prepare(self, topic: LabelInput, prompt: Prompt) -> LabelInput:
         with self._lock:
             if topic.exemplars is not None:
                 return topic
@@ -139,7 +139,7 @@ class Corpus:
                 topic.held_out = cover.held_out(groups, chosen, seed=max(topic.id, 0))
             return topic
 
-    def evidence(self, topic: TopicInput, extra: list[str]) -> claim_check.Evidence:
+    def evidence(self, topic: LabelInput, extra: list[str]) -> claim_check.Evidence:
         """What the topic's documents and keywords say (built on the first claim to check)."""
         with self._lock:
             if topic.evidence is None:
@@ -151,12 +151,12 @@ class Corpus:
             return topic.evidence
 
 
-def load_inputs(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray]]:
+def load_inputs(run_dir: Path) -> tuple[list[LabelInput], dict[int, np.ndarray]]:
     inputs, vectors, _ = load_topics(run_dir)
     return inputs, vectors
 
 
-def load_topics(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray], Corpus]:
+def load_topics(run_dir: Path) -> tuple[list[LabelInput], dict[int, np.ndarray], TopicDocuments]:
     run = Run(run_dir)
     topics = run.topics()
     db = run.db
@@ -168,7 +168,7 @@ def load_topics(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray],
 
     assignments = docs["topic"].to_numpy()
     vectors = topic_vectors(embeddings, assignments)
-    corpus = Corpus(docs["text"].astype(str).tolist(), embeddings, docs["doc_id"].tolist())
+    corpus = TopicDocuments(docs["text"].astype(str).tolist(), embeddings, docs["doc_id"].tolist())
     inputs = []
     for r in topics:
         if r.get("is_outlier") or r["topic"] < 0:
@@ -176,7 +176,7 @@ def load_topics(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray],
         words = [w for w, _ in r.get("keywords", [])]
         keyword_label = fitted_labels.get(int(r["topic"]), "_".join([str(r["topic"]), *words[:3]]))
         inputs.append(
-            TopicInput(
+            LabelInput(
                 id=int(r["topic"]),
                 size=int(r["size"]),
                 keywords=words,
@@ -198,7 +198,7 @@ def load_topics(run_dir: Path) -> tuple[list[TopicInput], dict[int, np.ndarray],
 
 
 def neighbours_of(
-    topic: TopicInput, inputs: list[TopicInput], vectors: dict[int, np.ndarray]
+    topic: LabelInput, inputs: list[LabelInput], vectors: dict[int, np.ndarray]
 ) -> list[dict]:
     """The most similar other topics, by their keywords only (stable across reruns)."""
     others = [t for t in inputs if t.id != topic.id]
@@ -259,7 +259,7 @@ def label_run(
     supports = getattr(chat, "supports_prefill", False) if chat is not None else settings.is_local
     prefill = prompt.has_prefill and supports
 
-    def builder(topic: TopicInput):
+    def builder(topic: LabelInput):
         corpus.prepare(topic, prompt)
         context = {
             "topic": topic.context(),
@@ -286,7 +286,7 @@ def label_run(
         told += " " + (settings.corpus_description or "")
         told_words = claim_check.Evidence([told]).words
 
-        def parse(reply: str, topic: TopicInput) -> dict:
+        def parse(reply: str, topic: LabelInput) -> dict:
             answer = parse_label(reply, prompt.fields)
             fits(answer["label"], topic.id)
             injection_check(answer["label"], topic.documents, topic.words)
@@ -332,7 +332,7 @@ def remembered(embed):
 
 
 def check_claims(
-    answer: dict, topic: TopicInput, corpus: Corpus, told: str, ignore: set[str]
+    answer: dict, topic: LabelInput, corpus: TopicDocuments, told: str, ignore: set[str]
 ) -> dict:
     """Numbers, dates and names the documents do not support: asked about again (the error names
     them), and if the model insists, removed from the answer, which is flagged. `told`: the
@@ -365,7 +365,7 @@ def check_claims(
                                          "flags": flags})  # fmt: skip
 
 
-def check_coverage(answer: dict, topic: TopicInput, corpus: Corpus, embed) -> None:
+def check_coverage(answer: dict, topic: LabelInput, corpus: TopicDocuments, embed) -> None:
     """A label that fits one of the topic's sub-groups far better than another (judged on
     documents the prompt did not show) is asked about again, with the sub-groups named."""
     groups = topic.subgroups
@@ -391,7 +391,7 @@ def check_coverage(answer: dict, topic: TopicInput, corpus: Corpus, embed) -> No
 
 
 def ask_all(asker, selected, builder, parse, prompt, repair, schema, settings) -> list[Outcome]:
-    def one(topic: TopicInput) -> Outcome:
+    def one(topic: LabelInput) -> Outcome:
         try:
             value, messages, reply = asker.answer(
                 builder(topic), lambda r: parse(r, topic), repair,
