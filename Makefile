@@ -26,6 +26,7 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python docs/check_links.py
 	$(BIN)/pytest
 
 lint: setup
