@@ -267,11 +267,15 @@ def test_review_app_split_outliers_and_merge_are_revisions(run):
         assert reply.json["review"]["action"] == "split"
         new = sorted(set(records(run)) - set(before))
         assert new and all(server.call("GET", f"/api/topics/{t}").status == 200 for t in new)
-        reply = server.call("POST", "/api/outliers", {"strategy": "c-tf-idf", "max_share": 0.02},
-                            auth=True)  # fmt: skip
+        # Half the outliers the fit left (its share differs a little from machine to machine).
+        share = float((assignments(run) == -1).mean())
+        assert share > 0.005, share
+        max_share = round(share / 2, 4)
+        reply = server.call("POST", "/api/outliers", {"strategy": "c-tf-idf",
+                            "max_share": max_share}, auth=True)  # fmt: skip
         assert reply.status == 200, reply.text
         docs = assignments(run)
-        assert (docs == -1).sum() <= math.floor(0.02 * len(docs))
+        assert (docs == -1).sum() <= math.floor(max_share * len(docs))
         bad = server.call("POST", "/api/outliers", {"strategy": "probabilities"}, auth=True)
         assert bad.status == 400 and "soft-membership" in bad.json["error"]
         assert server.review(keep, action="merge", other=drop).status == 200
