@@ -28,6 +28,7 @@ from labeler.represent import (
     DESCRIBE_PARAMS,
     OUTLIER,
     STAGES,
+    CorpusCounts,
     describe_topics,
     keyword_label,
     stage,
@@ -201,11 +202,14 @@ class TopicModel(BaseEstimator):
         self._embedder_obj = embedder
         return embedder
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], show_progress: bool | None = None) -> np.ndarray:
+        """`texts` in the model's embedding space; `show_progress` (default: the parameter) is
+        off for callers that report progress themselves, such as the large path's batches."""
         embedder = self._embedder()
         if embedder is None:
             raise LabelerError("no embedding model: pass embeddings, or set embedding_model")
-        return embedder.embed(list(texts), show_progress=self.show_progress)
+        show = self.show_progress if show_progress is None else show_progress
+        return embedder.embed(list(texts), show_progress=show)
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -392,11 +396,33 @@ class TopicModel(BaseEstimator):
         """The keyword parameters of `describe_topics`, as this model uses them."""
         return {name: getattr(self, name) for name in DESCRIBE_PARAMS}
 
-    def _set_description(self, topics: np.ndarray) -> None:
+    def describe_corpus(self, topics: np.ndarray, corpus: CorpusCounts) -> TopicModel:
+        """Describe the whole corpus this model was fitted on a sample of (the large path,
+        `labeler.pipeline.large`): `topics` are the fitted documents' topics renumbered as the
+        corpus' (topic 0 the largest over every document), `corpus` what one pass over every
+        document counted. Keywords, centres and sizes then describe all documents; examples, the
+        map and the tree's shape stay the sample's."""
+        self._check_fitted()
+        topics = np.asarray(topics, dtype=np.int64)
+        pairs = set(zip(self.topics_.tolist(), topics.tolist()))
+        mapping = dict(pairs)
+        if len(topics) != len(self.topics_) or len(mapping) != len(pairs):
+            raise ValueError("describe_corpus renumbers the fitted topics: one new id per old id")
+        self.zeroshot_topics_ = {mapping[t]: name for t, name in self.zeroshot_topics_.items()}
+        self.topics_ = topics
+        self._set_description(topics, corpus)
+        self.labels_.update(self.zeroshot_topics_)
+        zero_shot = self.guided_.get("zero_shot")
+        if zero_shot is not None:
+            zero_shot["topics"] = {str(t): name for t, name in self.zeroshot_topics_.items()}
+            zero_shot["documents_assigned"] = sum(corpus.sizes[t] for t in self.zeroshot_topics_)
+        return self
+
+    def _set_description(self, topics: np.ndarray, corpus: CorpusCounts | None = None) -> None:
         """c-TF-IDF, the embedding keyword stages and representative documents (describe.py)."""
         embed_words = self._embed_words if self._embedder() is not None else None
         found = describe_topics(
-            self.documents_, self.embeddings_, topics, embed_words=embed_words,
+            self.documents_, self.embeddings_, topics, embed_words=embed_words, corpus=corpus,
             **self.describe_params(),
         )  # fmt: skip
         self.ctfidf_ = found.ctfidf
@@ -434,6 +460,8 @@ class TopicModel(BaseEstimator):
                     if s.name in self.keywords_:
                         node[s.key] = [[w, float(v)] for w, v in self.keywords_[s.name].get(t, [])]
                 node["representative_docs"] = list(self.representative_docs_.get(t, []))
+            for node in nodes:  # the topics' sizes: the whole corpus' on the large path
+                node["size"] = sum(self.topic_sizes_[t] for t in node["topics"])
             self.hierarchy_ = nodes
         return self.hierarchy_
 

@@ -211,14 +211,10 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     sample_fit, engine = opts.pop("sample_fit"), opts.pop("engine")
     address = opts.pop("ray_address")
     seeds, names, min_similarity = _guidance(opts)
-    if engine == "ray" or sample_fit or _is_large(corpus):
-        if (seeds or names) and engine == "ray":
-            raise LabelerError("--seed-topics and --zero-shot are not available with --engine ray")
-        opts.update(seed_topic_list=seeds, zeroshot_topic_list=names)
-        opts["zeroshot_min_similarity"] = min_similarity
-        _run_large(corpus, out, settings, sample_fit, engine, address, started, opts)
-        return
-    if address:
+    large = engine == "ray" or sample_fit or _is_large(corpus)
+    if (seeds or names) and engine == "ray":
+        raise LabelerError("--seed-topics and --zero-shot are not available with --engine ray")
+    if address and engine != "ray":
         raise LabelerError("--ray-address needs --engine ray")
     embeddings = opts.pop("embeddings")
     if embeddings is not None and opts["sample"] is not None:
@@ -226,27 +222,95 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     if embeddings is not None and not Path(embeddings).is_file():
         what = "is a folder, not a file" if Path(embeddings).is_dir() else "not found"
         raise LabelerError(f"--embeddings {printable(embeddings)}: {what}")
+    if large and opts["sample"] is not None:
+        raise LabelerError(
+            "--sample cannot be combined with --sample-fit or --engine ray "
+            "(they already fit on a sample and assign the rest)"
+        )
+    if engine == "ray" and opts["embedding_base_url"]:
+        # Ray ships the embedder to workers that may not hold the key's variable, and a URL
+        # may carry credentials of its own: an endpoint is used from this process only.
+        raise LabelerError(
+            "--embedding-base-url cannot be combined with --engine ray: embed through the "
+            "endpoint with --sample-fit on one machine, or give --embeddings"
+        )
+    if engine == "ray" and embeddings is not None:
+        raise LabelerError("--embeddings cannot be combined with --engine ray")
 
     from labeler.corpus import CorpusSpec
-    from labeler.embedding.sbert import DEFAULT_MODEL
-    from labeler.model import TopicModel
-    from labeler.pipeline.fit import run_pipeline
 
     spec = CorpusSpec(
         corpus, opts["text_column"], opts["id_column"], opts["time_column"],
         opts["class_column"], opts["encoding"], opts["sample"], opts["delimiter"],
     )  # fmt: skip
-    embedding_model = opts["embedding_model"]
+    chosen = None
     if embeddings is None:
-        from labeler.embedding import make_embedder, resolve_spec
+        from labeler.embedding import resolve_spec
+        from labeler.embedding.sbert import DEFAULT_MODEL
 
+        backend = opts["embedding_backend"]
+        # On Ray, `auto` means torch: the calibration would time the driver, while the actors
+        # may run elsewhere, on GPUs (where torch wins); an explicit onnx/onnx-int8 is honoured.
+        if engine == "ray" and backend == "auto":
+            backend = "torch"
         chosen = resolve_spec(
-            embedding_model or DEFAULT_MODEL, opts["embedding_backend"],
-            opts["embedding_base_url"], opts["cache_dir"],
+            opts["embedding_model"] or DEFAULT_MODEL, backend, opts["embedding_base_url"],
+            opts["cache_dir"],
         )  # fmt: skip
+    model = _topic_model(opts, chosen, seeds, names, min_similarity)
+    if not large:
+        from labeler.pipeline.fit import run_pipeline
+
+        result = run_pipeline(
+            spec, out, model, embeddings=embeddings, llm=settings, cache_dir=opts["cache_dir"]
+        )
+        click.echo(printable(result.accounting))
+    else:
+        from labeler.pipeline.large import run_large
+
+        runner = None
+        if engine == "ray":
+            from labeler.pipeline.ray import RayEngine
+
+            runner = RayEngine(
+                address=address, embedding_model=chosen, cache_dir=opts["cache_dir"],
+                no_cache=opts["no_cache"],
+            )  # fmt: skip
+        result = run_large(
+            spec, out, model, sample_fit=sample_fit, embeddings=embeddings, llm=settings,
+            cache_dir=opts["cache_dir"], engine=runner,
+        )  # fmt: skip
+    line = (
+        f"{result.documents:,} documents → {result.topics} topics, "
+        f"{result.outlier_share:.1%} outliers in {time.perf_counter() - started:.1f} s"
+    )
+    if result.sample_fit is not None:
+        line += (
+            f" (fitted on a sample of {result.sample_fit:,}, the rest assigned); "
+            f"peak RSS {result.peak_rss_gb:.2f} GB"
+        )
+    click.echo(line)
+    if result.labels:
+        click.echo(result.labels.line())
+        if result.labels.tree is not None:
+            click.echo(result.labels.tree.line("tree names", "node"))
+    click.echo(printable(str(result.run_dir / "report.html")))
+
+
+def _topic_model(opts: dict, spec: str | None, seeds, names, min_similarity):
+    """The one `TopicModel` of `labeler run`, whatever the corpus size: the same parameters
+    reach the ordinary and the large path, so both record the same `config.json` params.
+    `spec`: the embedding backend's spec (None: precomputed --embeddings, with the optional
+    --embedding-model that made them)."""
+    from labeler.model import TopicModel
+
+    embedding_model = opts["embedding_model"]
+    if spec is not None:
+        from labeler.embedding import make_embedder
+
         # An object, not the spec: an endpoint URL may carry credentials; its key does not.
-        embedding_model = make_embedder(chosen, opts["cache_dir"], opts["embedding_api_key_env"])
-    model = TopicModel(
+        embedding_model = make_embedder(spec, opts["cache_dir"], opts["embedding_api_key_env"])
+    return TopicModel(
         embedding_model=embedding_model,
         n_neighbors=opts["n_neighbors"],
         min_cluster_size=opts["min_cluster_size"],
@@ -265,19 +329,6 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         use_cache=not opts["no_cache"],
         show_progress=log.isEnabledFor(logging.INFO),
     )
-    result = run_pipeline(
-        spec, out, model, embeddings=embeddings, llm=settings, cache_dir=opts["cache_dir"]
-    )
-    click.echo(printable(result.accounting))
-    click.echo(
-        f"{result.documents:,} documents → {result.topics} topics, "
-        f"{result.outlier_share:.1%} outliers in {time.perf_counter() - started:.1f} s"
-    )
-    if result.labels:
-        click.echo(result.labels.line())
-        if result.labels.tree is not None:
-            click.echo(result.labels.tree.line("tree names", "node"))
-    click.echo(printable(str(result.run_dir / "report.html")))
 
 
 def _guidance(opts: dict) -> tuple[list[list[str]] | None, list[str] | None, float]:
@@ -298,70 +349,6 @@ def _is_large(corpus: Path) -> bool:
 
     rows = parquet_rows(corpus)
     return rows is not None and rows > AUTO_THRESHOLD
-
-
-def _run_large(corpus, out, settings, sample_fit, engine, address, started, opts) -> None:
-    """The streaming path (`labeler.pipeline.large`), in this process or on Ray; prints peak
-    memory."""
-    from labeler.pipeline.large import run_large
-
-    if opts.pop("sample") is not None:
-        raise LabelerError(
-            "--sample cannot be combined with --sample-fit or --engine ray "
-            "(they already fit on a sample and assign the rest)"
-        )
-    backend, base_url = opts.pop("embedding_backend"), opts.pop("embedding_base_url")
-    api_key_env = opts.pop("embedding_api_key_env")
-    if base_url and engine == "ray":
-        # Ray ships the embedder to workers that may not hold the key's variable, and a URL
-        # may carry credentials of its own: an endpoint is used from this process only.
-        raise LabelerError(
-            "--embedding-base-url cannot be combined with --engine ray: embed through the "
-            "endpoint with --sample-fit on one machine, or give --embeddings"
-        )
-    if base_url and opts.get("embeddings") is None:
-        from labeler.embedding import make_embedder, resolve_spec
-
-        # An object, not the spec: the URL may carry credentials; the key stays in its variable.
-        chosen = resolve_spec(opts.get("embedding_model"), backend, base_url, opts.get("cache_dir"))
-        opts["embedding_model"] = make_embedder(chosen, opts.get("cache_dir"), api_key_env)
-    elif opts.get("embeddings") is None:
-        from labeler.embedding import resolve_spec
-
-        # On Ray, `auto` means torch: the calibration would time the driver, while the actors
-        # may run elsewhere, on GPUs (where torch wins); an explicit onnx/onnx-int8 is honoured.
-        if engine == "ray" and backend == "auto":
-            backend = "torch"
-        # A spec string (ONNX, static or a sentence-transformers model): no credentials in it.
-        opts["embedding_model"] = resolve_spec(
-            opts.get("embedding_model"), backend, None, opts.get("cache_dir")
-        )
-    runner = None
-    if engine == "ray":
-        from labeler.pipeline.ray import RayEngine
-
-        if opts.get("embeddings") is not None:
-            raise LabelerError("--embeddings cannot be combined with --engine ray")
-        runner = RayEngine(
-            address=address,
-            embedding_model=opts.get("embedding_model"),
-            cache_dir=opts.get("cache_dir"),
-            no_cache=opts.get("no_cache"),
-        )
-    elif address:
-        raise LabelerError("--ray-address needs --engine ray")
-    result = run_large(corpus, out, sample_fit, llm=settings, engine=runner, **opts)
-    click.echo(
-        f"{result.documents:,} documents → {result.topics} topics, "
-        f"{result.outlier_share:.1%} outliers in {time.perf_counter() - started:.1f} s "
-        f"(fitted on a sample of {result.sample_fit:,}, the rest assigned); "
-        f"peak RSS {result.peak_rss_gb:.2f} GB"
-    )
-    if result.labels:
-        click.echo(result.labels.line())
-        if result.labels.tree is not None:
-            click.echo(result.labels.tree.line("tree names", "node"))
-    click.echo(str(result.run_dir / "report.html"))
 
 
 def _stem(path: Path) -> str:

@@ -103,6 +103,11 @@ class RunResult:
     outlier_share: float
     labels: LabelStats | None = None  # the label step's costs, when an LLM labeled the run
     accounting: str = ""  # rows read, documents kept, rows dropped by reason (one line)
+    # The large path (`pipeline.large.run_large`): documents the model was fitted on (the rest
+    # assigned), this process' peak memory and seconds per stage; None on the ordinary path.
+    sample_fit: int | None = None
+    peak_rss_gb: float | None = None
+    timings: dict | None = None
 
 
 def run_pipeline(

@@ -31,8 +31,9 @@ import os
 import resource
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,11 +42,25 @@ import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from labeler.cluster import renumber_by_size
+from labeler.corpus import CorpusSpec
 from labeler.errors import LabelerError
-from labeler.guided import ZERO_SHOT_SOURCE
-from labeler.represent import STAGES, TopicInput, keyword_label, representative_documents, unit
-from labeler.represent.ctfidf import ctfidf_weights
-from labeler.represent.describe import _word_vectors
+from labeler.model import TopicModel
+from labeler.pipeline.fit import RunResult
+from labeler.represent import CorpusCounts, unit
+from labeler.run.db import RunDB
+from labeler.run.folder import Run
+from labeler.run.layout import CONFIG, check_out, run_lock, write_json
+from labeler.run.records import (
+    documents_block,
+    model_config,
+    read_llm_cache,
+    save_model,
+    stream_embeddings,
+)
+from labeler.views.report import render_reports
+
+if TYPE_CHECKING:
+    from labeler.llm.settings import LLMSettings
 
 log = logging.getLogger("labeler")
 
@@ -58,6 +73,8 @@ EXACT_ASSIGN_LIMIT = 50_000  # exact search up to this many sampled documents, N
 FIT_BYTES_PER_DOC = 40_000
 DEFAULT_MEMORY_BUDGET_GB = 4.0
 MIN_FIT, MAX_FIT = 20_000, 50_000
+PROGRESS_EVERY = 100_000  # documents between two progress lines of the embedding pass
+CLEAN = ".documents-clean.parquet"  # the cleaned rows, in the staging folder while it fills
 
 
 def peak_rss_gb() -> float:
@@ -114,7 +131,7 @@ class Columns:
     cls: str | None = None
 
 
-def _clean_batch(frame: pd.DataFrame, columns: Columns, first_row: int, source: str):
+def clean_batch(frame: pd.DataFrame, columns: Columns, first_row: int, source: str):
     """Rename to the run's columns (doc_id, text, timestamp, class) and drop empty texts."""
     from labeler.corpus import as_text
 
@@ -195,13 +212,13 @@ def read_batches(
         row = 0
         for batch in reader.iter_batches(batch_size=batch_size, columns=wanted):
             frame = batch.to_pandas()
-            yield _clean_batch(frame, columns, row, path.name)[:2]
+            yield clean_batch(frame, columns, row, path.name)[:2]
             row += len(frame)
         return
     # Other formats have no cheap batched reader: load the table once, then stream it.
     frame, columns, dropped = load_table(path, columns, encoding, delimiter)
     for start in range(0, len(frame), batch_size):
-        batch, empty = _clean_batch(
+        batch, empty = clean_batch(
             frame.iloc[start : start + batch_size], columns, start, path.name
         )[:2]
         yield batch, empty + (dropped if start == 0 else 0)
@@ -344,7 +361,7 @@ class Embedded:
     dim: int
     empty_dropped: int
     hashes: np.ndarray
-    columns: list[str] = field(default_factory=list)
+    vectors: np.ndarray  # embeddings.npy, memory-mapped read-only
 
 
 class Engine:
@@ -384,11 +401,13 @@ class Engine:
 
 
 def _embed_pass(stream, staging: Path, precomputed: np.ndarray | None) -> Embedded:
-    """Read every batch once: write cleaned rows to a hidden Parquet file and vectors to disk."""
-    clean = staging / ".documents-clean.parquet"
+    """Read every batch once: cleaned rows to a hidden Parquet file, vectors to a hidden float16
+    file (turned into the run's embeddings.npy by `run.records.stream_embeddings`)."""
+    clean = staging / CLEAN
     writer = None
     parts_path = staging / ".vectors.f16"
     hashes, n, dropped_total, dim = [], 0, 0, None
+    next_note, clock = PROGRESS_EVERY, time.perf_counter()
     with open(parts_path, "wb") as raw:
         for frame, dropped, vectors in stream:
             dropped_total += dropped
@@ -411,6 +430,10 @@ def _embed_pass(stream, staging: Path, precomputed: np.ndarray | None) -> Embedd
             writer.write_table(table.cast(writer.schema))
             hashes.append(text_hashes(frame["text"]))
             n += len(frame)
+            if n >= next_note:
+                rate = n / max(time.perf_counter() - clock, 1e-9)
+                log.info("embedded %d documents (%.0f a second)", n, rate)
+                next_note += PROGRESS_EVERY
     if writer is not None:
         writer.close()
     if n == 0:
@@ -420,17 +443,14 @@ def _embed_pass(stream, staging: Path, precomputed: np.ndarray | None) -> Embedd
             f"--embeddings has {len(precomputed)} rows but the corpus has {n} documents "
             "(after dropping empty ones): need one row per document"
         )
-    # Give the raw float16 rows a .npy header: the run's embeddings.npy, memory-mappable.
-    vectors = np.lib.format.open_memmap(
-        staging / "embeddings.npy", mode="w+", dtype=np.float16, shape=(n, dim)
-    )
     source_rows = np.memmap(parts_path, dtype=np.float16, mode="r", shape=(n, dim))
-    for s in range(0, n, 65_536):
-        vectors[s : s + 65_536] = source_rows[s : s + 65_536]
-    vectors.flush()
-    del vectors, source_rows
+    blocks = (source_rows[s : s + 65_536] for s in range(0, n, 65_536))
+    vectors = stream_embeddings(staging, blocks, n, dim)
+    del source_rows
     os.remove(parts_path)
-    return Embedded(n=n, dim=dim, empty_dropped=dropped_total, hashes=np.concatenate(hashes))
+    return Embedded(
+        n=n, dim=dim, empty_dropped=dropped_total, hashes=np.concatenate(hashes), vectors=vectors
+    )
 
 
 def _read_rows(clean: Path, rows: np.ndarray, columns: list[str]) -> pd.DataFrame:
@@ -444,391 +464,246 @@ def _read_rows(clean: Path, rows: np.ndarray, columns: list[str]) -> pd.DataFram
     return pd.concat(parts, ignore_index=True)
 
 
+def _precomputed(embeddings: Path | None) -> np.ndarray | None:
+    """--embeddings as a read-only memory map (checked batch by batch as the corpus streams)."""
+    if embeddings is None:
+        return None
+    path = Path(embeddings)
+    if not path.is_file():
+        raise LabelerError(f"embeddings file not found: {path}")
+    try:
+        vectors = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (ValueError, OSError) as exc:
+        raise LabelerError(f"{path} is not a NumPy .npy array: {exc}") from exc
+    if vectors.ndim != 2:
+        raise LabelerError(f"{path} has shape {vectors.shape}: need (documents, dim)")
+    return vectors
+
+
 @dataclass
-class LargeResult:
-    run_dir: Path
-    documents: int
-    topics: int
-    outlier_share: float
-    sample_fit: int
-    peak_rss_gb: float
-    timings: dict
-    model: object = None
-    labels: object = None
+class Assignment:
+    """Every document's topic, vote share and map position (sampled ones keep their fit's)."""
+
+    topics: np.ndarray
+    probabilities: np.ndarray
+    layout: np.ndarray
+    sample_topics: np.ndarray  # the sampled documents' topics, numbered as the corpus'
+
+
+def _assign(model, done: Embedded, rows: np.ndarray, engine: Engine) -> Assignment:
+    """Topics for the documents outside the sample: the vote of their nearest sampled ones (a
+    zero-shot name first when close enough, the fit's own rule); then topic 0 is the largest
+    over the whole corpus, as in an ordinary run."""
+    n, fit_n = done.n, len(rows)
+    topics, probs = model.topics_.copy(), model.probabilities_.copy()
+    layout = model.layout_.astype(np.float32, copy=True)
+    if fit_n < n:
+        named = model.zeroshot_topics_  # topic → the user's name
+        names = None
+        if named:
+            ids = sorted(named)
+            vectors = model.embed([named[t] for t in ids], show_progress=False)
+            names = (vectors, np.array(ids), model.zeroshot_min_similarity)
+        sample_vectors = np.asarray(done.vectors[rows], dtype=np.float32)
+        assigner = Assigner(
+            sample_vectors, model.topics_, model.layout_, seed=model.seed, names=names
+        )
+        assigned = engine.assign(done.vectors, assigner)
+        topics, probs = assigned["topic"], assigned["probability"]
+        layout = np.stack([assigned["x"], assigned["y"]], axis=1).astype(np.float32)
+        topics[rows], probs[rows], layout[rows] = model.topics_, model.probabilities_, model.layout_
+    renumbered = renumber_by_size(topics)
+    mapping = dict(zip(topics.tolist(), renumbered.tolist()))
+    sample_topics = np.array([mapping[int(t)] for t in model.topics_], dtype=np.int64)
+    return Assignment(renumbered, probs, layout, sample_topics)
+
+
+def _count(model, done: Embedded, staging: Path, topics: np.ndarray, engine: Engine):
+    """c-TF-IDF counts (the sample's vocabulary) and centres over every document, streamed."""
+    topic_ids = [int(t) for t in np.unique(topics)]
+    vectorizer = model.ctfidf_.vectorizer_
+    if vectorizer is not None:
+        counts = engine.count(staging / CLEAN, topics, TermCounter(vectorizer, topic_ids))
+    else:
+        counts = sp.csr_matrix((len(topic_ids), 0), dtype=np.float32)
+    sums = np.zeros((len(topic_ids), done.dim))
+    for s in range(0, done.n, 65_536):
+        chunk = np.asarray(done.vectors[s : s + 65_536], dtype=np.float32)
+        sums += topic_sums(chunk, topics[s : s + 65_536], topic_ids)
+    sizes = {t: int(c) for t, c in zip(*np.unique(topics, return_counts=True))}
+    centres = {t: unit(sums[i]) for i, t in enumerate(topic_ids)}
+    return CorpusCounts(vectorizer, topic_ids, counts, centres, sizes)
+
+
+def _document_batches(staging: Path, assignment: Assignment, done: Embedded, representative):
+    """documents.parquet in batches (`run.records.documents_block`), from the cleaned rows."""
+    _, inverse, dup_counts = np.unique(done.hashes, return_inverse=True, return_counts=True)
+    duplicate = dup_counts[inverse] > 1
+    del inverse
+    start = 0
+    for batch in pq.ParquetFile(staging / CLEAN).iter_batches(batch_size=BATCH):
+        frame = batch.to_pandas()
+        stop = start + len(frame)
+        yield documents_block(
+            frame["doc_id"], frame["text"], assignment.topics[start:stop],
+            assignment.probabilities[start:stop], assignment.layout[start:stop],
+            representative[start:stop], duplicate[start:stop], frame,
+        )  # fmt: skip
+        start = stop
 
 
 def run_large(
-    corpus_path: Path,
+    corpus: CorpusSpec,
     out: Path,
+    model: TopicModel,
+    *,
     sample_fit: int | None = None,
-    text_column: str | None = None,
-    id_column: str | None = None,
-    time_column: str | None = None,
-    class_column: str | None = None,
-    encoding: str | None = None,
-    delimiter: str | None = None,
-    embedding_model=None,  # a spec string, or an embedder object (an endpoint's)
     embeddings: Path | None = None,
-    min_cluster_size: int | None = None,
-    min_samples: int | None = None,
-    n_neighbors: int = 15,
-    ngram_max: int = 1,
-    min_df: int | None = None,
-    top_n_words: int = 10,
-    representative_docs: int = 5,
-    seed: int = 42,
-    topics: int | None = None,
-    max_topic_share: float = 1.0,
-    seed_topic_list: list[list[str]] | None = None,
-    zeroshot_topic_list: list[str] | None = None,
-    zeroshot_min_similarity: float = 0.7,
-    llm=None,
+    llm: LLMSettings | None = None,
     cache_dir: Path | None = None,
-    no_cache: bool = False,
     engine: Engine | None = None,
-) -> LargeResult:
-    """`labeler run --sample-fit N`: the streaming pipeline described in the module docstring.
-
-    `engine` runs the passes over every document: in this process by default, or on Ray.
-    """
-    from labeler.embedding.sbert import DEFAULT_MODEL
-    from labeler.model import TopicModel
-    from labeler.run.db import RunDB
-    from labeler.run.folder import Run
-    from labeler.run.layout import CONFIG, DOCUMENTS, HIERARCHY, TOPICS, write_json
-    from labeler.run.records import model_config, read_llm_cache
-    from labeler.views.report import render_reports
-
+) -> RunResult:
+    """`labeler run --sample-fit N`: `run_pipeline` for a corpus too large to fit whole (the
+    module docstring): the same corpus spec, estimator, run files and result, with `model`
+    fitted on a seeded sample of `sample_fit` documents (default: what the memory budget
+    allows) and every other document assigned. `engine` runs the passes over every document: in
+    this process by default, or on Ray."""
+    out = check_out(out)
+    if corpus.sample is not None:
+        raise LabelerError(
+            "--sample cannot be combined with --sample-fit or --engine ray "
+            "(they already fit on a sample and assign the rest)"
+        )
     engine = engine or Engine()
     sample_fit = sample_fit or fit_size()
-    columns = Columns(text_column, id_column, time_column, class_column)
-    precomputed = None
-    if embeddings is not None:
-        path = Path(embeddings)
-        if not path.is_file():
-            raise LabelerError(f"embeddings file not found: {path}")
-        try:
-            precomputed = np.load(path, allow_pickle=False, mmap_mode="r")
-        except (ValueError, OSError) as exc:
-            raise LabelerError(f"{path} is not a NumPy .npy array: {exc}") from exc
-        if precomputed.ndim != 2:
-            raise LabelerError(f"{path} has shape {precomputed.shape}: need (documents, dim)")
-    model_name = embedding_model or (None if embeddings is not None else DEFAULT_MODEL)
-    model = TopicModel(
-        embedding_model=model_name,
-        n_neighbors=n_neighbors,
-        min_cluster_size=min_cluster_size,
-        min_samples=min_samples,
-        ngram_range=(1, ngram_max),
-        min_df=min_df,
-        top_n_words=top_n_words,
-        n_representative_docs=representative_docs,
-        seed=seed,
-        # The sample's topics follow the same granularity rules as a whole-corpus fit.
-        max_topic_share=max_topic_share if max_topic_share < 1 else None,
-        n_topics=topics,
-        # Guided topics steer the sample's fit; the assignment keeps named topics (Assigner).
-        seed_topic_list=seed_topic_list,
-        zeroshot_topic_list=zeroshot_topic_list,
-        zeroshot_min_similarity=zeroshot_min_similarity,
-        cache_dir=str(cache_dir) if cache_dir else None,
-        use_cache=not no_cache,
-        show_progress=False,
-    )
+    columns = Columns(corpus.text_column, corpus.id_column, corpus.time_column, corpus.class_column)
+    precomputed = _precomputed(embeddings)
     timings: dict[str, float] = {}
     state: dict = {}
-    earlier_answers = read_llm_cache(out)
 
     def writer(staging: Path) -> None:
         clock = time.perf_counter()
         log.info("reading and embedding in batches of %d (%s engine)", BATCH, engine.name)
-        embed_fn = None if precomputed is not None else model.embed
-        stream = engine.embed(Path(corpus_path), columns, encoding, embed_fn, delimiter)
+        embed_fn = None
+        if precomputed is None:
+
+            def embed_fn(texts):  # the large path reports progress itself, per batch
+                return model.embed(texts, show_progress=False)
+
+        stream = engine.embed(Path(corpus.path), columns, corpus.encoding, embed_fn,
+                              corpus.delimiter)  # fmt: skip
         done = _embed_pass(stream, staging, precomputed)
         timings["embed"] = time.perf_counter() - clock
         n = done.n
-        vectors = np.load(staging / "embeddings.npy", mmap_mode="r")
-        clean = staging / ".documents-clean.parquet"
         log.info(
-            "%d documents (%d empty dropped); embeddings: %s float16 memory map (%.0f MB)",
-            n,
-            done.empty_dropped,
-            "embeddings.npy",
-            vectors.nbytes / 1e6,
-        )
+            "%d documents (%d empty dropped); embeddings: a float16 memory map (%.0f MB)",
+            n, done.empty_dropped, done.vectors.nbytes / 1e6,
+        )  # fmt: skip
 
-        # -- fit on a seeded sample
         clock = time.perf_counter()
-        rng = np.random.default_rng(seed)
         fit_n = min(sample_fit, n)
+        rng = np.random.default_rng(model.seed)
         rows = np.sort(rng.choice(n, size=fit_n, replace=False)) if fit_n < n else np.arange(n)
-        sample = _read_rows(clean, rows, ["doc_id", "text"])
-        sample_vectors = np.asarray(vectors[rows], dtype=np.float32)
+        sample = _read_rows(staging / CLEAN, rows, ["doc_id", "text"])
         log.info("fitting UMAP and HDBSCAN on a seeded sample of %d documents", fit_n)
-        model.fit(sample["text"].tolist(), sample_vectors, sample["doc_id"].tolist())
+        model.fit(
+            sample["text"].tolist(), np.asarray(done.vectors[rows], dtype=np.float32),
+            sample["doc_id"].tolist(),
+        )  # fmt: skip
         timings["fit_sample"] = time.perf_counter() - clock
 
-        # -- assign everything (sampled documents keep their fitted topic and place)
         clock = time.perf_counter()
         log.info("assigning %d documents by their %d nearest sampled ones", n - fit_n, NEIGHBOURS)
-        named = getattr(model, "zeroshot_topics_", {})  # topic → the user's name
-        names = None
-        if named and fit_n < n:
-            name_topics = sorted(named)
-            names = (model.embed([named[t] for t in name_topics]), np.array(name_topics),
-                     zeroshot_min_similarity)  # fmt: skip
-        assigner = Assigner(sample_vectors, model.topics_, model.layout_, seed=seed, names=names)
-        assigned = engine.assign(vectors, assigner) if fit_n < n else None
-        topics = assigned["topic"] if assigned else model.topics_.copy()
-        probs = assigned["probability"] if assigned else model.probabilities_.copy()
-        xs = assigned["x"] if assigned else model.layout_[:, 0].copy()
-        ys = assigned["y"] if assigned else model.layout_[:, 1].copy()
-        topics[rows] = model.topics_
-        probs[rows] = model.probabilities_
-        xs[rows], ys[rows] = model.layout_[:, 0], model.layout_[:, 1]
-        # Topic 0 is the largest over the whole corpus, as in an ordinary run.
-        old_topics = topics
-        topics = renumber_by_size(old_topics)
-        mapping = dict(zip(old_topics.tolist(), topics.tolist()))
-        sample_topics = np.array([mapping[int(t)] for t in model.topics_], dtype=np.int64)
-        named = {mapping[t]: name for t, name in named.items()}
+        assignment = _assign(model, done, rows, engine)
         timings["assign"] = time.perf_counter() - clock
 
-        # -- c-TF-IDF from counts streamed over every document
         clock = time.perf_counter()
-        topic_ids = [int(t) for t in np.unique(topics)]
-        vectorizer = model.ctfidf_.vectorizer_
-        if vectorizer is not None:
-            counter = TermCounter(vectorizer, topic_ids)
-            counts = engine.count(clean, topics, counter)
-            words = vectorizer.get_feature_names_out().astype(object)
-        else:
-            counts, words = sp.csr_matrix((len(topic_ids), 0), dtype=np.float32), np.array([])
-        centres = np.zeros((len(topic_ids), done.dim))
-        for s in range(0, n, 65_536):
-            chunk = np.asarray(vectors[s : s + 65_536], dtype=np.float32)
-            centres += topic_sums(chunk, topics[s : s + 65_536], topic_ids)
+        counted = _count(model, done, staging, assignment.topics, engine)
         timings["count"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        _describe(model, topic_ids, counts, words, centres, topics, sample_topics, sample_vectors)
-        keyword_labels = dict(model.labels_)  # a zero-shot topic's version 1, as in a small run
-        model.zeroshot_topics_ = named
-        model.labels_.update(named)
-        if named and "zero_shot" in model.guided_:
-            model.guided_["zero_shot"]["topics"] = {str(t): v for t, v in named.items()}
-            model.guided_["zero_shot"]["documents_assigned"] = int(
-                np.isin(topics, list(named)).sum()
-            )
+        model.describe_corpus(assignment.sample_topics, counted)
         timings["describe"] = time.perf_counter() - clock
 
-        # -- write the run folder
         clock = time.perf_counter()
-        sizes = {t: int(c) for t, c in zip(*np.unique(topics, return_counts=True))}
         representative = np.zeros(n, dtype=bool)
-        rep_ids = {}
-        for t, idx in model.representative_docs_.items():
+        for idx in model.representative_docs_.values():
             representative[rows[idx]] = True
-            rep_ids[t] = idx
-        _, inverse, dup_counts = np.unique(done.hashes, return_inverse=True, return_counts=True)
-        duplicate = dup_counts[inverse] > 1
-        del inverse
-        out_writer, start = None, 0
-        for batch in pq.ParquetFile(clean).iter_batches(batch_size=BATCH):
-            frame = batch.to_pandas()
-            stop = start + len(frame)
-            block = pd.DataFrame(
-                {
-                    "doc_id": frame["doc_id"],
-                    "text": frame["text"],
-                    "topic": topics[start:stop],
-                    "probability": np.round(probs[start:stop], 5),
-                    "x": xs[start:stop],
-                    "y": ys[start:stop],
-                    "representative": representative[start:stop],
-                    "duplicate": duplicate[start:stop],
-                }
-            )
-            for extra in ("timestamp", "class"):
-                if extra in frame:
-                    block[extra] = frame[extra].to_numpy()
-            table = pa.Table.from_pandas(block, preserve_index=False)
-            if out_writer is None:
-                out_writer = pq.ParquetWriter(staging / DOCUMENTS, table.schema)
-            out_writer.write_table(table.cast(out_writer.schema))
-            start = stop
-        out_writer.close()
-        os.remove(clean)
-
-        config = model_config(model)
-        config["hdbscan"]["min_cluster_size"] = model.min_cluster_size_
-        config["vectorizer"]["vocabulary_size"] = len(words)
-        config["embedding"]["dimensions"] = done.dim
-        config["embedding"]["storage"] = "float16 memory map"
-        if embeddings is not None:
-            config["embedding"]["model"] = f"precomputed:{Path(embeddings).name}"
-            config["embedding"]["query_model"] = embedding_model
-        config["corpus"] = {
-            "name": Path(corpus_path).name,
-            "source": str(corpus_path),
-            "stats": {
-                "format": Path(str(corpus_path)).suffix.lstrip(".") or "folder",
-                "documents": n,
-                "empty_dropped": done.empty_dropped,
-                "duplicates": int(duplicate.sum()),
-                "text_column": text_column or "text",
-                "id_column": id_column,
-                "time_column": time_column,
-                "class_column": class_column,
-            },
-            "encoding": encoding,
-            "sample": None,
-        }
-        config["scale"] = {
-            "engine": engine.name,
-            "sample_fit": fit_n,
-            "assigned": n - fit_n,
-            "neighbours": NEIGHBOURS,
-            "assignment": "similarity-weighted vote of the nearest sampled documents",
-            "keywords": "c-TF-IDF over every document, vocabulary learned on the sample",
-        }
-        config["llm"] = llm.public() if llm else {"provider": "none"}
-        write_json(staging / CONFIG, config)
-        records = _topic_records(model, sizes, n, sample, rep_ids, sample_topics)
-        write_json(staging / TOPICS, records)
-        db = RunDB(staging, create=True)
-        db.add_keyword_labels(keyword_labels)
-        for topic, name in named.items():  # version 2: the user's name for a zero-shot topic
-            db.add_label_version(topic, name, source=ZERO_SHOT_SOURCE)
+        config = _config(model, corpus, embeddings, llm, done, engine, fit_n)
+        batches = _document_batches(staging, assignment, done, representative)
+        save_model(model, staging, config, documents=batches)
         RunDB(staging).add_answers(earlier_answers)
-        write_json(staging / HIERARCHY, _sample_tree(model, sizes))
+        os.remove(staging / CLEAN)
         timings["write"] = time.perf_counter() - clock
         clock = time.perf_counter()
         render_reports(staging)
         timings["report"] = time.perf_counter() - clock
         config["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         write_json(staging / CONFIG, config)
-        state.update(n=n, fit_n=fit_n, sizes=sizes)
+        state.update(n=n, fit_n=fit_n, sizes=counted.sizes)
 
-    try:
-        run_dir = Run.create(out, writer).path
-    finally:
-        engine.close()
-    labels = None
-    if llm is not None:
-        from labeler.labels.labeling import label_run
+    with run_lock(out):
+        earlier_answers = read_llm_cache(out)
+        try:
+            run_dir = Run.create(out, writer).path
+        finally:
+            engine.close()
+        labels = None
+        if llm is not None:
+            from labeler.labels.labeling import label_run
 
-        labels = label_run(run_dir, llm, cache_dir=cache_dir, tree=True)
-        log.info("%s", labels.line())
-        if labels.tree is not None:
-            log.info("%s", labels.tree.line("tree names", "node"))
-    sizes = state["sizes"]
-    peak = peak_rss_gb()
+            labels = label_run(run_dir, llm, cache_dir=cache_dir, tree=True)
+            log.info("%s", labels.line())
+            if labels.tree is not None:
+                log.info("%s", labels.tree.line("tree names", "node"))
     log.info(
         "stages (s): %s", ", ".join(f"{k} {v:.1f}" for k, v in timings.items() if k != "report")
     )
-    return LargeResult(
+    sizes, n = state["sizes"], state["n"]
+    return RunResult(
         run_dir=run_dir,
-        documents=state["n"],
-        topics=len([t for t in sizes if t >= 0]),
-        outlier_share=sizes.get(-1, 0) / state["n"],
-        sample_fit=state["fit_n"],
-        peak_rss_gb=peak,
-        timings=timings,
         model=model,
+        documents=n,
+        topics=len([t for t in sizes if t >= 0]),
+        outlier_share=sizes.get(-1, 0) / n,
         labels=labels,
+        sample_fit=state["fit_n"],
+        peak_rss_gb=peak_rss_gb(),
+        timings=timings,
     )
 
 
-def _sample_tree(model, sizes: dict[int, int]) -> dict:
-    """hierarchy.json for a large run: the tree is built from the sample the model was fitted on
-    (the topics' centres and the parents' keywords and examples, bounded in memory), the topics'
-    own keywords are the corpus-wide ones (`_describe`), and every node's size counts the whole
-    corpus: a parent holds the documents of its topics."""
-    from labeler.run.records import tree_record
-
-    tree = tree_record(model)
-    for node in tree["nodes"]:
-        node["size"] = sum(sizes.get(t, 0) for t in node["topics"])
-    return tree
-
-
-def _describe(model, topic_ids, counts, words, centres, topics, sample_topics, sample_vectors):
-    """Keywords from the corpus-wide counts, centres from every vector, examples from the sample.
-
-    The same stage chain as `describe_topics` (c-TF-IDF candidates, then the registry's stages),
-    fed with streamed counts instead of a vectorizer fitted on every text at once.
-    """
-    model.topics_ = sample_topics
-    model.hierarchy_ = None  # any tree built so far has the sample's topic numbers
-    model.topic_ids_ = topic_ids
-    model.topic_sizes_ = {t: int((topics == t).sum()) for t in topic_ids}
-    model.topic_embeddings_ = {t: unit(centres[i]) for i, t in enumerate(topic_ids)}
-    weights = ctfidf_weights(counts) if counts.shape[1] else counts
-    candidates = {}
-    for i, t in enumerate(topic_ids):
-        if weights.shape[1] == 0:
-            candidates[t] = []
-            continue
-        scores = weights[i].toarray().ravel()
-        top = np.argsort(-scores, kind="stable")[: model.n_candidate_words]
-        candidates[t] = [(str(words[j]), float(scores[j])) for j in top if scores[j] > 0]
-    dim = sample_vectors.shape[1]
-    embed_words = model._embed_words if model._embedder() is not None else None
-    vectors = _word_vectors(embed_words, candidates, dim)
-    used = [s for s in STAGES if vectors is not None or not s.needs_vectors]
-    model.keywords_ = {s.name: {} for s in used}
-    for t in topic_ids:
-        ws = candidates[t]
-        word_vectors = None
-        if vectors is not None:
-            word_vectors = (
-                np.stack([vectors[w] for w, _ in ws]) if ws else np.zeros((0, dim), np.float32)
-            )
-        topic = TopicInput(
-            t, ws, word_vectors, model.topic_embeddings_[t], model.top_n_words, model.mmr_diversity
-        )
-        for stage in used:
-            model.keywords_[stage.name][t] = stage.words(topic)
-    model.representative_docs_ = {
-        t: representative_documents(
-            sample_vectors,
-            sample_topics,
-            t,
-            model.topic_embeddings_[t],
-            n=model.n_representative_docs,
-        )
-        for t in topic_ids
+def _config(model, corpus: CorpusSpec, embeddings, llm, done: Embedded, engine, fit_n) -> dict:
+    """config.json as `run_pipeline` writes it (`run.records.model_config`), with how this run
+    read the corpus in batches and what the sample was."""
+    config = model_config(model)
+    config["embedding"]["storage"] = "float16 memory map"
+    if embeddings is not None:
+        config["embedding"]["model"] = f"precomputed:{Path(embeddings).name}"
+        config["embedding"]["query_model"] = model.embedding_model
+    config["corpus"] = {
+        "name": Path(corpus.path).name,
+        "source": str(corpus.path),
+        "stats": {
+            "format": Path(str(corpus.path)).suffix.lstrip(".") or "folder",
+            "documents": done.n,
+            "empty_dropped": done.empty_dropped,
+            "duplicates": int((np.unique(done.hashes, return_counts=True)[1] > 1).sum()),
+            "text_column": corpus.text_column or "text",
+            "id_column": corpus.id_column,
+            "time_column": corpus.time_column,
+            "class_column": corpus.class_column,
+        },
+        "encoding": corpus.encoding,
+        "sample": None,
     }
-    final = model.keywords_.get("mmr") or model.keywords_["ctfidf"]
-    model.labels_ = {t: keyword_label(t, final[t]) for t in topic_ids}
-
-
-def _topic_records(model, sizes, n, sample, rep_ids, sample_topics) -> list[dict]:
-    """The `topics.json` contract (as `run.records.topic_records`), examples from the sample."""
-    from labeler.run.records import _id_column
-
-    records = []
-    for t in sorted(model.topic_ids_, key=lambda t: (t < 0, t)):
-        idx = rep_ids.get(t, [])
-        members = sample_topics == t
-        layout = model.layout_[members] if members.any() else np.zeros((1, 2))
-        record = {
-            "topic": int(t),
-            "size": int(sizes[t]),
-            "share": round(sizes[t] / n, 5),
-            "label": model.labels_[t],
-            "label_source": ZERO_SHOT_SOURCE if t in model.zeroshot_topics_ else "keywords",
-            "summary": None,
-            "is_outlier": t < 0,
-        }
-        for stage in STAGES:  # the keys of run.records.topic_records
-            if stage.name in model.keywords_:
-                record[stage.key] = [
-                    [w, round(float(s), 5)] for w, s in model.keywords_[stage.name].get(t, [])
-                ]
-        record["representative_docs"] = [sample["text"].iloc[i] for i in idx]
-        record["representative_doc_ids"] = _id_column([sample["doc_id"].iloc[i] for i in idx])
-        record["map_position"] = [round(float(v), 4) for v in np.median(layout, axis=0)]
-        records.append(record)
-    return records
+    config["scale"] = {
+        "engine": engine.name,
+        "sample_fit": fit_n,
+        "assigned": done.n - fit_n,
+        "neighbours": NEIGHBOURS,
+        "assignment": "similarity-weighted vote of the nearest sampled documents",
+        "keywords": "c-TF-IDF over every document, vocabulary learned on the sample",
+    }
+    config["llm"] = llm.public() if llm else {"provider": "none"}
+    return config

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from labeler.errors import LabelerError
-from labeler.pipeline.large import BATCH, Assigner, Columns, Engine, TermCounter, _clean_batch
+from labeler.pipeline.large import BATCH, Assigner, Columns, Engine, TermCounter, clean_batch
 
 log = logging.getLogger("labeler")
 
@@ -219,7 +219,7 @@ class RayEngine(Engine):
                 raise LabelerError(f"Ray embedding pass failed: {_root_cause(exc)}") from exc
             vectors = batch.pop("__vector")
             frame = pd.DataFrame({k: list(v) for k, v in batch.items()})
-            clean, dropped, keep = _clean_batch(frame, columns, row, Path(source).name)
+            clean, dropped, keep = clean_batch(frame, columns, row, Path(source).name)
             row += len(frame)
             yield clean, dropped, vectors[keep]
 

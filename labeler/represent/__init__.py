@@ -11,6 +11,7 @@ from labeler.represent.describe import (
     DESCRIBE_PARAMS,
     OUTLIER,
     STAGES,
+    CorpusCounts,
     Description,
     describe_topics,
     keyword_label,
@@ -21,7 +22,7 @@ from labeler.represent.keybert import rerank_by_embedding
 from labeler.represent.mmr import diversify, mmr
 
 __all__ = [
-    "CTFIDF", "DESCRIBE_PARAMS", "OUTLIER", "STAGES", "Description", "Stage", "TopicInput", "Words",
-    "describe_topics", "diversify", "keyword_label", "mmr", "representative_documents",
-    "rerank_by_embedding", "stage", "topic_vectors", "unit",
+    "CTFIDF", "CorpusCounts", "DESCRIBE_PARAMS", "OUTLIER", "STAGES", "Description", "Stage",
+    "TopicInput", "Words", "describe_topics", "diversify", "keyword_label", "mmr",
+    "representative_documents", "rerank_by_embedding", "stage", "topic_vectors", "unit",
 ]  # fmt: skip

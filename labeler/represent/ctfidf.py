@@ -116,14 +116,22 @@ class CTFIDF:
                 doc_term = vectorizer.fit_transform(texts)
             except ValueError:
                 vectorizer, doc_term = None, sp.csr_matrix((len(texts), 0), dtype=np.float32)
+        return self._weigh(vectorizer, *topic_counts(doc_term, topics))
+
+    def from_counts(self, vectorizer, topic_ids, counts: sp.spmatrix) -> CTFIDF:
+        """Fitted from topic × word counts in `vectorizer`'s vocabulary instead of texts: counts
+        summed over streamed batches of a corpus too large to vectorize at once
+        (`labeler.pipeline.large`) weigh exactly as the whole corpus' would."""
+        return self._weigh(vectorizer, np.asarray(topic_ids), sp.csr_matrix(counts))
+
+    def _weigh(self, vectorizer, topic_ids: np.ndarray, counts: sp.csr_matrix) -> CTFIDF:
         self.vectorizer_ = vectorizer
         self.words_ = (
             np.array([])
             if vectorizer is None
             else vectorizer.get_feature_names_out().astype(object)
         )
-        self.topic_ids_, counts = topic_counts(doc_term, topics)
-        row = {t: i for i, t in enumerate(self.topic_ids_)}
+        self.topic_ids_ = topic_ids
         self.counts_ = counts
         self.idf_ = ctfidf_idf(counts)
         if self.seed_words:
@@ -131,7 +139,7 @@ class CTFIDF:
             self.idf_ *= np.array([SEED_MULTIPLIER if w in seeds else 1.0 for w in self.words_])
             self.idf_ = self.idf_.astype(np.float32)
         self.c_tf_idf_ = ctfidf_weights(counts, self.idf_)
-        self._row = row
+        self._row = {int(t): i for i, t in enumerate(topic_ids)}
         return self
 
     def doc_term(self, texts: list[str]) -> sp.csr_matrix:

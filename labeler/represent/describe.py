@@ -61,6 +61,21 @@ def keyword_label(topic: int, words: Words, n_words: int = 3) -> str:
 
 
 @dataclass
+class CorpusCounts:
+    """What one pass over every document of a corpus larger than the fit counted
+    (`labeler.pipeline.large`), for `describe_topics` to describe the whole corpus while its
+    examples come from the fitted sample: topic × word counts in the sample's vocabulary
+    (`vectorizer`, None when it learned none), and each topic's unit centre and size over all
+    documents."""
+
+    vectorizer: object
+    topic_ids: list[int]
+    counts: object  # scipy.sparse matrix, one row per topic id
+    centres: dict[int, np.ndarray]
+    sizes: dict[int, int]
+
+
+@dataclass
 class Description:
     """What `describe_topics` found, per topic (only the topics it was asked about)."""
 
@@ -79,6 +94,7 @@ def describe_topics(
     *,
     embed_words: WordEmbedder | None = None,
     only: Collection[int] | None = None,
+    corpus: CorpusCounts | None = None,
     ngram_range: tuple[int, int] = NGRAM_RANGE,
     min_df: int | None = None,
     stop_words: str | None = STOP_WORDS,
@@ -91,14 +107,22 @@ def describe_topics(
     """c-TF-IDF over all documents (its weighting needs every topic), then for each topic in
     `only` (default: all) its stages' keywords, representative documents and keyword label.
 
+    `corpus`: counts, centres and sizes over a whole corpus of which `texts` are a sample (the
+    large path); keywords then weigh every document, representative documents come from `texts`.
     `seed_topic_list`: guided topics' seed words, weighted up in c-TF-IDF (`labeler.guided`).
     `embed_words` embeds keyword candidates in the documents' space for the embedding stages;
     without it, or when its vectors have another dimension, those stages are left out.
     """
     topics = np.asarray(topics)
-    ctfidf = CTFIDF(ngram_range, min_df, stop_words, seed_words(seed_topic_list)).fit(texts, topics)
-    ids = [int(t) for t in np.unique(topics) if only is None or int(t) in set(only)]
-    centres = topic_vectors(embeddings, topics)
+    ctfidf = CTFIDF(ngram_range, min_df, stop_words, seed_words(seed_topic_list))
+    if corpus is None:
+        ctfidf.fit(texts, topics)
+        centres = topic_vectors(embeddings, topics)
+        sizes = {int(t): int(n) for t, n in zip(*np.unique(topics, return_counts=True))}
+    else:
+        ctfidf.from_counts(corpus.vectorizer, corpus.topic_ids, corpus.counts)
+        centres, sizes = corpus.centres, corpus.sizes
+    ids = [t for t in sorted(sizes) if only is None or t in set(only)]
     candidates = {t: ctfidf.topic_words(t, n_candidate_words) for t in ids}
     vectors = _word_vectors(embed_words, candidates, embeddings.shape[1])
     used = [s for s in STAGES if vectors is not None or not s.needs_vectors]
@@ -118,7 +142,7 @@ def describe_topics(
     final = keywords.get("mmr") or keywords["ctfidf"]
     return Description(
         ctfidf=ctfidf,
-        sizes={t: int((topics == t).sum()) for t in ids},
+        sizes={t: sizes[t] for t in ids},
         centres=centres,
         keywords=keywords,
         representative_docs={

@@ -73,6 +73,29 @@ def write_parquet(path: Path, frame) -> Path:
     return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
+def write_parquet_batches(path: Path, frames) -> Path:
+    """One Parquet file from frames of the same columns, written as they come (a corpus too
+    large to hold as one frame)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def write(tmp: str) -> None:
+        writer = None
+        try:
+            for frame in frames:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise ValueError(f"no rows to write to {Path(path).name}")
+
+    return atomic_write(path, write)
+
+
 def write_npy(path: Path, array) -> Path:
     import numpy as np
 

@@ -4,6 +4,7 @@ documents table, `config.json` (file names and writers: `labeler.run.layout`; th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from labeler.run.layout import (
     EMBEDDINGS,
     HIERARCHY,
     TOPICS,
+    atomic_write,
     check_run,
     file_problem,
     is_run,
@@ -30,6 +32,7 @@ from labeler.run.layout import (
     write_json,
     write_npy,
     write_parquet,
+    write_parquet_batches,
 )
 
 
@@ -47,7 +50,7 @@ def _words(pairs) -> list:
 
 def topic_records(model, layout: np.ndarray) -> list[dict]:
     """The `topics.json` contract: one record per topic, outliers (-1) last."""
-    n = len(model.documents_)
+    n = sum(model.topic_sizes_.values())  # the whole corpus', also when fitted on a sample
     named = getattr(model, "zeroshot_topics_", {})
     records = []
     for t in sorted(model.topic_ids_, key=lambda t: (t < 0, t)):
@@ -79,19 +82,21 @@ def _id_column(ids: list) -> list:
     return [str(v) for v in ids]
 
 
-def documents_frame(model, corpus_frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    texts = pd.Series(model.documents_)
-    representative = {i for idx in model.representative_docs_.values() for i in idx}
+def documents_block(
+    doc_ids, texts, topics, probabilities, layout, representative, duplicate, corpus_frame=None
+) -> pd.DataFrame:
+    """documents.parquet's columns, in order, for some rows of the corpus (all of them, or one
+    streamed batch on the large path)."""
     frame = pd.DataFrame(
         {
-            "doc_id": _id_column(model.doc_ids_),
-            "text": model.documents_,
-            "topic": model.topics_.astype(np.int64),
-            "probability": np.round(model.probabilities_.astype(np.float32), 5),
-            "x": model.layout_[:, 0].astype(np.float32),
-            "y": model.layout_[:, 1].astype(np.float32),
-            "representative": [i in representative for i in range(len(texts))],
-            "duplicate": texts.duplicated(keep=False).to_numpy(),
+            "doc_id": _id_column(list(doc_ids)),
+            "text": list(texts),
+            "topic": np.asarray(topics).astype(np.int64),
+            "probability": np.round(np.asarray(probabilities).astype(np.float32), 5),
+            "x": np.asarray(layout)[:, 0].astype(np.float32),
+            "y": np.asarray(layout)[:, 1].astype(np.float32),
+            "representative": np.asarray(representative, dtype=bool),
+            "duplicate": np.asarray(duplicate, dtype=bool),
         }
     )
     if corpus_frame is not None:
@@ -101,12 +106,34 @@ def documents_frame(model, corpus_frame: pd.DataFrame | None = None) -> pd.DataF
     return frame
 
 
-def save_model(model, run_dir: Path, config: dict, corpus_frame: pd.DataFrame | None = None):
-    """Write the fitted model's data files (not the reports) into `run_dir`."""
+def documents_frame(model, corpus_frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    texts = pd.Series(model.documents_)
+    representative = {i for idx in model.representative_docs_.values() for i in idx}
+    return documents_block(
+        model.doc_ids_, model.documents_, model.topics_, model.probabilities_, model.layout_,
+        [i in representative for i in range(len(texts))], texts.duplicated(keep=False).to_numpy(),
+        corpus_frame,
+    )  # fmt: skip
+
+
+def save_model(
+    model,
+    run_dir: Path,
+    config: dict,
+    corpus_frame: pd.DataFrame | None = None,
+    documents: Iterable[pd.DataFrame] | None = None,
+) -> None:
+    """Write the fitted model's data files (not the reports) into `run_dir`.
+
+    `documents`: documents.parquet as streamed batches (`documents_block`) of a corpus the model
+    was fitted on a sample of; embeddings.npy is then the caller's (`stream_embeddings`)."""
     run_dir = Path(run_dir)
     write_json(run_dir / CONFIG, config)
-    write_parquet(run_dir / DOCUMENTS, documents_frame(model, corpus_frame))
-    write_npy(run_dir / EMBEDDINGS, model.embeddings_.astype(np.float32))
+    if documents is None:
+        write_parquet(run_dir / DOCUMENTS, documents_frame(model, corpus_frame))
+        write_npy(run_dir / EMBEDDINGS, model.embeddings_.astype(np.float32))
+    else:
+        write_parquet_batches(run_dir / DOCUMENTS, documents)
     write_json(run_dir / TOPICS, topic_records(model, model.layout_))
     db = RunDB(run_dir, create=True)
     named = getattr(model, "zeroshot_topics_", {})
@@ -115,6 +142,24 @@ def save_model(model, run_dir: Path, config: dict, corpus_frame: pd.DataFrame | 
     for topic, name in named.items():  # version 2: the user's name for a zero-shot topic
         db.add_label_version(topic, name, source=ZERO_SHOT_SOURCE)
     write_json(run_dir / HIERARCHY, tree_record(model))
+
+
+def stream_embeddings(run_dir: Path, rows: Iterable[np.ndarray], n: int, dim: int) -> np.ndarray:
+    """embeddings.npy of a corpus too large to hold in memory, from float16 `rows` (batches in
+    corpus order): a read-only memory map of the file once written."""
+    path = Path(run_dir) / EMBEDDINGS
+
+    def write(tmp: str) -> None:
+        vectors = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(n, dim))
+        start = 0
+        for batch in rows:
+            vectors[start : start + len(batch)] = batch
+            start += len(batch)
+        vectors.flush()
+        del vectors
+
+    atomic_write(path, write)
+    return np.load(path, mmap_mode="r")
 
 
 def _keyword_label(model, topic: int) -> str:

@@ -196,3 +196,78 @@ def test_zero_shot_names_hold_beyond_the_sample(tmp_path):
     assert config["guided"]["zero_shot"]["documents_assigned"] == int(
         docs["topic"].isin(list(named)).sum()
     )
+
+
+def test_sample_fit_records_the_parameters_of_an_ordinary_run(large_run, banking_parquet, tmp_path):
+    """One TopicModel and one set of defaults for every corpus size: the `--sample-fit` run
+    and an ordinary run of the same corpus and options record the same parameters."""
+    out = tmp_path / "ordinary"
+    result = CliRunner().invoke(
+        main,
+        ["run", str(banking_parquet), "--id-column", "id", "--class-column", "label",
+         "--llm", "none", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ordinary = json.loads((out / "config.json").read_text())
+    large = json.loads((large_run[0] / "config.json").read_text())
+    assert large["params"] == ordinary["params"]
+    for section in ("umap", "representation", "guided"):
+        assert large[section] == ordinary[section], section
+    for key in ("model", "backend", "base_model", "max_tokens", "dimensions"):
+        assert large["embedding"].get(key) == ordinary["embedding"].get(key), key
+    assert large["hdbscan"]["max_topic_share"] == ordinary["hdbscan"]["max_topic_share"] == 0.25
+    assert "scale" in large and "scale" not in ordinary
+
+
+def _catch_all_corpus(tmp_path):
+    """Two close groups (60% of the documents: HDBSCAN sees one topic, its sub-groups are
+    distinct) and four small distinct topics, as precomputed 64-d embeddings."""
+    rng = np.random.default_rng(0)
+    dim = 64
+
+    def blob(centre, n):
+        return centre + 0.5 * rng.standard_normal((n, dim)) / np.sqrt(dim)
+
+    a = rng.standard_normal(dim)
+    b = a + 0.3 * rng.standard_normal(dim) / np.sqrt(dim)
+    parts = [blob(a, 150), blob(b, 150)] + [blob(3 * rng.standard_normal(dim), 50) for _ in "1234"]
+    texts = [f"alpha word{i % 7} text" for i in range(150)]
+    texts += [f"beta term{i % 5} text" for i in range(150)]
+    texts += [f"gamma{k} thing{i % 3}" for k in range(4) for i in range(50)]
+    corpus = tmp_path / "blobs.jsonl"
+    corpus.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    vectors = tmp_path / "blobs.npy"
+    np.save(vectors, np.vstack(parts).astype(np.float32))
+    return corpus, vectors
+
+
+def test_a_catch_all_topic_is_split_on_both_paths(tmp_path):
+    """A Python caller of the large path gets the fit's defaults, the catch-all split among
+    them (it had `max_topic_share=1.0` of its own), and the same result type."""
+    from labeler.corpus import CorpusSpec
+    from labeler.model import TopicModel
+    from labeler.pipeline.fit import RunResult, run_pipeline
+    from labeler.pipeline.large import run_large
+
+    corpus, vectors = _catch_all_corpus(tmp_path)
+    results = {
+        "ordinary": run_pipeline(
+            CorpusSpec(corpus), tmp_path / "ordinary", TopicModel(embedding_model=None),
+            embeddings=vectors,
+        ),
+        "large": run_large(
+            CorpusSpec(corpus), tmp_path / "large", TopicModel(embedding_model=None),
+            sample_fit=450, embeddings=vectors,
+        ),
+    }  # fmt: skip
+    for path, result in results.items():
+        assert isinstance(result, RunResult)
+        config = json.loads((result.run_dir / "config.json").read_text())
+        splits = config["hdbscan"]["catch_all_splits"]
+        assert splits and splits[0]["split"] and splits[0]["share"] >= 0.5, (path, splits)
+        docs = pd.read_parquet(result.run_dir / "documents.parquet")
+        alpha, beta = docs["topic"][:150], docs["topic"][150:300]
+        # each close group is a topic of its own (the documents outside the sample follow)
+        assert alpha.mode()[0] != beta.mode()[0], path
+        assert (alpha == alpha.mode()[0]).mean() >= 0.9 and (beta == beta.mode()[0]).mean() >= 0.9
+    assert results["large"].sample_fit == 450 and results["ordinary"].sample_fit is None
