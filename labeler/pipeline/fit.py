@@ -1,6 +1,7 @@
 """The `labeler run` pipeline: corpus → embeddings → TopicModel → run directory → reports.
 
-Kept apart from the CLI so the Python API and the command line share one code path.
+Kept apart from the CLI so the Python API and the command line share one code path. The reports
+are rendered once per run, here (the label step never renders).
 """
 
 from __future__ import annotations
@@ -81,17 +82,6 @@ def load_embeddings(path: Path, n_docs: int) -> np.ndarray:
     return vectors
 
 
-def save(model, run_dir: str | Path, config: dict | None = None) -> Path:
-    """Save a fitted TopicModel as a run folder, reports included."""
-    config = config or model_config(model)
-
-    def writer(staging: Path) -> None:
-        save_model(model, staging, config)
-        render_reports(staging)
-
-    return Run.create(Path(run_dir), writer).path
-
-
 @dataclass
 class RunResult:
     """What `run_pipeline` made."""
@@ -115,7 +105,9 @@ def run_pipeline(
     cache_dir: Path | None = None,
 ) -> RunResult:
     """Read `corpus`, fit `model` (on precomputed `embeddings` when given), write the run folder
-    `out` with its reports, then label it with `llm` (None: keyword labels only).
+    `out`, then label it with `llm` (None: keyword labels only). The reports are rendered once:
+    in the staging folder without an LLM (a finished run always has them), after labeling with
+    one (even when labeling fails).
 
     With precomputed embeddings, `model.embedding_model` is the model that made them (it embeds
     keyword candidates and later queries in the same space), or None to skip the embedding keyword
@@ -162,14 +154,19 @@ def run_pipeline(
         def writer(staging: Path) -> None:
             save_model(model, staging, config, frame)
             RunDB(staging).add_answers(earlier_answers)
-            render_reports(staging)
+            if llm is None:
+                render_reports(staging)
 
-        run_dir = Run.create(out, writer).path
+        run = Run.create(out, writer)
+        run_dir = run.path
         labels = None
         if llm is not None:
-            from labeler.labels.labeling import label_run
+            from labeler.labels.labeling import label_topics
 
-            labels = label_run(run_dir, llm, cache_dir=cache_dir, tree=True)
+            try:
+                labels = label_topics(run, llm, cache_dir=cache_dir, tree=True)
+            finally:  # a failed label step still leaves the run with its reports
+                render_reports(run_dir)
             log.info("%s", labels.line())
             if labels.tree is not None:
                 log.info("%s", labels.tree.line("tree names", "node"))

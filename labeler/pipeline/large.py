@@ -703,22 +703,29 @@ def run_large(
         RunDB(staging).add_answers(earlier_answers)
         write_json(staging / HIERARCHY, _sample_tree(model, sizes))
         timings["write"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        render_reports(staging)
-        timings["report"] = time.perf_counter() - clock
+        if llm is None:  # with an LLM, the reports are rendered once, after labeling
+            clock = time.perf_counter()
+            render_reports(staging)
+            timings["report"] = time.perf_counter() - clock
         config["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         write_json(staging / CONFIG, config)
         state.update(n=n, fit_n=fit_n, sizes=sizes)
 
     try:
-        run_dir = Run.create(out, writer).path
+        run = Run.create(out, writer)
     finally:
         engine.close()
+    run_dir = run.path
     labels = None
     if llm is not None:
-        from labeler.labels.labeling import label_run
+        from labeler.labels.labeling import label_topics
 
-        labels = label_run(run_dir, llm, cache_dir=cache_dir, tree=True)
+        try:
+            labels = label_topics(run, llm, cache_dir=cache_dir, tree=True)
+        finally:  # a failed label step still leaves the run with its reports
+            clock = time.perf_counter()
+            render_reports(run_dir)
+            timings["report"] = time.perf_counter() - clock
         log.info("%s", labels.line())
         if labels.tree is not None:
             log.info("%s", labels.tree.line("tree names", "node"))
