@@ -15,9 +15,9 @@ _EXPORTS = {
     "TopicModel": "labeler.model",
     "Run": "labeler.run.folder",
     "load_run": "labeler.run.records",
-    "save": "labeler.pipeline.fit",
-    # the label step and where it asks
-    "label_run": "labeler.labels.labeling",
+    "save": "labeler.api",
+    # the label step (then the reports) and where it asks
+    "label_run": "labeler.api",
     "LLMSettings": "labeler.llm.settings",
     # the backends a user can swap (typing.Protocol)
     "ChatModel": "labeler.llm.client",

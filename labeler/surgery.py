@@ -3,7 +3,7 @@
 Users reshape topics after seeing them, and a change must not cost a refit or a relabel of every
 topic. So each change is planned as a new topic per document (`plan_*`, which write nothing), then
 applied by `apply`: only the topics whose documents changed are described again (the fit's own
-`describe_topics(only=...)`) and labelled again (`label_run` on those topics only: a reduce from
+`describe_topics(only=...)`) and labelled again (`label_topics` on those topics only: a reduce from
 80 to 20 topics asks the LLM about the ~20 merged ones, never the 60 that stayed). Topics whose
 documents did not change keep their records and labels, reviewed or not; a reviewed topic whose
 documents changed goes back to "unreviewed" with a note saying why, and the LLM labels it again.
@@ -19,6 +19,9 @@ it replaced, mostly documents.parquet.
 Topic ids stay stable: a merged topic keeps the first (or, in a reduce, the largest) topic's id,
 split parts and nothing else get new ids (after the highest id the run ever had), so labels,
 reviews and links to a topic follow it.
+
+Nothing here renders the reports: `apply` and `undo_revision` end by refreshing the run's derived
+files, and the command or app that called them (`labeler topics`, the review app) renders once.
 """
 
 from __future__ import annotations
@@ -440,11 +443,11 @@ def apply(
     chat=None,
     who: str | None = None,
     cache_dir: Path | None = None,
-    render: bool = True,
     reviews: Callable[[object, int, list[int]], None] | None = None,
 ) -> Change:
     """Record `plan` as a revision and write it: files and database rows together, then the LLM
-    labels of the touched topics (`settings` None: keyword labels) and the reports.
+    labels of the touched topics (`settings` None: keyword labels) and the derived files (the
+    reports are the caller's).
 
     `reviews(tx, revision, marked)` writes the review log's rows for the change instead of the
     default ones (the review app records its merge and split decisions); it must send `marked`
@@ -519,24 +522,17 @@ def apply(
     )  # fmt: skip
     relabel = sorted(t for t in plan.touched if t >= 0)
     if settings is not None and relabel:
-        from labeler.labels.labeling import label_run
+        from labeler.labels.labeling import label_topics
 
         try:
-            change.llm = label_run(
-                run.path, settings, topics=relabel, chat=chat, cache_dir=cache_dir
-            )
+            change.llm = label_topics(run, settings, topics=relabel, chat=chat, cache_dir=cache_dir)
         except LabelerError as exc:  # the change stands, with keyword labels
             change.llm_error = str(exc)
             log.warning("revision %d keeps keyword labels: %s", revision, exc)
         else:
             change.relabelled = relabel
             db.set_revision_calls(revision, change.llm.calls)
-    if render:
-        from labeler.views.report import render_reports
-
-        run.refresh(render_reports)
-    else:
-        run.refresh()
+    run.refresh()
     return change
 
 
@@ -551,10 +547,11 @@ def current_revision(revisions: list[dict]) -> int:
     return live[-1] if live else 0
 
 
-def undo_revision(run: Run, who: str | None = None, render: bool = True) -> dict:
+def undo_revision(run: Run, who: str | None = None) -> dict:
     """Take back the last revision that is not undone: its kept files put back byte for byte,
     label versions and review statuses as they were; the revision stays in the history, marked
-    undone, and its kept files are removed. Returns the revision's row."""
+    undone, and its kept files are removed. Returns the revision's row (the reports are the
+    caller's to render)."""
     run.check("topics")  # undo rewrites the same files a change does
     live = [r for r in run.db.revisions() if not r.get("undone_at")]
     if not live:
@@ -572,14 +569,13 @@ def undo_revision(run: Run, who: str | None = None, render: bool = True) -> dict
 
     run.restore_files(files, change)
     shutil.rmtree(run.revision_dir(last["id"]), ignore_errors=True)
-    if render:
-        from labeler.views.report import render_reports
-
-        render_reports(run.path)
     return last
 
 
 # ---------------------------------------------------------------------------- the API
+# A run folder in, the change made under the run's lock (`lock=False`: the caller holds it). Like
+# `apply`, they leave the reports as they were: `labeler topics` renders them after the change, and
+# `labeler report RUN` renders them for a Python caller.
 @contextlib.contextmanager
 def _open(run_dir: str | Path, lock: bool) -> Iterator[Run]:
     with run_lock(Path(run_dir)) if lock else contextlib.nullcontext():

@@ -59,8 +59,10 @@ def _parse_topics(text: str | None) -> list[int] | None:
 def relabel(run_dir: Path, topics, force, layer, dry_run, cache_dir, quiet, **opts) -> None:
     """Rerun only the label step of RUN_DIR (no refitting): a new label version per topic,
     then the names of the topic tree's layers above (bottom-up); --layer N names one layer."""
-    from labeler.labels.labeling import label_run
+    from labeler.labels.labeling import label_topics
+    from labeler.run.folder import Run
     from labeler.run.layout import check_run, run_lock
+    from labeler.views.report import render_reports
 
     setup_logging(quiet)
     check_run(run_dir, "relabel")
@@ -73,17 +75,22 @@ def relabel(run_dir: Path, topics, force, layer, dry_run, cache_dir, quiet, **op
         from labeler.labels.naming import name_tree
 
         with run_lock(run_dir):
-            stats = name_tree(run_dir, settings, layers=[layer], force=force, cache_dir=cache_dir)
+            run = Run(run_dir)
+            stats = name_tree(run, settings, layers=[layer], force=force, cache_dir=cache_dir)
+            render_reports(run.path)
         click.echo(_tree_line(layer, stats))
         if stats.skipped_reviewed:
             click.echo(f"kept {stats.skipped_reviewed} reviewed names (use --force to rename them)")
         click.echo(f"{stats.new_versions} new name versions; report: {run_dir / 'report.html'}")
         return
     with run_lock(run_dir):
-        stats = label_run(
-            run_dir, settings, topics=_parse_topics(topics), force=force, dry_run=dry_run,
+        run = Run(run_dir)
+        stats = label_topics(
+            run, settings, topics=_parse_topics(topics), force=force, dry_run=dry_run,
             cache_dir=cache_dir, tree=layer is None,
         )  # fmt: skip
+        if not dry_run:
+            render_reports(run.path)  # once, after the labels and the tree's names
     if dry_run:
         click.echo(
             f"would label {stats.topics} topics: {stats.calls} LLM calls "
@@ -126,7 +133,8 @@ def labels(run_dir: Path, topic, set_current, as_json) -> None:
         check_run(run_dir, "report")
         with run_lock(run_dir):
             db.set_current_version(*set_current)
-            run.refresh(render_reports)
+            run.refresh()
+            render_reports(run.path)
     history = db.label_history(topic)
     if as_json:
         fields = ("topic", "version", "label", "summary", "source", "prompt_name", "model",

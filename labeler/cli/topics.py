@@ -72,7 +72,8 @@ def _options(ctx: click.Context, own: dict) -> dict:
 
 def _change(ctx: click.Context, action: str, own: dict, *args) -> None:
     from labeler import surgery
-    from labeler.run.layout import check_run
+    from labeler.run.layout import check_run, run_lock
+    from labeler.views.report import render_reports
 
     opts = _options(ctx, own)
     setup_logging(opts.pop("quiet"))
@@ -80,9 +81,11 @@ def _change(ctx: click.Context, action: str, own: dict, *args) -> None:
     check_run(run_dir, "topics")
     reviewer, cache_dir = opts.pop("reviewer"), opts.pop("cache_dir")
     settings = llm_settings(opts)
-    change = getattr(surgery, action)(
-        run_dir, *args, settings=settings, who=reviewer, cache_dir=cache_dir
-    )
+    with run_lock(run_dir):
+        change = getattr(surgery, action)(
+            run_dir, *args, settings=settings, who=reviewer, cache_dir=cache_dir, lock=False
+        )
+        render_reports(run_dir)  # once, after the change and its labels
     s = change.sizes
     click.echo(
         f"revision {change.revision}: {change.summary} (topics {s['topics_before']} → "
@@ -215,12 +218,15 @@ def history(ctx: click.Context, as_json) -> None:
 def undo(ctx: click.Context) -> None:
     """Take back the last change: files byte for byte, labels and reviews as they were."""
     from labeler import surgery
-    from labeler.run.layout import check_run
+    from labeler.run.layout import check_run, run_lock
+    from labeler.views.report import render_reports
 
     run_dir = ctx.obj["run_dir"]
     setup_logging(ctx.obj["opts"]["quiet"])
     check_run(run_dir, "labels")
-    row = surgery.undo(run_dir, who=ctx.obj["opts"]["reviewer"])
+    with run_lock(run_dir):
+        row = surgery.undo(run_dir, who=ctx.obj["opts"]["reviewer"], lock=False)
+        render_reports(run_dir)
     current = surgery.current_revision(surgery.history(run_dir))
     click.echo(printable(f"undid revision {row['id']}: {row['summary']}"))
     click.echo(f"current: revision {current}")

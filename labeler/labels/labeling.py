@@ -1,10 +1,11 @@
 """The label step: LLM labels and summaries for the topics of a saved run.
 
 Reads only what the fit left on disk (topics.json, documents.parquet, embeddings.npy) and writes
-only label versions, the answer cache (both in run.sqlite), the label fields of topics.json and
-the reports. Every answer is cached by content as soon as it arrives, so a rerun with the same
-prompt makes no call and an interrupted run resumes with the topics still missing. No topic's bad
-answer stops the run: it falls back to its keyword label, flagged.
+only label versions, the answer cache (both in run.sqlite) and the label fields of topics.json
+(`Run.refresh()`); it never renders the reports: its caller does, once (`labeler.api.label_run`,
+the commands, the review app). Every answer is cached by content as soon as it arrives, so a
+rerun with the same prompt makes no call and an interrupted run resumes with the topics still
+missing. No topic's bad answer stops the run: it falls back to its keyword label, flagged.
 """
 
 from __future__ import annotations
@@ -213,8 +214,8 @@ def neighbours_of(
 
 
 # ---------------------------------------------------------------------------------- the step
-def label_run(
-    run_dir: Path,
+def label_topics(
+    run: Run,
     settings: LLMSettings,
     topics: list[int] | None = None,
     force: bool = False,
@@ -227,8 +228,7 @@ def label_run(
 
     With `tree`, the topic tree's layers above the topics are named afterwards with the same
     model (`labeler.labels.naming`; its cost in `stats.tree`): nodes whose children's names did not
-    change find their answers cached."""
-    run = Run(run_dir)
+    change find their answers cached. Ends with `run.refresh()`; the reports are the caller's."""
     run_dir = run.path
     prompt = load_prompt(settings.prompt)
     repair = load_prompt("repair")
@@ -304,11 +304,9 @@ def label_run(
             from labeler.labels.naming import name_tree
 
             run.refresh()  # the parents' prompts read their children's new labels
-            stats.tree = name_tree(run_dir, settings, chat=chat, render=False)
+            stats.tree = name_tree(run, settings, chat=chat)
     record_settings(run, settings, chat)
-    from labeler.views.report import render_reports
-
-    run.refresh(render_reports)
+    run.refresh()
     return stats
 
 

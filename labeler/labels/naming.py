@@ -120,19 +120,18 @@ def tree_layers(tree: dict) -> list[int]:
 
 
 def name_tree(
-    run_dir: Path,
+    run: Run,
     settings: LLMSettings,
     *,
     layers: list[int] | None = None,
     force: bool = False,
     chat: ChatModel | None = None,
     cache_dir: Path | None = None,
-    render: bool = True,
 ) -> LabelStats:
     """Name the tree's layers above the topics (all, or `layers`), bottom-up; returns the cost.
 
-    `stats.topics` counts the nodes named."""
-    run = Run(run_dir)
+    `stats.topics` counts the nodes named. Each layer ends with `run.refresh()`; the reports are
+    the caller's to render."""
     tree = run.tree()
     available = tree_layers(tree)
     wanted = available if layers is None else sorted(set(layers))
@@ -165,10 +164,6 @@ def name_tree(
             stats.topics += len(outcomes)
             run.refresh()  # the next layer's prompts read these names
     stats.seconds = time.perf_counter() - started
-    if render:
-        from labeler.views.report import render_reports
-
-        render_reports(run.path)
     return stats
 
 

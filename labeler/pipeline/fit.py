@@ -1,11 +1,13 @@
 """The `labeler run` pipeline: corpus → embeddings → TopicModel → run directory → reports.
 
-Kept apart from the CLI so the Python API and the command line share one code path.
+Kept apart from the CLI so the Python API and the command line share one code path. The reports
+are rendered once per run, here (the label step never renders).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,17 +83,6 @@ def load_embeddings(path: Path, n_docs: int) -> np.ndarray:
     return vectors
 
 
-def save(model, run_dir: str | Path, config: dict | None = None) -> Path:
-    """Save a fitted TopicModel as a run folder, reports included."""
-    config = config or model_config(model)
-
-    def writer(staging: Path) -> None:
-        save_model(model, staging, config)
-        render_reports(staging)
-
-    return Run.create(Path(run_dir), writer).path
-
-
 @dataclass
 class RunResult:
     """What `run_pipeline` made."""
@@ -120,7 +111,9 @@ def run_pipeline(
     cache_dir: Path | None = None,
 ) -> RunResult:
     """Read `corpus`, fit `model` (on precomputed `embeddings` when given), write the run folder
-    `out` with its reports, then label it with `llm` (None: keyword labels only).
+    `out`, then label it with `llm` (None: keyword labels only). The reports are rendered once:
+    in the staging folder without an LLM (a finished run always has them), after labeling with
+    one (even when labeling fails).
 
     With precomputed embeddings, `model.embedding_model` is the model that made them (it embeds
     keyword candidates and later queries in the same space), or None to skip the embedding keyword
@@ -167,19 +160,13 @@ def run_pipeline(
         def writer(staging: Path) -> None:
             save_model(model, staging, config, frame)
             RunDB(staging).add_answers(earlier_answers)
-            render_reports(staging)
+            if llm is None:
+                render_reports(staging)
 
-        run_dir = Run.create(out, writer).path
-        labels = None
-        if llm is not None:
-            from labeler.labels.labeling import label_run
-
-            labels = label_run(run_dir, llm, cache_dir=cache_dir, tree=True)
-            log.info("%s", labels.line())
-            if labels.tree is not None:
-                log.info("%s", labels.tree.line("tree names", "node"))
+        run = Run.create(out, writer)
+        labels = label_and_render(run, llm, cache_dir)
     return RunResult(
-        run_dir=run_dir,
+        run_dir=run.path,
         model=model,
         documents=len(loaded),
         topics=len([t for t in model.topic_ids_ if t >= 0]),
@@ -187,3 +174,26 @@ def run_pipeline(
         labels=labels,
         accounting=loaded.accounting(),
     )
+
+
+def label_and_render(
+    run: Run, llm: LLMSettings | None, cache_dir: Path | None, timings: dict | None = None
+) -> LabelStats | None:
+    """A new run's label step and tree names with `llm` (None: none), then its one render:
+    without an LLM the staging folder was rendered already; with one the reports are rendered
+    after labeling, also when it fails, so a finished run always has them."""
+    if llm is None:
+        return None
+    from labeler.labels.labeling import label_topics
+
+    try:
+        labels = label_topics(run, llm, cache_dir=cache_dir, tree=True)
+    finally:
+        clock = time.perf_counter()
+        render_reports(run.path)
+        if timings is not None:
+            timings["report"] = time.perf_counter() - clock
+    log.info("%s", labels.line())
+    if labels.tree is not None:
+        log.info("%s", labels.tree.line("tree names", "node"))
+    return labels

@@ -45,7 +45,7 @@ from labeler.cluster import renumber_by_size
 from labeler.corpus import CorpusSpec
 from labeler.errors import LabelerError
 from labeler.model import TopicModel
-from labeler.pipeline.fit import RunResult
+from labeler.pipeline.fit import RunResult, label_and_render
 from labeler.represent import CorpusCounts, unit
 from labeler.run.db import RunDB
 from labeler.run.folder import Run
@@ -635,9 +635,10 @@ def run_large(
         RunDB(staging).add_answers(earlier_answers)
         os.remove(staging / CLEAN)
         timings["write"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        render_reports(staging)
-        timings["report"] = time.perf_counter() - clock
+        if llm is None:  # with an LLM, the reports are rendered once, after labeling
+            clock = time.perf_counter()
+            render_reports(staging)
+            timings["report"] = time.perf_counter() - clock
         config["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         write_json(staging / CONFIG, config)
         state.update(n=n, fit_n=fit_n, sizes=counted.sizes)
@@ -645,23 +646,16 @@ def run_large(
     with run_lock(out):
         earlier_answers = read_llm_cache(out)
         try:
-            run_dir = Run.create(out, writer).path
+            run = Run.create(out, writer)
         finally:
             engine.close()
-        labels = None
-        if llm is not None:
-            from labeler.labels.labeling import label_run
-
-            labels = label_run(run_dir, llm, cache_dir=cache_dir, tree=True)
-            log.info("%s", labels.line())
-            if labels.tree is not None:
-                log.info("%s", labels.tree.line("tree names", "node"))
+        labels = label_and_render(run, llm, cache_dir, timings)
     log.info(
         "stages (s): %s", ", ".join(f"{k} {v:.1f}" for k, v in timings.items() if k != "report")
     )
     sizes, n = state["sizes"], state["n"]
     return RunResult(
-        run_dir=run_dir,
+        run_dir=run.path,
         model=model,
         documents=n,
         topics=len([t for t in sizes if t >= 0]),

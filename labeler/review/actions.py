@@ -3,9 +3,10 @@
 Each decision is one transaction in run.sqlite: the `reviews` row (what, who, when, the label and
 summary before and after, the note), the topic's `topic_status` and, where the label changes, a
 new label version. SQLite commits it durably before the reply is sent, so a server killed right
-after a click loses nothing. topics.json is synced after the commit and the reports are re-rendered
-in the background (`ReportRenderer`): both are derived from the database and catch up on the next
-decision or `labeler report`.
+after a click loses nothing. topics.json is synced after the commit and `on_change` is called: the
+review app re-renders the reports in the background there (`ReportRenderer`, with the renderer the
+app hands it; nothing here imports one). Both are derived from the database and catch up on the
+next decision or `labeler report`.
 
 Statuses: accept → accepted, edit → edited (both kept by `labeler relabel` unless --force),
 reject → rejected (back to the keyword label), or, when the reviewer asks the LLM to try again
@@ -242,11 +243,11 @@ class Reviewer:
         return self.settings
 
     def _label_with_llm(self, topic: int | list[int], settings):
-        from labeler.labels.labeling import label_run
+        from labeler.labels.labeling import label_topics
 
         topics = [topic] if isinstance(topic, int) else list(topic)
         try:
-            return label_run(self.run_dir, settings, topics=topics, force=True, chat=self.chat)
+            return label_topics(self.run, settings, topics=topics, force=True, chat=self.chat)
         except LabelerError as exc:
             raise ReviewError(502, f"the LLM could not relabel topic {topic}: {exc}") from exc
 
@@ -331,9 +332,7 @@ class Reviewer:
         from labeler import surgery
 
         # The files and the database rows change together, or neither does.
-        change = surgery.apply(
-            self.run, plan, who=self.reviewer, reviews=record, render=False
-        )  # fmt: skip
+        change = surgery.apply(self.run, plan, who=self.reviewer, reviews=record)
         if self.settings is not None:
             with contextlib.suppress(ReviewError):
                 stats = self._label_with_llm([t for t in relabel if t >= 0], self.settings)
@@ -350,7 +349,7 @@ class Reviewer:
                 plan = surgery.plan_outliers(self.run, strategy, max_share, embed=self.embed)
             except LabelerError as exc:
                 raise ReviewError(400, str(exc)) from exc
-            change = surgery.apply(self.run, plan, who=self.reviewer, render=False)
+            change = surgery.apply(self.run, plan, who=self.reviewer)
             if self.settings is not None:
                 with contextlib.suppress(ReviewError):
                     relabel = [t for t in plan.touched if t >= 0]
@@ -364,11 +363,12 @@ class Reviewer:
 # ---------------------------------------------------------------------------- the reports
 class ReportRenderer:
     """Re-renders report.html/report.md in a background thread after decisions, coalescing bursts
-    (a reviewer pressing "accept" ten times in a row costs one or two renders, not ten)."""
+    (a reviewer pressing "accept" ten times in a row costs one or two renders, not ten).
 
-    def __init__(self, run_dir: Path, render: Callable[[Path], object] | None = None):
-        if render is None:
-            from labeler.views.report import render_reports as render
+    `render(run_dir)` is the renderer itself, handed in by the review app
+    (`labeler.views.report.render_reports`): steps never import it."""
+
+    def __init__(self, run_dir: Path, render: Callable[[Path], object]):
         self.run_dir = Path(run_dir)
         self._render = render
         self._cond = threading.Condition()

@@ -177,7 +177,11 @@ class Review:
         self.settings = settings
         self.guard = Guard(token, loopback)
         self.run = ReviewRun(run_dir, embed=embed)
-        self.renderer = renderer or ReportRenderer(run_dir)
+        if renderer is None:
+            from labeler.views.report import render_reports
+
+            renderer = ReportRenderer(run_dir, render_reports)
+        self.renderer = renderer
         self.actions = Reviewer(
             run_dir, reviewer, settings=settings, chat=chat, on_change=self.renderer.request,
             embed=embed,

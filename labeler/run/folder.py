@@ -1,8 +1,9 @@
 """`Run`: one run folder, the only way its files change after the fit.
 
 What a run knows after the fit (label versions, reviews, the LLM answer cache) is stored once, in
-`run.sqlite` (`RunDB`). `topics.json`'s label fields and the reports are derived from it by
-`refresh()`; nothing else writes them. The fit's outputs (documents.parquet, topics.json) are
+`run.sqlite` (`RunDB`). `topics.json`'s and `hierarchy.json`'s label fields are derived from it
+by `refresh()`; nothing else writes them (the reports are rendered by the command or app that
+changed the run, never here). The fit's outputs (documents.parquet, topics.json) are
 written at creation (`create`, through a staging folder) and afterwards only by `replace_topics`
 (a merge), inside the database transaction that records the same change: a failure on either
 side leaves both as they were.
@@ -36,8 +37,6 @@ from labeler.run.layout import (
     write_parquet,
     write_run_dir,
 )
-
-Renderer = Callable[[Path], object]  # writes the reports of a run folder (labeler.views.report)
 
 # What a topic change replaces, and a revision keeps for undo (hierarchy.json only when present).
 REVISION_FILES = (DOCUMENTS, TOPICS, CONFIG, HIERARCHY)
@@ -180,12 +179,11 @@ class Run:
     def write_config(self, config: dict) -> None:
         write_json(self.path / CONFIG, config)
 
-    def refresh(self, render: Renderer | None = None) -> None:
+    def refresh(self) -> None:
         """Rederive what is derived from the database: topics.json's label fields and review
-        status, then the reports when `render` is given (the caller's view layer)."""
+        status, and hierarchy.json's names. The reports are not touched: the command or app that
+        changed the run renders them, once."""
         sync_labels(self.path, self.db)
-        if render is not None:
-            render(self.path)
 
     def replace_topics(
         self, documents, records: list[dict], change: Callable[[RunDB], None] | None = None

@@ -10,7 +10,8 @@ import shutil
 from fakes import FakeChat
 from test_report import HOSTILE_LABEL, MAP_NAMES, cli, visit
 
-from labeler.labels.labeling import LLMSettings, label_run
+from labeler.api import label_run
+from labeler.labels.labeling import LLMSettings
 from labeler.run.db import RunDB
 
 

@@ -17,8 +17,9 @@ from conftest import read_corpus, write_jsonl
 from fakes import FakeChat
 
 from labeler import TopicModel, load_run
+from labeler.api import label_run
 from labeler.cli import main
-from labeler.labels.labeling import LLMSettings, label_run
+from labeler.labels.labeling import LLMSettings
 from labeler.run.db import RunDB
 
 # CLINC150 intents (10 × 40 questions) and the names given for four of them.

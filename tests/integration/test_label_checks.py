@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from labeler.labels.labeling import LLMSettings, label_embedder, label_run
+from labeler.api import label_run
+from labeler.labels.labeling import LLMSettings, label_embedder
 from labeler.llm.client import ChatResult
 from labeler.llm.prompts import FENCE
 from labeler.review.data import ReviewRun

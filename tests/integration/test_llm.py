@@ -14,8 +14,9 @@ import pytest
 from click.testing import CliRunner
 from llm_stub import StubLLM, label_json, ok, topic_label
 
+from labeler.api import label_run
 from labeler.cli import main
-from labeler.labels.labeling import LLMSettings, label_run
+from labeler.labels.labeling import LLMSettings
 from labeler.llm.client import OpenAIChat
 from labeler.llm.local import LocalServer
 from labeler.llm.prompts import FENCE, fit_messages, load_prompt

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from fakes import FakeChat
 
-from labeler.labels.labeling import LLMSettings, label_run
+from labeler.api import label_run
+from labeler.labels.labeling import LLMSettings
 
 
 class DiesAfter(FakeChat):

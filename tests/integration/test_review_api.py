@@ -19,8 +19,9 @@ from click.testing import CliRunner
 from llm_stub import StubLLM, label_json, ok, topic_label
 from review_server import TOKEN, ThreadServer, call
 
+from labeler.api import label_run
 from labeler.cli import main
-from labeler.labels.labeling import LLMSettings, label_run
+from labeler.labels.labeling import LLMSettings
 from labeler.review import flags as flagging
 from labeler.run.db import RunDB
 

@@ -18,8 +18,9 @@ from llm_stub import StubLLM, label_json, ok, topic_label
 from sklearn.metrics import adjusted_rand_score
 
 from labeler import load_run
+from labeler.api import label_run
 from labeler.cli import main
-from labeler.labels.labeling import LLMSettings, label_run
+from labeler.labels.labeling import LLMSettings
 from labeler.run.db import RunDB
 from labeler.tree import assignment
 

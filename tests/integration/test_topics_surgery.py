@@ -20,9 +20,10 @@ from click.testing import CliRunner
 from fakes import FakeChat
 
 from labeler import surgery
+from labeler.api import label_run
 from labeler.cli import main
 from labeler.errors import LabelerError
-from labeler.labels.labeling import LLMSettings, label_run
+from labeler.labels.labeling import LLMSettings
 from labeler.run.db import RunDB
 from labeler.run.folder import Run
 from labeler.run.layout import run_lock

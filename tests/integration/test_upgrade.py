@@ -10,8 +10,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from fakes import FakeChat
 
+from labeler.api import label_run
 from labeler.cli import main
-from labeler.labels.labeling import LLMSettings, label_run
+from labeler.labels.labeling import LLMSettings
 from labeler.run.db import RunDB
 from labeler.run.migrations import LATEST
 

@@ -25,6 +25,12 @@ def test_every_public_name_imports_and_says_where_it_lives():
         assert value.__module__.startswith("labeler."), (name, value.__module__)
 
 
+def test_the_calls_that_write_a_run_render_it_from_the_apps_layer():
+    # Steps never render (issue 21): `save` and `label_run` are labeler.api's wrappers, which call
+    # the step and then render the reports once.
+    assert {labeler.save.__module__, labeler.label_run.__module__} == {"labeler.api"}
+
+
 def test_importing_labeler_loads_no_heavy_module():
     code = (
         "import sys, labeler; "
