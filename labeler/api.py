@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from labeler.labels.labeling import label_topics
-from labeler.run.folder import Run
+from labeler.run.folder import Run, as_run
 from labeler.run.records import model_config, save_model
 from labeler.views.report import render_reports
 
@@ -22,18 +22,19 @@ if TYPE_CHECKING:
 
 
 def save(model, run_dir: str | Path, config: dict | None = None) -> Path:
-    """Save a fitted TopicModel as a run folder, reports included."""
+    """Save a fitted TopicModel as a run folder, reports included. (`run_dir` and
+    `label_run`'s `run_dir` keep 0.1.0's names: they are the public API's.)"""
     config = config or model_config(model)
 
     def writer(staging: Path) -> None:
         save_model(model, staging, config)
-        render_reports(staging)
+        render_reports(Run(staging, check=False))
 
     return Run.create(Path(run_dir), writer).path
 
 
 def label_run(
-    run_dir: Path,
+    run_dir: Run | str | Path,
     settings: LLMSettings,
     topics: list[int] | None = None,
     force: bool = False,
@@ -48,11 +49,11 @@ def label_run(
     With `tree`, the topic tree's layers above the topics are named afterwards with the same
     model (`labeler.labels.naming`; its cost in `stats.tree`): nodes whose children's names did not
     change find their answers cached."""
-    run = Run(run_dir)
+    run = as_run(run_dir)
     stats = label_topics(
         run, settings, topics=topics, force=force, dry_run=dry_run, chat=chat,
         cache_dir=cache_dir, tree=tree,
     )  # fmt: skip
     if not dry_run:
-        render_reports(run.path)
+        render_reports(run)
     return stats

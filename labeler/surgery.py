@@ -43,7 +43,7 @@ from labeler.cluster import default_min_cluster_size, merge_groups, subgroups
 from labeler.errors import LabelerError
 from labeler.guided import ZERO_SHOT_SOURCE
 from labeler.represent import CTFIDF, DESCRIBE_PARAMS, STAGES, describe_topics
-from labeler.run.folder import LABEL_STATE, Run
+from labeler.run.folder import LABEL_STATE, Run, RunLike, as_run
 from labeler.run.layout import read_json, run_lock
 from labeler.run.records import params_from_config
 
@@ -536,9 +536,9 @@ def apply(
     return change
 
 
-def history(run_dir: str | Path) -> list[dict]:
+def history(run: RunLike) -> list[dict]:
     """Every revision of the run, oldest first; undone ones carry `undone_at`."""
-    return Run(run_dir).db.revisions()
+    return as_run(run).db.revisions()
 
 
 def current_revision(revisions: list[dict]) -> int:
@@ -573,13 +573,14 @@ def undo_revision(run: Run, who: str | None = None) -> dict:
 
 
 # ---------------------------------------------------------------------------- the API
-# A run folder in, the change made under the run's lock (`lock=False`: the caller holds it). Like
-# `apply`, they leave the reports as they were: `labeler topics` renders them after the change, and
-# `labeler report RUN` renders them for a Python caller.
+# A `Run` (or a run folder's path) in, the change made under the run's lock (`lock=False`: the
+# caller holds it). Like `apply`, they leave the reports as they were: `labeler topics` renders
+# them after the change, and `labeler report RUN` renders them for a Python caller.
 @contextlib.contextmanager
-def _open(run_dir: str | Path, lock: bool) -> Iterator[Run]:
-    with run_lock(Path(run_dir)) if lock else contextlib.nullcontext():
-        yield Run(run_dir)
+def _open(run: RunLike, lock: bool) -> Iterator[Run]:
+    path = run.path if isinstance(run, Run) else Path(run)
+    with run_lock(path) if lock else contextlib.nullcontext():
+        yield as_run(run)
 
 
 def _embedder(run: Run, embed: Embed | None) -> Embed | None:
@@ -587,52 +588,52 @@ def _embedder(run: Run, embed: Embed | None) -> Embed | None:
         return embed
     from labeler.labels.distinct import label_embedder
 
-    return label_embedder(run.path)
+    return label_embedder(run)
 
 
-def _change(run_dir, planner, *args, settings, chat, who, cache_dir, embed, lock) -> Change:
-    with _open(run_dir, lock) as run:
+def _change(target, planner, *args, settings, chat, who, cache_dir, embed, lock) -> Change:
+    with _open(target, lock) as run:
         plan = planner(run, *args, embed=_embedder(run, embed))
         return apply(run, plan, settings=settings, chat=chat, who=who, cache_dir=cache_dir)
 
 
-def merge(run_dir, topics: Sequence[int], *, settings=None, chat=None, who=None, cache_dir=None,
-          embed=None, lock: bool = True) -> Change:  # fmt: skip
+def merge(run: RunLike, topics: Sequence[int], *, settings=None, chat=None, who=None,
+          cache_dir=None, embed=None, lock: bool = True) -> Change:  # fmt: skip
     """Merge topics[1:] into topics[0] (`labeler topics RUN merge 3 7`)."""
-    return _change(run_dir, plan_merge, list(topics), settings=settings, chat=chat, who=who,
+    return _change(run, plan_merge, list(topics), settings=settings, chat=chat, who=who,
                    cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
 
 
-def split(run_dir, topic: int, *, settings=None, chat=None, who=None, cache_dir=None, embed=None,
-          lock: bool = True) -> Change:  # fmt: skip
+def split(run: RunLike, topic: int, *, settings=None, chat=None, who=None,
+          cache_dir=None, embed=None, lock: bool = True) -> Change:  # fmt: skip
     """Split a topic along its sub-groups (`labeler topics RUN split 5`)."""
-    return _change(run_dir, plan_split, int(topic), settings=settings, chat=chat, who=who,
+    return _change(run, plan_split, int(topic), settings=settings, chat=chat, who=who,
                    cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
 
 
-def reduce(run_dir, to: int, *, settings=None, chat=None, who=None, cache_dir=None, embed=None,
-           lock: bool = True) -> Change:  # fmt: skip
+def reduce(run: RunLike, to: int, *, settings=None, chat=None, who=None,
+           cache_dir=None, embed=None, lock: bool = True) -> Change:  # fmt: skip
     """Merge the most similar topics until `to` remain (`labeler topics RUN reduce --to 20`)."""
-    return _change(run_dir, plan_reduce, to, settings=settings, chat=chat, who=who,
+    return _change(run, plan_reduce, to, settings=settings, chat=chat, who=who,
                    cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
 
 
-def outliers(run_dir, strategy: str = "embeddings", max_share: float | None = None, *,
+def outliers(run: RunLike, strategy: str = "embeddings", max_share: float | None = None, *,
              settings=None, chat=None, who=None, cache_dir=None, embed=None,
              lock: bool = True) -> Change:  # fmt: skip
     """Reassign outliers (`labeler topics RUN outliers --strategy embeddings --max-share 0.05`)."""
-    return _change(run_dir, plan_outliers, strategy, max_share, settings=settings, chat=chat,
+    return _change(run, plan_outliers, strategy, max_share, settings=settings, chat=chat,
                    who=who, cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
 
 
-def delete(run_dir, topic: int, *, settings=None, chat=None, who=None, cache_dir=None, embed=None,
-           lock: bool = True) -> Change:  # fmt: skip
+def delete(run: RunLike, topic: int, *, settings=None, chat=None, who=None,
+           cache_dir=None, embed=None, lock: bool = True) -> Change:  # fmt: skip
     """A topic's documents become outliers (`labeler topics RUN delete 9`)."""
-    return _change(run_dir, plan_delete, int(topic), settings=settings, chat=chat, who=who,
+    return _change(run, plan_delete, int(topic), settings=settings, chat=chat, who=who,
                    cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
 
 
-def undo(run_dir, *, who: str | None = None, lock: bool = True) -> dict:
+def undo(run: RunLike, *, who: str | None = None, lock: bool = True) -> dict:
     """Take back the last change (`labeler topics RUN undo`); returns its revision row."""
-    with _open(run_dir, lock) as run:
-        return undo_revision(run, who)
+    with _open(run, lock) as opened:
+        return undo_revision(opened, who)

@@ -77,7 +77,7 @@ def relabel(run_dir: Path, topics, force, layer, dry_run, cache_dir, quiet, **op
         with run_lock(run_dir):
             run = Run(run_dir)
             stats = name_tree(run, settings, layers=[layer], force=force, cache_dir=cache_dir)
-            render_reports(run.path)
+            render_reports(run)
         click.echo(_tree_line(layer, stats))
         if stats.skipped_reviewed:
             click.echo(f"kept {stats.skipped_reviewed} reviewed names (use --force to rename them)")
@@ -90,7 +90,7 @@ def relabel(run_dir: Path, topics, force, layer, dry_run, cache_dir, quiet, **op
             cache_dir=cache_dir, tree=layer is None,
         )  # fmt: skip
         if not dry_run:
-            render_reports(run.path)  # once, after the labels and the tree's names
+            render_reports(run)  # once, after the labels and the tree's names
     if dry_run:
         click.echo(
             f"would label {stats.topics} topics: {stats.calls} LLM calls "
@@ -134,7 +134,7 @@ def labels(run_dir: Path, topic, set_current, as_json) -> None:
         with run_lock(run_dir):
             db.set_current_version(*set_current)
             run.refresh()
-            render_reports(run.path)
+            render_reports(run)
     history = db.label_history(topic)
     if as_json:
         fields = ("topic", "version", "label", "summary", "source", "prompt_name", "model",

@@ -123,13 +123,14 @@ def tree(run_dir: Path, rebuild: bool, as_json: bool) -> None:
 
     check_run(run_dir, "tree")
     with run_lock(run_dir):
+        run = Run(run_dir)
         if rebuild:
-            found = Run(run_dir).tree(rebuild=True)
+            found = run.tree(rebuild=True)
             from labeler.views.report import render_reports
 
-            render_reports(run_dir)
+            render_reports(run)
         else:
-            found = Run(run_dir).tree()
+            found = run.tree()
     if as_json:
         click.echo(json.dumps(found["nodes"], ensure_ascii=True, indent=1))
         return

@@ -72,6 +72,7 @@ def _options(ctx: click.Context, own: dict) -> dict:
 
 def _change(ctx: click.Context, action: str, own: dict, *args) -> None:
     from labeler import surgery
+    from labeler.run.folder import Run
     from labeler.run.layout import check_run, run_lock
     from labeler.views.report import render_reports
 
@@ -82,10 +83,11 @@ def _change(ctx: click.Context, action: str, own: dict, *args) -> None:
     reviewer, cache_dir = opts.pop("reviewer"), opts.pop("cache_dir")
     settings = llm_settings(opts)
     with run_lock(run_dir):
+        run = Run(run_dir)  # opened once: the change, its labels and the render share it
         change = getattr(surgery, action)(
-            run_dir, *args, settings=settings, who=reviewer, cache_dir=cache_dir, lock=False
+            run, *args, settings=settings, who=reviewer, cache_dir=cache_dir, lock=False
         )
-        render_reports(run_dir)  # once, after the change and its labels
+        render_reports(run)  # once, after the change and its labels
     s = change.sizes
     click.echo(
         f"revision {change.revision}: {change.summary} (topics {s['topics_before']} → "
@@ -218,6 +220,7 @@ def history(ctx: click.Context, as_json) -> None:
 def undo(ctx: click.Context) -> None:
     """Take back the last change: files byte for byte, labels and reviews as they were."""
     from labeler import surgery
+    from labeler.run.folder import Run
     from labeler.run.layout import check_run, run_lock
     from labeler.views.report import render_reports
 
@@ -225,9 +228,10 @@ def undo(ctx: click.Context) -> None:
     setup_logging(ctx.obj["opts"]["quiet"])
     check_run(run_dir, "labels")
     with run_lock(run_dir):
-        row = surgery.undo(run_dir, who=ctx.obj["opts"]["reviewer"], lock=False)
-        render_reports(run_dir)
-    current = surgery.current_revision(surgery.history(run_dir))
+        run = Run(run_dir)
+        row = surgery.undo(run, who=ctx.obj["opts"]["reviewer"], lock=False)
+        render_reports(run)
+    current = surgery.current_revision(surgery.history(run))
     click.echo(printable(f"undid revision {row['id']}: {row['summary']}"))
     click.echo(f"current: revision {current}")
 

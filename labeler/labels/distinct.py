@@ -12,7 +12,7 @@ from labeler.errors import LabelerError
 from labeler.llm.answers import AnswerError, parse_distinct
 from labeler.llm.client import LLMError
 from labeler.llm.prompts import FENCE, data_line, load_prompt
-from labeler.run.layout import CONFIG, read_json
+from labeler.run.folder import Run, as_run
 from labeler.run.records import query_model
 from labeler.vectors import unit
 
@@ -60,14 +60,14 @@ def duplicate_groups(labels: dict[int, str], embed=None) -> list[list[int]]:
     return [g for g in groups.values() if len(g) > 1]
 
 
-def label_embedder(run_dir: Path, cache_dir: Path | None = None):
+def label_embedder(run: Run | Path, cache_dir: Path | None = None):
     """Embed labels with the run's own model, cached in `cache_dir` (the user's --cache-dir, so
     a relabel on a machine with a read-only home still caches), or None when unavailable."""
     from labeler.embedding import make_embedder
     from labeler.embedding.cache import EmbeddingCache
     from labeler.embedding.sbert import DEFAULT_MODEL, CachedEmbedder
 
-    model = query_model(read_json(run_dir / CONFIG)) or DEFAULT_MODEL
+    model = query_model(as_run(run).config()) or DEFAULT_MODEL
     embedder = CachedEmbedder(make_embedder(model, cache_dir), EmbeddingCache(cache_dir))
 
     def embed(texts):

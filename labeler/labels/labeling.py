@@ -48,8 +48,7 @@ from labeler.llm.settings import (  # noqa: F401 - LLMSettings is part of this m
     identity_without_starting,
     open_chat_model,
 )
-from labeler.run.db import RunDB
-from labeler.run.folder import Run
+from labeler.run.folder import Run, as_run
 
 log = logging.getLogger("labeler")
 
@@ -152,13 +151,12 @@ class TopicDocuments:
             return topic.evidence
 
 
-def load_inputs(run_dir: Path) -> tuple[list[LabelInput], dict[int, np.ndarray]]:
-    inputs, vectors, _ = load_topics(run_dir)
+def load_inputs(run: Run | Path) -> tuple[list[LabelInput], dict[int, np.ndarray]]:
+    inputs, vectors, _ = load_topics(as_run(run))
     return inputs, vectors
 
 
-def load_topics(run_dir: Path) -> tuple[list[LabelInput], dict[int, np.ndarray], TopicDocuments]:
-    run = Run(run_dir)
+def load_topics(run: Run) -> tuple[list[LabelInput], dict[int, np.ndarray], TopicDocuments]:
     topics = run.topics()
     db = run.db
     labels = db.current_labels()
@@ -229,14 +227,13 @@ def label_topics(
     With `tree`, the topic tree's layers above the topics are named afterwards with the same
     model (`labeler.labels.naming`; its cost in `stats.tree`): nodes whose children's names did not
     change find their answers cached. Ends with `run.refresh()`; the reports are the caller's."""
-    run_dir = run.path
     prompt = load_prompt(settings.prompt)
     repair = load_prompt("repair")
-    inputs, vectors, corpus = load_topics(run_dir)
+    inputs, vectors, corpus = load_topics(run)
     if topics is not None:
         unknown = sorted(set(topics) - {t.id for t in inputs})
         if unknown:
-            raise LabelerError(f"no such topic(s) in {run_dir.name}: {unknown}")
+            raise LabelerError(f"no such topic(s) in {run.name}: {unknown}")
         selected = [t for t in inputs if t.id in set(topics)]
     else:
         selected = list(inputs)
@@ -273,14 +270,14 @@ def label_topics(
         )  # fmt: skip
 
     if dry_run:
-        return estimate(run_dir, selected, builder, settings, chat, schema, prompt.doc_tokens)
+        return estimate(run, selected, builder, settings, chat, schema, prompt.doc_tokens)
 
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         if chat is None:
             chat = stack.enter_context(open_chat_model(settings, cache_dir))
-        asker = Asker(run_dir, chat, settings, stats)
-        embed = remembered(label_embedder(run_dir, cache_dir))
+        asker = Asker(run.db, chat, settings, stats)
+        embed = remembered(label_embedder(run, cache_dir))
         fits = relevance_check(embed, vectors)
         told = prompt.instructions(fence=FENCE, corpus_description=settings.corpus_description)
         told += " " + (settings.corpus_description or "")
@@ -299,7 +296,7 @@ def label_topics(
             distinguish(asker, outcomes, {t.id: t for t in inputs}, repair, stats, embed)
         stats.topics = len(selected)
         stats.seconds = time.perf_counter() - started
-        stats.new_versions = save_outcomes(run_dir, outcomes, prompt, chat, settings)
+        stats.new_versions = save_outcomes(run, outcomes, prompt, chat, settings)
         if tree and run.hierarchy() is not None:
             from labeler.labels.naming import name_tree
 
@@ -436,12 +433,12 @@ def record_settings(run: Run, settings: LLMSettings, chat: ChatModel) -> None:
     run.write_config(config)
 
 
-def save_outcomes(run_dir: Path, outcomes: list[Outcome], prompt: Prompt, chat, settings) -> int:
+def save_outcomes(run: Run, outcomes: list[Outcome], prompt: Prompt, chat, settings) -> int:
     """One new version per topic whose label, summary, prompt or model changed.
 
     A failed answer never replaces an earlier LLM label: it only lands where the topic had
     nothing better than keywords."""
-    db = RunDB(run_dir)
+    db = run.db
     current = db.current_labels()
     added = 0
     with db.transaction() as tx:
@@ -462,13 +459,13 @@ def save_outcomes(run_dir: Path, outcomes: list[Outcome], prompt: Prompt, chat, 
     return added
 
 
-def estimate(run_dir, selected, builder, settings, chat, schema, doc_tokens) -> LabelStats:
+def estimate(run: Run, selected, builder, settings, chat, schema, doc_tokens) -> LabelStats:
     """--dry-run: how many calls and tokens labeling would cost, given what is cached."""
     stats = LabelStats(topics=len(selected))
     identity = chat.identity if chat is not None else identity_without_starting(settings)
     for topic in selected:
         messages = builder(topic)(doc_tokens, settings.prompt_budget)
-        if cache_lookup(run_dir, cache_key(identity, messages, schema, settings)) is not None:
+        if cache_lookup(run.db, cache_key(identity, messages, schema, settings)) is not None:
             stats.cache_hits += 1
             continue
         stats.calls += 1

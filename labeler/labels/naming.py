@@ -153,8 +153,8 @@ def name_tree(
     with contextlib.ExitStack() as stack:
         if chat is None:
             chat = stack.enter_context(open_chat_model(settings, cache_dir))
-        asker = Asker(run.path, chat, settings, stats)
-        embed = label_embedder(run.path, cache_dir)
+        asker = Asker(run.db, chat, settings, stats)
+        embed = label_embedder(run, cache_dir)
         for layer in wanted:
             inputs = node_inputs(run.hierarchy() or tree, layer)
             outcomes = name_layer(asker, inputs, prompt, repair, settings, prefill, force, stats)

@@ -9,7 +9,6 @@ import json
 import logging
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from labeler.llm.answers import AnswerError
 from labeler.llm.client import ChatModel, ContextExceeded, Unreachable
@@ -84,17 +83,18 @@ def cache_key(identity: str, messages: list[dict], schema: dict | None, settings
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def cache_lookup(run_dir: Path, key: str) -> str | None:
-    return RunDB(run_dir).cached_answer(key)
+def cache_lookup(db: RunDB, key: str) -> str | None:
+    return db.cached_answer(key)
 
 
 # ---------------------------------------------------------------------------------- the asker
 class Asker:
-    """One question → a usable answer: cache, repair on bad JSON, shrink on long prompts."""
+    """One question → a usable answer: cache, repair on bad JSON, shrink on long prompts.
 
-    def __init__(self, run_dir: Path, chat: ChatModel, settings: LLMSettings, stats: LabelStats):
-        self.run_dir = run_dir
-        self.db = RunDB(run_dir)
+    `db`: the run's database (`Run.db`), where the answers are cached."""
+
+    def __init__(self, db: RunDB, chat: ChatModel, settings: LLMSettings, stats: LabelStats):
+        self.db = db
         self.chat = chat
         self.settings = settings
         self.stats = stats

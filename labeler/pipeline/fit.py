@@ -17,7 +17,6 @@ import numpy as np
 from labeler.corpus import CorpusSpec
 from labeler.errors import LabelerError, printable
 from labeler.model import TopicModel
-from labeler.run.db import RunDB
 from labeler.run.folder import Run
 from labeler.run.layout import check_out, run_lock
 from labeler.run.records import model_config, read_llm_cache, save_model, set_slice_columns
@@ -159,9 +158,10 @@ def run_pipeline(
 
         def writer(staging: Path) -> None:
             save_model(model, staging, config, frame)
-            RunDB(staging).add_answers(earlier_answers)
+            new = Run(staging, check=False)
+            new.db.add_answers(earlier_answers)
             if llm is None:
-                render_reports(staging)
+                render_reports(new)
 
         run = Run.create(out, writer)
         labels = label_and_render(run, llm, cache_dir)
@@ -190,7 +190,7 @@ def label_and_render(
         labels = label_topics(run, llm, cache_dir=cache_dir, tree=True)
     finally:
         clock = time.perf_counter()
-        render_reports(run.path)
+        render_reports(run)
         if timings is not None:
             timings["report"] = time.perf_counter() - clock
     log.info("%s", labels.line())

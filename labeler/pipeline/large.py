@@ -47,7 +47,6 @@ from labeler.errors import LabelerError
 from labeler.model import TopicModel
 from labeler.pipeline.fit import RunResult, label_and_render
 from labeler.represent import CorpusCounts, unit
-from labeler.run.db import RunDB
 from labeler.run.folder import Run
 from labeler.run.layout import CONFIG, check_out, run_lock, write_json
 from labeler.run.records import (
@@ -632,12 +631,13 @@ def run_large(
         config = _config(model, corpus, embeddings, llm, done, engine, fit_n)
         batches = _document_batches(staging, assignment, done, representative)
         save_model(model, staging, config, documents=batches)
-        RunDB(staging).add_answers(earlier_answers)
+        new = Run(staging, check=False)
+        new.db.add_answers(earlier_answers)
         os.remove(staging / CLEAN)
         timings["write"] = time.perf_counter() - clock
         if llm is None:  # with an LLM, the reports are rendered once, after labeling
             clock = time.perf_counter()
-            render_reports(staging)
+            render_reports(new)
             timings["report"] = time.perf_counter() - clock
         config["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         write_json(staging / CONFIG, config)

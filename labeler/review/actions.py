@@ -25,10 +25,9 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from labeler.errors import LabelerError
-from labeler.run.folder import Run
+from labeler.run.folder import Run, RunLike, as_run
 
 log = logging.getLogger("labeler")
 
@@ -130,21 +129,20 @@ class Reviewer:
 
     def __init__(
         self,
-        run_dir: Path,
+        run: RunLike,
         reviewer: str,
         settings=None,
         chat=None,
         on_change: Callable[[], None] | None = None,
         embed=None,
     ):
-        self.run_dir = Path(run_dir)
+        self.run = as_run(run)
         self.reviewer = reviewer
         # LLMSettings, or None: no LLM (relabels are refused, merged topics keep keyword labels)
         self.settings = settings
         self.chat = chat  # an open chat model shared by every relabel, or None: opened per relabel
         self.on_change = on_change or (lambda: None)
         self.embed = embed
-        self.run = Run(self.run_dir)
         self.db = self.run.db
         self._lock = threading.Lock()
 
@@ -365,11 +363,11 @@ class ReportRenderer:
     """Re-renders report.html/report.md in a background thread after decisions, coalescing bursts
     (a reviewer pressing "accept" ten times in a row costs one or two renders, not ten).
 
-    `render(run_dir)` is the renderer itself, handed in by the review app
+    `render(run)` is the renderer itself, handed in by the review app
     (`labeler.views.report.render_reports`): steps never import it."""
 
-    def __init__(self, run_dir: Path, render: Callable[[Path], object]):
-        self.run_dir = Path(run_dir)
+    def __init__(self, run: RunLike, render: Callable[[Run], object]):
+        self.run = as_run(run)
         self._render = render
         self._cond = threading.Condition()
         self._pending = False
@@ -391,7 +389,7 @@ class ReportRenderer:
                     return
                 self._pending, self._busy = False, True
             try:
-                self._render(self.run_dir)
+                self._render(self.run)
             except Exception as exc:  # noqa: BLE001 - a report problem must not stop reviewing
                 log.warning("could not re-render the reports: %s", exc)
             finally:

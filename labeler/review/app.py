@@ -52,6 +52,7 @@ from labeler.review.actions import (
 from labeler.review.data import FILTERS, ReviewRun, UnknownTopic
 from labeler.review.data import select as _select
 from labeler.review.security import Guard, SecurityMiddleware
+from labeler.run.folder import RunLike, as_run
 
 log = logging.getLogger("labeler")
 
@@ -165,25 +166,25 @@ class Review:
     """What the handlers share for one run: the review service (`ReviewRun` reads, `Reviewer`
     decides), the guard, the page templates and the static files."""
 
-    def __init__(self, run_dir: Path, token: str, *, reviewer: str, loopback: bool, settings,
+    def __init__(self, run: RunLike, token: str, *, reviewer: str, loopback: bool, settings,
                  chat, embed, renderer: ReportRenderer | None):  # fmt: skip
-        run_dir = Path(run_dir)
+        run = as_run(run)
         if embed is None:
             from labeler.labels.distinct import label_embedder
 
-            embed = label_embedder(run_dir)
+            embed = label_embedder(run)
         self.token = token
         self.reviewer = reviewer
         self.settings = settings
         self.guard = Guard(token, loopback)
-        self.run = ReviewRun(run_dir, embed=embed)
+        self.run = ReviewRun(run, embed=embed)
         if renderer is None:
             from labeler.views.report import render_reports
 
-            renderer = ReportRenderer(run_dir, render_reports)
+            renderer = ReportRenderer(run, render_reports)
         self.renderer = renderer
         self.actions = Reviewer(
-            run_dir, reviewer, settings=settings, chat=chat, on_change=self.renderer.request,
+            run, reviewer, settings=settings, chat=chat, on_change=self.renderer.request,
             embed=embed,
         )  # fmt: skip
         self.env = Environment(
@@ -195,7 +196,7 @@ class Review:
         )
         self.env.globals["status_names"] = STATUS_NAMES
         self.static = {name: (templates_dir() / name).read_bytes() for name in STATIC}
-        self.run_name = run_dir.name
+        self.run_name = run.name
 
     def csrf(self, request: Request) -> str | None:
         return self.guard.csrf if self.guard.cookie(request) else None
@@ -462,7 +463,7 @@ EXCEPTION_HANDLERS = {
 
 
 def create_app(
-    run_dir: Path,
+    run: RunLike,
     token: str,
     *,
     reviewer: str,
@@ -476,7 +477,7 @@ def create_app(
     `chat` an already open chat model to share between them; `embed` embeds labels for the flags
     (default: the run's own embedding model)."""
     review = Review(
-        run_dir, token, reviewer=reviewer, loopback=loopback, settings=settings, chat=chat,
+        run, token, reviewer=reviewer, loopback=loopback, settings=settings, chat=chat,
         embed=embed, renderer=renderer,
     )  # fmt: skip
 

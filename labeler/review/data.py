@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,8 +19,7 @@ import pandas as pd
 from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.represent import topic_vectors, unit
 from labeler.review import flags as flagging
-from labeler.run.db import RunDB
-from labeler.run.folder import Run
+from labeler.run.folder import RunLike, as_run
 from labeler.run.layout import DOCUMENTS, EMBEDDINGS, check_files
 from labeler.views import run_view
 
@@ -53,8 +51,9 @@ def _json_list(value) -> list | None:
 class ReviewRun:
     """Read access to one run for the review app. Thread-safe: requests run in a pool."""
 
-    def __init__(self, run_dir: Path, embed: flagging.Embed | None = None):
-        self.run_dir = Path(run_dir)
+    def __init__(self, run: RunLike, embed: flagging.Embed | None = None):
+        self.run = as_run(run)
+        self.run_dir = self.run.path
         self._embed = embed
         self._lock = threading.Lock()
         self._docs_stamp: tuple | None = None
@@ -121,13 +120,13 @@ class ReviewRun:
     def records(self) -> list[dict]:
         """Real topics (no outliers) with current label, status and label history."""
         self.check()
-        records = [r for r in run_view.topics(self.run_dir) if int(r["topic"]) >= 0]
+        records = [r for r in run_view.topics(self.run) if int(r["topic"]) >= 0]
         for r in records:
             r["topic"] = int(r["topic"])
         return records
 
     def statuses(self) -> dict[int, dict]:
-        return RunDB(self.run_dir).statuses()
+        return self.run.db.statuses()
 
     def summaries(self, filter_: str = "all", with_flags: bool = True) -> list[dict]:
         """One row per topic as `GET /api/topics` returns it, in topic order."""
@@ -235,7 +234,7 @@ class ReviewRun:
         from their labels, the nodes' above from `node_labels`), each node's name history, and
         its children as `{id, label, size, layer}`; None for a run without a tree."""
         self.check()
-        run = Run(self.run_dir)
+        run = self.run
         tree = run.hierarchy()
         if tree is None:
             return None
@@ -270,7 +269,7 @@ class ReviewRun:
         return {"layers": tree.get("layers", []), "nodes": nodes}
 
     def reviews(self, topic: int | None = None) -> list[dict]:
-        return RunDB(self.run_dir).reviews(topic)
+        return self.run.db.reviews(topic)
 
 
 def _plain(value):

@@ -12,6 +12,7 @@ side leaves both as they were.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -107,11 +108,25 @@ def sync_tree(folder: Path, db: RunDB, topics: list[dict] | None = None) -> None
 
 
 class Run:
-    """A finished run folder (checked on open; its database upgraded if it is older)."""
+    """A finished run folder (checked on open; its database opened, and upgraded if it is
+    older, on first use), passed to every step and view instead of its path: one object, one
+    database connection setting, however many steps read it.
 
-    def __init__(self, path: str | Path):
-        self.path = check_run(Path(path))
-        self.db = RunDB(self.path)
+    `check=False` is for the staging folder a new run is written in (not finished yet: no
+    run.json), which the pipeline renders before renaming it into place."""
+
+    def __init__(self, path: str | Path, *, check: bool = True):
+        self.path = check_run(Path(path)) if check else Path(path)
+
+    @functools.cached_property
+    def db(self) -> RunDB:
+        """run.sqlite, opened on first use: a damaged database is a LabelerError there, so
+        what needs no database (a report from topics.json) still works."""
+        return RunDB(self.path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
 
     @classmethod
     def create(cls, out: str | Path, write: Callable[[Path], None]) -> Run:
@@ -123,6 +138,9 @@ class Run:
             sync_labels(staging, RunDB(staging))
 
         return cls(write_run_dir(Path(out), fill))
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
 
     # ------------------------------------------------------------------ reading
     def config(self) -> dict:
@@ -299,3 +317,11 @@ class Run:
             for name, data in saved.items():
                 put(name, data)
             raise
+
+
+RunLike = Run | str | Path  # what the Python API takes for a run
+
+
+def as_run(run: RunLike) -> Run:
+    """`run` itself, or the finished run folder at that path: the Python API takes either."""
+    return run if isinstance(run, Run) else Run(run)

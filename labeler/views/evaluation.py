@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from labeler.errors import LabelerError, printable
+from labeler.run.folder import Run, as_run
 from labeler.views import metrics as ev
 
 log = logging.getLogger("labeler")
@@ -83,7 +84,7 @@ def readable(value: str, names: dict[str, str]) -> str:
 
 
 def ground_truth(
-    run_dir: Path, documents: pd.DataFrame, config: dict, column: str, corpus: Path | None
+    run: Run, documents: pd.DataFrame, config: dict, column: str, corpus: Path | None
 ) -> pd.Series:
     """The column's value per run document (joined on doc ids); the run's own `class` column
     when `column` is "class" and the run carried one."""
@@ -95,7 +96,7 @@ def ground_truth(
     source = Path(corpus) if corpus is not None else None
     if source is None:
         if not recorded.get("source"):
-            raise LabelerError(f"{run_dir} does not record its corpus: pass --corpus PATH")
+            raise LabelerError(f"{run.path} does not record its corpus: pass --corpus PATH")
         source = Path(recorded["source"])
     if not source.exists():
         raise LabelerError(
@@ -117,14 +118,14 @@ def ground_truth(
     joined = documents["doc_id"].astype(str).map(values)
     if joined.isna().all():
         raise LabelerError(
-            f"no document id of {run_dir} occurs in {source}: "
+            f"no document id of {run.path} occurs in {source}: "
             "is it the corpus the run was made from?"
         )
     return joined
 
 
 def evaluate_run(
-    run_dir: Path,
+    run: Run | Path,
     label_column: str | None = None,
     label_names: Path | None = None,
     corpus: Path | None = None,
@@ -138,24 +139,23 @@ def evaluate_run(
     CLI: this layer may not import the steps).
     """
     check_claims = check_claims or ev.unsupported_claims
-    from labeler.run.layout import CONFIG, DOCUMENTS, EMBEDDINGS, check_run, read_json
     from labeler.run.records import query_model
     from labeler.views import run_view
 
-    run_dir = check_run(Path(run_dir))
+    run = as_run(run)
     names = read_label_names(label_names)
-    config = read_json(run_dir / CONFIG)
-    documents = pd.read_parquet(run_dir / DOCUMENTS)
-    topics = [t for t in run_view.topics(run_dir) if not t.get("is_outlier")]
+    config = run.config()
+    documents = run.documents()
+    topics = [t for t in run_view.topics(run) if not t.get("is_outlier")]
     doc_topics = documents["topic"].to_numpy()
     n_docs = len(documents)
     # The ground truth first: a wrong column or a missing corpus fails before any slow step.
-    truth = ground_truth(run_dir, documents, config, label_column, corpus) if label_column else None
+    truth = ground_truth(run, documents, config, label_column, corpus) if label_column else None
     sizes = [int(t["size"]) for t in topics]
     keywords = [[w for w, _ in t.get("keywords", [])] for t in topics]
     texts = documents["text"].astype(str).tolist()
     figures: dict = {
-        "run": str(run_dir),
+        "run": str(run.path),
         "documents": n_docs,
         "topics": len(topics),
         "outlier_share": float((doc_topics < 0).mean()) if n_docs else 0.0,
@@ -184,7 +184,7 @@ def evaluate_run(
         embedder = embedder or _embedder(query_model(config))
         if embedder is not None:
             label_vectors = np.asarray(embedder.embed([t["label"] for t in topics]))
-    vectors = np.load(run_dir / EMBEDDINGS, allow_pickle=False)
+    vectors = np.asarray(run.embeddings())
     fit = {"label_fit_own": None, "label_fit_other": None, "label_fit_share": None}
     if label_vectors is not None and label_vectors.shape[1] == vectors.shape[1]:
         fit = ev.label_fit(label_vectors, vectors, doc_topics, [t["topic"] for t in topics])
@@ -272,16 +272,16 @@ def table(figures: dict) -> str:
     return "\n".join(f"{title:<{width}}  {value}" for title, value in rows(figures))
 
 
-def save(run_dir: Path, figures: dict) -> None:
+def save(run: Run | Path, figures: dict) -> None:
     """Write evaluation.json beside the run (the reports pick it up when re-rendered)."""
     from labeler.run.layout import write_json
 
-    write_json(Path(run_dir) / EVALUATION, figures)
+    write_json(as_run(run).path / EVALUATION, figures)
 
 
-def current(run_dir: Path, topics: list[dict]) -> list[tuple[str, str]] | None:
+def current(run: Run | Path, topics: list[dict]) -> list[tuple[str, str]] | None:
     """The saved figures as table rows, if they judged the labels the run has now."""
-    path = Path(run_dir) / EVALUATION
+    path = as_run(run).path / EVALUATION
     if not path.is_file():
         return None
     try:

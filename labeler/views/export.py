@@ -13,7 +13,8 @@ import pandas as pd
 
 from labeler.errors import LabelerError
 from labeler.represent import STAGES as KEYWORD_STAGES
-from labeler.run.layout import DOCUMENTS, atomic_write
+from labeler.run.folder import Run, as_run
+from labeler.run.layout import atomic_write
 from labeler.views import run_view
 
 FORMATS = ("csv", "parquet", "json")
@@ -61,9 +62,9 @@ def keywords_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["topic", "stage", "rank", "word", "weight"])
 
 
-def documents_table(run_dir: Path, records: list[dict], text: bool = True) -> pd.DataFrame:
+def documents_table(run: Run | Path, records: list[dict], text: bool = True) -> pd.DataFrame:
     """One row per document with its topic's current label next to the topic number."""
-    frame = pd.read_parquet(Path(run_dir) / DOCUMENTS)
+    frame = as_run(run).documents()
     if not text:
         frame = frame.drop(columns=["text"], errors="ignore")
     labels = {r["topic"]: r["label"] for r in records}
@@ -117,7 +118,7 @@ def write_table(frame: pd.DataFrame, path: Path, fmt: str, raw_csv: bool = False
 
 
 def export_run(
-    run_dir: Path, fmt: str, out_dir: Path, text: bool = True, raw_csv: bool = False
+    run: Run | Path, fmt: str, out_dir: Path, text: bool = True, raw_csv: bool = False
 ) -> list[Path]:
     """Write topics.<fmt>, documents.<fmt> and keywords.<fmt> into `out_dir`; CSV cells that a
     spreadsheet would run as formulas are neutralised unless `raw_csv`."""
@@ -127,10 +128,11 @@ def export_run(
     if out_dir.exists() and not out_dir.is_dir():
         raise LabelerError(f"--out {out_dir} is a file, not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
-    records = run_view.topics(run_dir)
+    run = as_run(run)
+    records = run_view.topics(run)
     tables = {
         "topics": topics_table(records),
-        "documents": documents_table(run_dir, records, text),
+        "documents": documents_table(run, records, text),
         "keywords": keywords_table(records),
     }
     return [

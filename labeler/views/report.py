@@ -30,6 +30,7 @@ from labeler.errors import LabelerError
 from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.represent import topic_vectors
 from labeler.resources import data_dir
+from labeler.run.folder import Run, as_run
 from labeler.run.layout import (
     CONFIG,
     DOCUMENTS,
@@ -140,14 +141,16 @@ def display_name(topic: int, label: str) -> str:
     return label if str(label).startswith(f"{topic}_") else f"{topic} · {label}"
 
 
-def _documents(run_dir: Path, text: bool) -> pd.DataFrame:
+def _documents(run: Run, text: bool) -> pd.DataFrame:
+    run_dir = run.path
     available = set(pq.read_schema(run_dir / DOCUMENTS).names)
     wanted = ["doc_id", "topic", "x", "y", "timestamp", "class"] + (["text"] if text else [])
     return pd.read_parquet(run_dir / DOCUMENTS, columns=[c for c in wanted if c in available])
 
 
-def _topic_structure(run_dir: Path, documents: pd.DataFrame, topics: list[dict]) -> dict:
+def _topic_structure(run: Run, documents: pd.DataFrame, topics: list[dict]) -> dict:
     """Similarity, nearest topics and hierarchy from the saved embeddings (when there are any)."""
+    run_dir = run.path
     ids = [t["topic"] for t in topics if not t["is_outlier"]]
     empty = {"similarity": None, "nearest": {}, "hierarchy": None}
     path = run_dir / EMBEDDINGS
@@ -168,9 +171,10 @@ def _topic_structure(run_dir: Path, documents: pd.DataFrame, topics: list[dict])
     return {"similarity": heatmap, "nearest": nearest, "hierarchy": tree}
 
 
-def _tree(run_dir: Path, documents: pd.DataFrame, topics: list[dict]) -> dict | None:
+def _tree(run: Run, documents: pd.DataFrame, topics: list[dict]) -> dict | None:
     """The topic tree (hierarchy.json) as the report shows it: nested nodes for the collapsible
     tree, and per layer each topic's node, with a colour, a name and a map position per node."""
+    run_dir = run.path
     path = run_dir / HIERARCHY
     if not path.is_file():
         return None
@@ -188,7 +192,7 @@ def _tree(run_dir: Path, documents: pd.DataFrame, topics: list[dict]) -> dict | 
     layers = topic_tree.layers(nodes)
     if len(layers) < 2:
         return None
-    names = run_view.node_names(run_dir)  # the current names (review edits included)
+    names = run_view.node_names(run)  # the current names (review edits included)
     for n in nodes:
         current = names.get(n.get("key"))
         if n["layer"] > 0 and current is not None:
@@ -305,20 +309,21 @@ def guided_summary(config: dict) -> list[str]:
     return lines
 
 
-def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
+def report_context(run: Run | Path, options: ReportOptions | None = None) -> dict:
     """Everything both templates need, read from the run directory."""
     options = options or ReportOptions()
-    run_dir = Path(run_dir)
+    run = as_run(run)
+    run_dir = run.path
     manifest = read_json(run_dir / MANIFEST) if (run_dir / MANIFEST).exists() else {}
     config = read_json(run_dir / CONFIG)
-    topics = run_view.topics(run_dir)
-    evaluated = evaluation.current(run_dir, topics)  # before the display fields are added
+    topics = run_view.topics(run)
+    evaluated = evaluation.current(run, topics)  # before the display fields are added
     map_text = options.text and options.map_text
-    documents = _documents(run_dir, map_text)
+    documents = _documents(run, map_text)
     stages = [(key, title) for key, title in STAGES if topics and key in topics[0]]
-    structure = _topic_structure(run_dir, documents, topics)
+    structure = _topic_structure(run, documents, topics)
     _prepare_topics(topics, stages, structure["nearest"], options)
-    tree = _tree(run_dir, documents, topics)
+    tree = _tree(run, documents, topics)
     sizes = {t["topic"]: t["size"] for t in topics}
     charts_data = {
         "map": charts.map_points(documents, int(config.get("seed", 42)), map_text),
@@ -350,7 +355,7 @@ def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
             "outlier_share": outliers / n_docs if n_docs else 0.0,
         },
         "review": run_view.review_progress(topics),
-        "revisions": run_view.revisions(run_dir),
+        "revisions": run_view.revisions(run),
         "evaluation": evaluated,
         "options": options,
         **charts_data,
@@ -361,19 +366,20 @@ def report_context(run_dir: Path, options: ReportOptions | None = None) -> dict:
 
 
 def render_reports(
-    run_dir: Path, out_dir: Path | None = None, options: ReportOptions | None = None
+    run: Run | Path, out_dir: Path | None = None, options: ReportOptions | None = None
 ) -> list[Path]:
     """(Re)write report.html and report.md (and images/*.png when asked) into `out_dir`.
 
-    `out_dir` defaults to the run directory itself, which is what `labeler run` does.
+    `out_dir` defaults to the run directory itself, which is what `labeler run` does. `run`: a
+    `Run` (the staging folder of a new run is `Run(staging, check=False)`) or a run's path.
     """
-    run_dir = Path(run_dir)
-    out_dir = Path(out_dir) if out_dir is not None else run_dir
+    run = as_run(run)
+    out_dir = Path(out_dir) if out_dir is not None else run.path
     options = options or ReportOptions()
     if out_dir.exists() and not out_dir.is_dir():
         raise LabelerError(f"--out {out_dir} is a file, not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
-    context = report_context(run_dir, options)
+    context = report_context(run, options)
     written = []
     if options.images:
         from labeler.views.images import write_images

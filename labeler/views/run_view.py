@@ -13,8 +13,7 @@ import logging
 from pathlib import Path
 
 from labeler.errors import LabelerError
-from labeler.run.db import RunDB
-from labeler.run.layout import TOPICS, read_json
+from labeler.run.folder import Run, as_run
 
 STATUSES = ("unreviewed", "accepted", "edited", "rejected", "not_a_topic")
 
@@ -30,42 +29,42 @@ def _flags(value) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def label_history(run_dir: Path, db: RunDB | None = None) -> dict[int, list[dict]]:
+def label_history(run: Run | Path) -> dict[int, list[dict]]:
     """Every label version per topic, oldest first."""
     history: dict[int, list[dict]] = {}
-    for row in (db or RunDB(run_dir)).label_history():
+    for row in as_run(run).db.label_history():
         row["flags"] = _flags(row.get("flags"))
         row["is_current"] = bool(row.get("is_current"))
         history.setdefault(int(row["topic"]), []).append(row)
     return history
 
 
-def topic_status(run_dir: Path, db: RunDB | None = None) -> dict[int, str]:
+def topic_status(run: Run | Path) -> dict[int, str]:
     """Review status per topic; topics without a row are simply not reviewed yet."""
-    return (db or RunDB(run_dir)).status_names()
+    return as_run(run).db.status_names()
 
 
-def node_names(run_dir: Path) -> dict[str, dict]:
+def node_names(run: Run | Path) -> dict[str, dict]:
     """The current name of each topic-tree node above the topics, by node key (run.sqlite);
     none from a damaged database: the tree keeps the names hierarchy.json was written with."""
     try:
-        return RunDB(run_dir).current_node_labels()
+        return as_run(run).db.current_node_labels()
     except LabelerError as exc:
         logging.getLogger("labeler").warning("%s; tree names as of hierarchy.json", exc)
         return {}
 
 
-def topics(run_dir: Path) -> list[dict]:
+def topics(run: Run | Path) -> list[dict]:
     """`topics.json` records merged with the current label row and the review status.
 
     Adds `label_source`, `label_model`, `label_prompt`, `label_version`, `label_flags`,
     `status` and `history` to every record, whatever the run recorded.
     """
-    records = read_json(Path(run_dir) / TOPICS)
+    run = as_run(run)
+    records = run.topics()
     try:
-        db = RunDB(run_dir)
-        history = label_history(run_dir, db)
-        status = topic_status(run_dir, db)
+        history = label_history(run)
+        status = topic_status(run)
     except LabelerError as exc:  # a damaged run.sqlite: reports and exports still work
         logging.getLogger("labeler").warning("%s; labels as of topics.json", exc)
         history, status = {}, {}
@@ -104,11 +103,11 @@ def review_progress(records: list[dict]) -> dict:
     return {"counts": counts, "reviewed": reviewed, "total": len(real)}
 
 
-def revisions(run_dir: Path) -> dict | None:
+def revisions(run: Run | Path) -> dict | None:
     """The run's topic changes (`labeler topics`): the current revision and every revision,
     oldest first, or None before the first change (or without a readable database)."""
     try:
-        rows = RunDB(run_dir).revisions()
+        rows = as_run(run).db.revisions()
     except LabelerError:
         return None
     if not rows:

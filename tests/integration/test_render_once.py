@@ -33,9 +33,9 @@ def renders(monkeypatch) -> list[Path]:
     original = report.render_reports
     calls: list[Path] = []
 
-    def counting(run_dir, *args, **kwargs):
-        calls.append(Path(run_dir))
-        return original(run_dir, *args, **kwargs)
+    def counting(run, *args, **kwargs):
+        calls.append(run.path if isinstance(run, Run) else Path(run))  # a Run, or a path
+        return original(run, *args, **kwargs)
 
     for name in ("labeler.api", "labeler.pipeline.fit", "labeler.pipeline.large"):
         importlib.import_module(name)  # the modules that bind it when imported

@@ -71,7 +71,7 @@ def test_a_0_1_0_run_is_reviewed_in_process(tmp_path):
             headers={"Authorization": f"Bearer {token}"},
         )
         assert answer.status_code == 200, answer.text
-    assert renderer.flush() and renders == [run]  # one decision, one re-render asked for
+    assert renderer.flush() and renders == [renderer.run]  # one decision, one re-render asked for
     renderer.close()
     assert RunDB(run).status_names()[0] == "rejected"
     topics = {t["topic"]: t for t in json.loads((run / "topics.json").read_text())}
