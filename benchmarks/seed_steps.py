@@ -204,6 +204,10 @@ def run_pass(args) -> None:
         import labeler
 
         meta["version"] = f"labeler {labeler.__version__}"
+        meta["imports"] = subs.rewrite_imports(
+            "from bertopic import BERTopic", "labeler", args.class_name
+        )
+        meta["imports"] = f"`{meta['imports']}`"
     server = None
     if args.llm:
         from labeler.llm.local import LocalServer
@@ -320,7 +324,10 @@ def markdown(columns: list[tuple[str, dict]], seeds: list[str]) -> str:
     out = ["# Seed steps on labeler", ""]
     for label, data in columns:
         meta = data["meta"]
-        out.append(f"- {label}: {meta['version']}, {meta['seconds']} s ({meta['python']})")
+        imports = meta.get("imports", "`from bertopic import BERTopic` as written")
+        out.append(
+            f"- {label}: {meta['version']}, {imports}; {meta['seconds']} s ({meta['python']})"
+        )
     head = "| seed | step | name | text | " + " | ".join(f"{c} | s" for c, _ in columns) + " |"
     out += ["", head, "|" + "---|" * (4 + 2 * len(columns))]
     for step in steps:
