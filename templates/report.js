@@ -12,7 +12,6 @@
                  modeBarButtonsToRemove: ["select2d", "lasso2d", "sendChartToCloud"] }; // nothing leaves the file
   var GL_ABOVE = 3000; // points; below this SVG is fast enough and crisper
   var MAP_LABELS = 40; // topic names drawn on the map (the largest topics, plus the selected one)
-  var SCALE = [[0, "#f4f7fc"], [0.35, "#a9c4e8"], [0.7, "#4e79a7"], [1, "#1b3a63"]];
   var selected = null;
   var plotly = typeof Plotly !== "undefined" ? Plotly : null;
 
@@ -45,11 +44,6 @@
                  hoverlabel: { font: FONT, align: "left" } };
     Object.keys(extra).forEach(function (k) { base[k] = extra[k]; });
     return base;
-  }
-  function lowest(z) {
-    var m = 1;
-    z.forEach(function (row) { row.forEach(function (v) { if (v < m) m = v; }); });
-    return Math.max(0, m);
   }
   function bySize(a, b) { return b.size - a.size; }
   function realTopics() { return R.topics.filter(function (t) { return !t.outlier; }); }
@@ -368,89 +362,25 @@
   /* ---------------------------------------------------------------- corpus-wide charts */
   function openTopic(id) { select(id, { scroll: "topic-" + id }); }
 
-  function similarityChart() {
-    var S = R.similarity, div = document.getElementById("similarity-plot");
-    if (!S || !div) return;
-    var names = S.topics.map(function (id) { return topics[id].name; });
-    var idx = S.topics.map(function (_, i) { return i; });
-    var text = S.z.map(function (row, i) {
-      return row.map(function (v, j) { return esc(short(names[i], 50)) + "<br>" + esc(short(names[j], 50)) + "<br>similarity " + v.toFixed(2); });
-    });
-    var ticks = names.map(function (n) { return esc(short(n, 28)); });
-    var size = Math.max(360, 16 * S.topics.length + 200);
-    plotly.newPlot(div, [{
-      type: "heatmap", z: S.z, x: idx, y: idx, text: text, hoverinfo: "text", colorscale: SCALE, zmin: lowest(S.z), zmax: 1,
-      colorbar: { thickness: 12, len: 0.6 }
-    }], layout({ height: size, margin: { l: 200, r: 20, t: 10, b: 180 },
-                 xaxis: { tickvals: idx, ticktext: ticks, tickangle: -60, tickfont: { size: 10 } },
-                 yaxis: { tickvals: idx, ticktext: ticks, autorange: "reversed", tickfont: { size: 10 }, scaleanchor: "x" } }), CONFIG);
+  /* The corpus-wide charts are figures built in Python (labeler/figures/, the same code as
+     TopicModel.visualize_*): drawn as they come, then wired to open the topic clicked. */
+  function figure(name, id, topicOf) {
+    var F = R.figures && R.figures[name], div = document.getElementById(id);
+    if (!F || !div) return;
+    if (name === "time") F.data.forEach(function (trace) { trace.x = R.time.periods; }); // sent once
+    plotly.newPlot(div, F.data, F.layout, CONFIG);
+    if (!topicOf) return;
     div.on("plotly_click", function (ev) {
       var p = ev && ev.points && ev.points[0];
-      if (p) openTopic(S.topics[p.y]);
+      var id = p ? topicOf(p, F) : undefined;
+      if (id !== undefined && id !== null && topics[id]) openTopic(id);
     });
   }
-
-  function hierarchyChart() {
-    var H = R.hierarchy, div = document.getElementById("hierarchy-plot");
-    if (!H || !div) return;
-    var names = H.leaves.map(function (id) { return esc(short(topics[id].name, 40)); });
-    plotly.newPlot(div, [
-      { type: "scatter", mode: "lines", x: H.x, y: H.y, line: { color: "#7a8699", width: 1.4 }, hoverinfo: "skip", showlegend: false },
-      { type: "scatter", mode: "markers", x: H.leaves.map(function () { return 0; }), y: H.ticks, customdata: H.leaves,
-        marker: { size: 9, color: H.leaves.map(function (id) { return topics[id].colour; }) },
-        hovertext: H.leaves.map(function (id) { return "<b>" + esc(topics[id].name) + "</b><br>" + topics[id].size + " documents"; }),
-        hoverinfo: "text", showlegend: false }
-    ], layout({ height: Math.max(260, 20 * H.leaves.length + 60), margin: { l: 260, r: 20, t: 10, b: 40 },
-                xaxis: { title: { text: "cosine distance" }, zeroline: false, gridcolor: "#eef1f7" },
-                yaxis: { tickvals: H.ticks, ticktext: names, showgrid: false, zeroline: false,
-                         range: [0, 10 * H.leaves.length], tickfont: { size: 11 } },
-                hovermode: "closest" }), CONFIG);
-    div.on("plotly_click", function (ev) {
-      var p = ev && ev.points && ev.points[0];
-      if (p && p.customdata !== undefined) openTopic(p.customdata);
-    });
+  function rowTopic(p, F) { // heatmaps: the row's category names the topic (meta.topics)
+    var trace = F.data[0], i = trace.y.indexOf(p.y);
+    return i >= 0 ? trace.meta.topics[i] : undefined;
   }
-
-  function timeChart() {
-    var T = R.time, div = document.getElementById("time-plot");
-    if (!T || !div) return;
-    var shown = {};
-    realTopics().sort(bySize).slice(0, 10).forEach(function (t) { shown[t.id] = true; });
-    var traces = R.topics.filter(function (t) { return T.counts[t.id]; }).map(function (t) {
-      return {
-        type: "scatter", mode: "lines", name: esc(short(t.name, 40)), x: T.periods, y: T.counts[t.id],
-        line: { color: t.colour, width: 2 }, visible: shown[t.id] ? true : "legendonly",
-        hovertemplate: "%{x}: %{y} documents<extra>" + esc(short(t.name, 40)) + "</extra>"
-      };
-    });
-    plotly.newPlot(div, traces, layout({ height: 460, margin: { l: 50, r: 10, t: 10, b: 40 },
-                                         xaxis: { type: "date" }, yaxis: { rangemode: "tozero", gridcolor: "#eef1f7", title: { text: "documents per " + T.unit } },
-                                         legend: { font: { size: 11 } } }), CONFIG);
-  }
-
-  function classChart() {
-    var C = R.classes, div = document.getElementById("class-plot");
-    if (!C || !div) return;
-    var rows = C.topics.map(function (_, i) { return i; }), cols = C.classes.map(function (_, i) { return i; });
-    var text = C.z.map(function (row, i) {
-      var t = topics[C.topics[i]];
-      return row.map(function (v, j) {
-        return "<b>" + esc(short(t.name, 50)) + "</b><br>class " + esc(short(C.classes[j], 50)) + ": " + v +
-          " documents<br>" + (100 * v / t.size).toFixed(1) + "% of the topic, " +
-          (100 * v / C.class_totals[j]).toFixed(1) + "% of the class";
-      });
-    });
-    plotly.newPlot(div, [{ type: "heatmap", z: C.z, x: cols, y: rows, text: text, hoverinfo: "text", colorscale: SCALE,
-                           colorbar: { thickness: 12, len: 0.6, title: { text: "docs" } } }],
-      layout({ height: Math.max(320, 18 * rows.length + 190), margin: { l: 220, r: 20, t: 10, b: 170 },
-               xaxis: { tickvals: cols, ticktext: C.classes.map(function (c) { return esc(short(c, 26)); }), tickangle: -50, tickfont: { size: 10 } },
-               yaxis: { tickvals: rows, ticktext: C.topics.map(function (id) { return esc(short(topics[id].name, 32)); }),
-                        autorange: "reversed", tickfont: { size: 10 } } }), CONFIG);
-    div.on("plotly_click", function (ev) {
-      var p = ev && ev.points && ev.points[0];
-      if (p) openTopic(C.topics[p.y]);
-    });
-  }
+  function pointTopic(p) { return p.customdata; }
 
   /* ---------------------------------------------------------------- start */
   wireTable();
@@ -466,10 +396,10 @@
   var layerBox = document.getElementById("map-layer");
   drawMap(mapRenderer()).then(function () {
     document.body.setAttribute("data-map-ready", "1");
-    similarityChart();
-    hierarchyChart();
-    timeChart();
-    classChart();
+    figure("similarity", "similarity-plot", rowTopic);
+    figure("hierarchy", "hierarchy-plot", pointTopic);
+    figure("time", "time-plot", null);
+    figure("classes", "class-plot", rowTopic);
     lazyCharts();
     if (layerBox) {
       layerBox.addEventListener("change", function () { showLayer(Number(layerBox.value)); });

@@ -2,9 +2,11 @@
 matplotlib (PNG): map points, topic similarity, the topic hierarchy, topics over time and per
 class.
 
-Everything returned is plain lists and numbers, ready for JSON: the HTML report draws it in the
-browser, so the numbers here are the only copy of the logic. Sizes are capped so that the report
-stays small for large corpora; each cap is stated in the report where it applies.
+Everything returned is plain lists and numbers, ready for JSON. The HTML report draws the map
+and the per-topic charts from it in the browser; the similarity heatmap, the hierarchy, topics
+over time and per class it draws as the figures `labeler.figures` builds from it (the same code
+as `TopicModel.visualize_*`). Sizes are capped so that the report stays small for large
+corpora; each cap is stated in the report where it applies.
 """
 
 from __future__ import annotations
@@ -12,24 +14,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from labeler.figures._style import colour  # noqa: F401  (report.py: a topic's colour)
+from labeler.figures.heatmap import similarity_matrix
+from labeler.figures.hierarchy import dendrogram
 from labeler.represent.slices import class_values, time_bins
 
-PALETTE = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-    "#bcbd22", "#aec7e8", "#ffbb78", "#98df8a",
-]  # fmt: skip
-OUTLIER_COLOUR = "#c7c7c7"
 MAP_POINTS = 20_000  # more than this is drawn as a seeded random sample
 HOVER_CHARS = 120  # document text shown on hover, per point
 SIMILARITY_TOPICS = 100  # the heatmap shows the largest topics
 CLASS_COLUMNS = 40  # the per-class heatmap shows the most frequent classes
 CLASS_ROWS = 60
 NEAREST = 3
-
-
-def colour(topic: int) -> str:
-    return OUTLIER_COLOUR if topic < 0 else PALETTE[topic % len(PALETTE)]
 
 
 def _short(text: str, limit: int) -> str:
@@ -64,7 +59,7 @@ def similarity(vectors: np.ndarray, ids: list[int], sizes: dict[int, int], order
     The heatmap keeps the `SIMILARITY_TOPICS` largest topics, in hierarchy order so related
     topics sit next to each other.
     """
-    sims = np.clip(vectors @ vectors.T, -1.0, 1.0)
+    sims = similarity_matrix(vectors)
     nearest = {}
     for i, t in enumerate(ids):
         ranked = [j for j in np.argsort(-sims[i]) if j != i][:NEAREST]
@@ -78,21 +73,9 @@ def similarity(vectors: np.ndarray, ids: list[int], sizes: dict[int, int], order
 
 
 def hierarchy(vectors: np.ndarray, ids: list[int]) -> dict | None:
-    """Average-linkage (cosine) tree over topic vectors, as dendrogram line coordinates."""
-    if len(ids) < 3:
-        return None
-    from scipy.cluster.hierarchy import dendrogram, linkage
-
-    tree = linkage(vectors.astype(np.float64), method="average", metric="cosine")
-    tree[:, 2] = np.maximum(tree[:, 2], 0.0)
-    dendro = dendrogram(tree, no_plot=True, labels=list(ids))
-    xs: list = []
-    ys: list = []
-    for icoord, dcoord in zip(dendro["icoord"], dendro["dcoord"]):
-        xs += [round(v, 4) for v in dcoord] + [None]
-        ys += [round(v, 2) for v in icoord] + [None]
-    leaves = [int(t) for t in dendro["ivl"]]
-    return {"x": xs, "y": ys, "leaves": leaves, "ticks": [5 + 10 * i for i in range(len(leaves))]}
+    """Average-linkage (cosine) tree over topic vectors, as dendrogram line coordinates
+    (`labeler.figures.hierarchy.dendrogram`, which `visualize_hierarchy` draws too)."""
+    return dendrogram(vectors, ids)
 
 
 def over_time(documents: pd.DataFrame) -> dict | None:

@@ -27,6 +27,7 @@ from markupsafe import Markup
 
 from labeler import tree as topic_tree
 from labeler.errors import LabelerError
+from labeler.figures import _style as figure_style
 from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.represent import topic_vectors
 from labeler.resources import data_dir
@@ -256,8 +257,55 @@ def _prepare_topics(topics: list[dict], stages: list, nearest: dict, options: Re
         ]
 
 
+TIME_SHOWN = 10  # topics over time: the largest topics drawn, the others in the legend
+
+
+def _figures(charts_data: dict, topics: list[dict]) -> dict:
+    """The corpus-wide charts as the figures `labeler.figures` builds (`{"data", "layout"}`
+    each, drawn by the page with `Plotly.newPlot`): the same code as `visualize_heatmap`,
+    `visualize_hierarchy`, `visualize_topics_over_time` and the per-class heatmap."""
+    from labeler.figures.heatmap import similarity_figure
+    from labeler.figures.hierarchy import hierarchy_figure
+    from labeler.figures.topics_over_time import time_figure
+    from labeler.figures.topics_per_class import class_heatmap
+
+    names = {t["topic"]: t["name"] for t in topics}
+    colours = {t["topic"]: t["colour"] for t in topics}
+    sizes = {t["topic"]: t["size"] for t in topics}
+    spec = figure_style.spec
+    out = {}
+    if charts_data["similarity"]:
+        heatmap = charts_data["similarity"]
+        out["similarity"] = spec(similarity_figure(heatmap["topics"], names, heatmap["z"]))
+    if charts_data["hierarchy"]:
+        out["hierarchy"] = spec(hierarchy_figure(charts_data["hierarchy"], names, colours, sizes))
+    time = charts_data["time"]
+    if time:
+        largest = sorted((t for t in topics if not t["is_outlier"]), key=lambda t: -t["size"])
+        shown = {t["topic"] for t in largest[:TIME_SHOWN]}
+        series = [
+            {
+                "topic": t["topic"], "name": t["name"], "colour": t["colour"],
+                "x": time["periods"], "y": time["counts"][t["topic"]],
+                "visible": True if t["topic"] in shown else "legendonly",
+            }
+            for t in topics
+            if t["topic"] in time["counts"]
+        ]  # fmt: skip
+        out["time"] = spec(time_figure(series, f"documents per {time['unit']}", dates=True))
+        for trace in out["time"]["data"]:
+            del trace["x"]  # the periods, once in the page's data: its script puts them back
+    if charts_data["classes"]:
+        out["classes"] = spec(class_heatmap(charts_data["classes"], names, sizes))
+    return out
+
+
+CHART_DATA = ("map", "time", "tree")  # what the page draws itself, beside the figures
+
+
 def _page_data(topics: list[dict], stages: list, charts_data: dict, nearest: dict) -> dict:
-    """The JSON the page's script draws from: topics as the panel shows them, and each chart."""
+    """The JSON the page's script draws from: topics as the panel shows them, the map's and
+    the per-topic charts' data, and the corpus-wide charts as figures."""
     return {
         "topics": [
             {
@@ -278,7 +326,8 @@ def _page_data(topics: list[dict], stages: list, charts_data: dict, nearest: dic
             }
             for t in topics
         ],
-        **charts_data,
+        **{key: charts_data[key] for key in CHART_DATA},
+        "figures": _figures(charts_data, topics),
     }
 
 
