@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import logging
@@ -142,6 +143,13 @@ def user_errors(func):
             sys.exit(130)
         except MemoryError:
             fail("out of memory: try --sample N, or a machine with more memory")
+        except BrokenPipeError:
+            # The reader of stdout went away (`labeler tree RUN | head`): nothing is wrong and
+            # there is nobody to tell. stdout goes to /dev/null so that Python's own flush at
+            # exit does not fail again; 141 is what a shell reports for SIGPIPE.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except OSError as exc:
             if os.environ.get("LABELER_DEBUG"):
                 raise

@@ -78,3 +78,19 @@ def test_host_header_names():
     assert host_name("127.0.0.1:8040") == "127.0.0.1"
     assert host_name("[::1]:8040") == "::1"
     assert host_name("Example.ORG") == "example.org"
+
+
+def test_a_closed_stdout_is_a_quiet_exit_not_an_error():
+    """`labeler tree RUN | head`: the reader leaving is not an error to print."""
+    import subprocess
+    import sys
+
+    code = (
+        "from labeler.cli.common import user_errors\n"
+        "@user_errors\n"
+        "def command():\n"
+        "    raise BrokenPipeError(32, 'Broken pipe')\n"
+        "command()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 141 and done.stderr == ""
