@@ -135,6 +135,21 @@ def test_hierarchy_takes_bertopics_arguments(seed_fit, docs):
         model.get_topic_tree(hierarchical_topics.iloc[:0])
 
 
+def test_seed_001_umap_model_probabilities_and_find_topics(docs):
+    from umap import UMAP
+
+    umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
+                      random_state=100)  # fmt: skip
+    topic_model = BERTopic(umap_model=umap_model, language="english", calculate_probabilities=True)
+    topics, probabilities = topic_model.fit_transform(docs)
+    assert probabilities.shape == (len(docs), len(set(topics) - {-1}))
+    assert topic_model.umap_model_.embedding_.shape == (len(docs), 5)
+    similar_topics, similarity = topic_model.find_topics("my new card has not arrived", top_n=3)
+    assert len(similar_topics) == 3 and similarity == sorted(similarity, reverse=True)
+    words = [w for w, _ in topic_model.get_topic(similar_topics[0])]
+    assert {"card", "arrive", "arrived", "delivery"} & set(words)
+
+
 def test_a_kmeans_clusterer_gives_its_clusters_and_no_outliers(docs):
     topic_model = BERTopic(hdbscan_model=KMeans(n_clusters=8, n_init=3, random_state=0))
     topics, probs = topic_model.fit_transform(docs)
