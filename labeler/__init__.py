@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     # the estimator and its run folder
     "TopicModel": "labeler.model",
+    "BERTopic": "labeler.bertopic",
     "Run": "labeler.run.folder",
     "load_run": "labeler.run.records",
     "save": "labeler.api",

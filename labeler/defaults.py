@@ -14,3 +14,4 @@ TOP_N_WORDS = 10  # keywords kept per topic and stage
 N_CANDIDATE_WORDS = 30  # c-TF-IDF candidates the embedding stages re-rank
 N_REPRESENTATIVE_DOCS = 5
 MMR_DIVERSITY = 0.3
+LANGUAGE = "english"  # the documents' language (BERTopic's parameter): stop words, the model

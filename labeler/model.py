@@ -22,7 +22,14 @@ from labeler import cluster as clustering
 from labeler import defaults, guided
 from labeler import tree as topic_tree
 from labeler.embedding.cache import ArrayCache
-from labeler.embedding.sbert import DEFAULT_MODEL, CachedEmbedder, Embedder
+from labeler.embedding.sbert import (
+    DEFAULT_MODEL,
+    MULTILINGUAL_MODEL,
+    CachedEmbedder,
+    Embedder,
+    SentenceTransformerEmbedder,
+    is_sentence_transformer,
+)
 from labeler.errors import LabelerError
 from labeler.represent import (
     DESCRIBE_PARAMS,
@@ -34,13 +41,42 @@ from labeler.represent import (
     stage,
     unit,
 )
+from labeler.represent import chain as representation
+from labeler.represent.ctfidf import ClassTfidfTransformer, is_english
 from labeler.represent.slices import class_values, time_bins
 
 log = logging.getLogger("labeler")
 
 SLICE_WORDS = 5  # words per topic and time bin or class, as BERTopic's topics_over_time
 
-__all__ = ["OUTLIER", "TopicModel", "keyword_label"]
+__all__ = ["OUTLIER", "TopicMapper", "TopicModel", "keyword_label"]
+
+
+class TopicMapper:
+    """BERTopic's record of how the topics were renumbered (`TopicModel.topic_mapper_`):
+    `mappings_` holds one row per topic, its id at each step, the first column before the fit's
+    merge to `n_topics`, the last now."""
+
+    def __init__(self, topics: Sequence[int] = ()):
+        self.mappings_ = [[t, t] for t in sorted({int(t) for t in topics})]
+
+    @classmethod
+    def from_topics(cls, before: Sequence[int], after: Sequence[int]) -> TopicMapper:
+        """From each document's topic before and after a merge."""
+        mapper = cls()
+        pairs = sorted({(int(b), int(a)) for b, a in zip(before, after)})
+        mapper.mappings_ = [[b, a] for b, a in pairs]
+        return mapper
+
+    def add_mappings(self, mappings: dict[int, int]) -> None:
+        """A new last column: each topic's current id mapped (-1 when `mappings` drops it)."""
+        for row in self.mappings_:
+            row.append(int(mappings.get(row[-1], OUTLIER)))
+
+    def get_mappings(self, original_topics: bool = True) -> dict[int, int]:
+        """Topic → current topic, from the first column (`original_topics`) or the one before
+        the last."""
+        return {row[0 if original_topics else -2]: row[-1] for row in self.mappings_}
 
 
 class TopicModel(BaseEstimator):
@@ -48,11 +84,11 @@ class TopicModel(BaseEstimator):
 
     Parameters
     ----------
-    embedding_model : str, Embedder or None, default "all-MiniLM-L6-v2" (packaged)
-        A sentence-transformers id or path, or any object with `key` and `embed(texts)` (see
-        `labeler.embedding.sbert.Embedder`); None when embeddings are always passed in (the
-        embedding
-        keyword stages are then skipped).
+    embedding_model : str, Embedder, SentenceTransformer or None, default "all-MiniLM-L6-v2"
+        A sentence-transformers id or path (the default is packaged), a loaded
+        `sentence_transformers.SentenceTransformer`, or any object with `key` and `embed(texts)`
+        (see `labeler.embedding.sbert.Embedder`); None when embeddings are always passed in (the
+        embedding keyword stages are then skipped).
     n_neighbors : int, default 15
         UMAP neighbours.
     n_components : int, default 5
@@ -62,11 +98,18 @@ class TopicModel(BaseEstimator):
     min_samples : int or None, default None
         HDBSCAN min_samples; None derives it from the min cluster size.
     cluster_selection : {"eom", "leaf"}, default "eom"
+    max_topic_share : float or None, default 0.25
+        A topic over this share of the documents is split along its sub-groups when they are
+        distinct (`labeler.cluster.split_catch_all`); None never splits.
+    n_topics : int, "auto" or None, default None
+        Merge the most similar topics until this many remain; "auto" merges the groups of
+        similar topics HDBSCAN finds among the topic centres (BERTopic's `nr_topics="auto"`).
     ngram_range : tuple of int, default (1, 1)
         Keyword phrase lengths, in words.
     min_df : int or None, default None
         Ignore words in fewer documents; None grows it with the corpus.
     stop_words : str or None, default "english"
+        "english" applies to English documents only (`language`).
     top_n_words : int, default 10
         Keywords kept per topic and stage.
     n_candidate_words : int, default 30
@@ -92,6 +135,46 @@ class TopicModel(BaseEstimator):
         Cache folder for embeddings and reductions [~/.cache/labeler or $LABELER_CACHE_DIR].
     use_cache : bool, default True
     show_progress : bool, default False
+    umap_model : object or None, default None
+        BERTopic's: any reduction with `fit_transform` (or `fit` and `transform`), used instead
+        of labeler's UMAP (a clone of it is fitted; `labeler.bertopic.dimensionality.
+        BaseDimensionalityReduction` skips the reduction). The map stays labeler's 2-d UMAP of
+        the embeddings unless the reduction itself is 2-d.
+    hdbscan_model : object or None, default None
+        BERTopic's: any clusterer with `fit` and `labels_` (-1 for outliers), and
+        `probabilities_` if it has them (scikit-learn's KMeans, AgglomerativeClustering,
+        HDBSCAN...), used instead of labeler's HDBSCAN (a clone of it is fitted). The catch-all
+        split, zero-shot topics and `n_topics` still apply.
+    vectorizer_model : CountVectorizer or None, default None
+        Used as given (a clone is fitted on the documents) instead of labeler's vocabulary
+        (`ngram_range`, `min_df` and `stop_words` are then its own).
+    ctfidf_model : labeler.bertopic.vectorizers.ClassTfidfTransformer or None, default None
+        BERTopic's c-TF-IDF options: BM25-inspired weighting, reduced frequent words, seed words.
+    representation_model : object, list or dict, or None, default None
+        BERTopic's `KeyBERTInspired` or `MaximalMarginalRelevance`
+        (`labeler.bertopic.representation`), a list of them (a chain) or a dict of aspects
+        (`{"Main": ..., "Aspect1": ...}`): the chain's words are the main representation
+        (`get_topic`, `topic_representations_`, the keyword labels), each aspect a column of
+        `get_topic_info()` (`labeler.represent.chain`). None: the main representation is the
+        c-TF-IDF words, labels come from the MMR stage.
+    calculate_probabilities : bool, default False
+        `probabilities_` (and `fit_transform`'s second value) become the (n_documents,
+        n_topics) topic distribution: HDBSCAN's soft clustering
+        (`hdbscan.all_points_membership_vectors`) when labeler's HDBSCAN (or a given
+        `hdbscan.HDBSCAN`) made the topics and each cluster became one topic, else a softmax of
+        each document's cosine similarity to the topic centres (`probability_method_` says
+        which).
+    language : str, default "english"
+        The documents' language: any other ("multilingual", "german", ...) replaces the default
+        embedding model by paraphrase-multilingual-MiniLM-L12-v2 (not packaged: it must be on
+        this machine; a named `embedding_model` is kept) and drops the English stop words.
+    low_memory : bool, default False
+        Passed to UMAP when labeler builds it (it changes nothing there: labeler gives UMAP its
+        neighbour graph).
+
+    Objects given as parameters (models, vectorizers) are recorded in a run's config.json by
+    class and parameters; a model reopened from a run (`Run.model()`, `labeler.load_run`) has
+    None for them, its fitted state (topics, words, representations) being in the run's files.
 
     Attributes
     ----------
@@ -103,22 +186,45 @@ class TopicModel(BaseEstimator):
         The 2-d map positions.
     topics_ : ndarray of shape (n_documents,)
         Topic per document; -1 is the outliers.
-    probabilities_ : ndarray of shape (n_documents,)
+    probabilities_ : ndarray of shape (n_documents,) or (n_documents, n_topics)
+        The probability of each document's topic; with `calculate_probabilities`, of every topic
+        (columns: topics 0, 1, ..., outliers excluded; in memory only, a run keeps the first).
+    assigned_probabilities_ : ndarray of shape (n_documents,)
+        The probability of each document's own topic (documents.parquet's `probability`).
+    probability_method_ : str
+        "hdbscan" (soft clustering), "centres" (softmax of similarities) or "assigned" (no
+        distribution: `calculate_probabilities` off).
     min_cluster_size_ : int
         The min cluster size used (given or derived).
     topic_ids_ : list of int
     topic_sizes_ : dict of int to int
-    topic_embeddings_ : dict of int to ndarray
+    topic_centres_ : dict of int to ndarray
         Unit-length centre of each topic's document embeddings.
+    topic_embeddings_ : ndarray of shape (n_topics (+1), dim)
+        The same centres as rows, in `sorted(topic_ids_)` order (the outliers first, as BERTopic).
     ctfidf_ : labeler.represent.CTFIDF
         The fitted c-TF-IDF (its vectorizer and word weights).
+    c_tf_idf_ : scipy.sparse matrix of shape (n_topics (+1), n_words)
+        Its topic × word weights, rows in `sorted(topic_ids_)` order.
     keywords_ : dict of str to dict of int to list of (str, float)
         Keywords per stage name (`labeler.represent.STAGES`: "ctfidf", "keybert", "mmr"), then
         per topic.
-    representative_docs_ : dict of int to list of int
-        Indices into `documents_`.
+    topic_representations_ : dict of int to list of (str, float)
+        The main representation: `representation_model`'s words, or the c-TF-IDF stage's.
+    topic_aspects_ : dict of str to dict of int to list of (str, float)
+        `representation_model`'s aspects (empty without a dict of them).
+    representative_rows_ : dict of int to list of int
+        Representative documents, as indices into `documents_`.
+    representative_docs_ : dict of int to list of str
+        The same documents' texts.
     labels_ : dict of int to str
         Keyword labels (LLM labels live in a run's database).
+    topic_labels_ : dict of int to str
+        BERTopic-style names, "0_word_word_word" (zero-shot topics: their names).
+    custom_labels_ : list of str or None
+        Set by `set_topic_labels` (one per topic, in `sorted(topic_ids_)` order).
+    topic_mapper_ : TopicMapper
+        Each topic before the merge to `n_topics` and after it.
     timings_ : dict of str to float
         Seconds per fit step (empty for a model opened from a run).
     zeroshot_topics_ : dict of int to str
@@ -129,6 +235,8 @@ class TopicModel(BaseEstimator):
     timestamps_, classes_ : list or None
         The run's time and class columns (runs and `Run.model()`), for `topics_over_time()` and
         `topics_per_class()` without arguments.
+    umap_model_, hdbscan_model_ : object
+        The fitted copies of `umap_model` and `hdbscan_model` (a fit with them only).
     """
 
     def __init__(
@@ -141,7 +249,7 @@ class TopicModel(BaseEstimator):
         min_samples: int | None = None,
         cluster_selection: str = defaults.CLUSTER_SELECTION,
         max_topic_share: float | None = clustering.MAX_TOPIC_SHARE,
-        n_topics: int | None = None,
+        n_topics: int | str | None = None,
         ngram_range: tuple[int, int] = defaults.NGRAM_RANGE,
         min_df: int | None = None,
         stop_words: str | None = defaults.STOP_WORDS,
@@ -157,6 +265,14 @@ class TopicModel(BaseEstimator):
         cache_dir: str | None = None,
         use_cache: bool = True,
         show_progress: bool = False,
+        umap_model=None,
+        hdbscan_model=None,
+        vectorizer_model=None,
+        ctfidf_model: ClassTfidfTransformer | None = None,
+        representation_model=None,
+        calculate_probabilities: bool = False,
+        language: str = defaults.LANGUAGE,
+        low_memory: bool = False,
     ):
         self.embedding_model = embedding_model
         self.n_neighbors = n_neighbors
@@ -181,25 +297,65 @@ class TopicModel(BaseEstimator):
         self.cache_dir = cache_dir
         self.use_cache = use_cache
         self.show_progress = show_progress
+        self.umap_model = umap_model
+        self.hdbscan_model = hdbscan_model
+        self.vectorizer_model = vectorizer_model
+        self.ctfidf_model = ctfidf_model
+        self.representation_model = representation_model
+        self.calculate_probabilities = calculate_probabilities
+        self.language = language
+        self.low_memory = low_memory
+
+    def __getstate__(self):
+        """Pickling (and copy.deepcopy) leave out the loaded embedder, which is rebuilt on use."""
+        state = super().__getstate__()
+        for name in ("_embedder_obj", "_embedder_of", "_wrapped_model"):
+            state.pop(name, None)
+        return state
+
+    @classmethod
+    def topic_model_param_names(cls) -> list[str]:
+        """TopicModel's own parameter names (its signature's), whatever the subclass calls them."""
+        return TopicModel._get_param_names()
+
+    def topic_model_params(self) -> dict:
+        """The parameters under TopicModel's names (`get_params()` under this class' names):
+        what config.json records, so that any subclass' run reopens as any other."""
+        return {name: getattr(self, name) for name in self.topic_model_param_names()}
 
     # ------------------------------------------------------------------ embedding
-    def _embedder(self) -> Embedder | None:
-        if getattr(self, "_embedder_obj", None) is not None:
-            return self._embedder_obj
+    def embedding_spec(self):
+        """The embedding model this model embeds with: `embedding_model` (a loaded
+        SentenceTransformer wrapped as an Embedder), except that a non-English `language`
+        replaces the default model by the multilingual one. None: no model."""
         model = self.embedding_model
-        if model is None:
+        if isinstance(model, str) and model == DEFAULT_MODEL and not is_english(self.language):
+            return MULTILINGUAL_MODEL
+        if is_sentence_transformer(model):
+            wrapped = getattr(self, "_wrapped_model", None)
+            if wrapped is None or wrapped[0] is not model:
+                wrapped = (model, SentenceTransformerEmbedder.from_model(model))
+                self._wrapped_model = wrapped
+            return wrapped[1]
+        return model
+
+    def _embedder(self) -> Embedder | None:
+        spec = self.embedding_spec()
+        if getattr(self, "_embedder_obj", None) is not None and self._embedder_of is spec:
+            return self._embedder_obj
+        if spec is None:
             embedder = None
-        elif isinstance(model, str):
+        elif isinstance(spec, str):
             from labeler.embedding import make_embedder
 
-            embedder = make_embedder(model, self.cache_dir)
+            embedder = make_embedder(spec, self.cache_dir)
         else:
-            embedder = model
+            embedder = spec
         if embedder is not None and self.use_cache:
             from labeler.embedding.cache import EmbeddingCache
 
             embedder = CachedEmbedder(embedder, EmbeddingCache(self.cache_dir))
-        self._embedder_obj = embedder
+        self._embedder_obj, self._embedder_of = embedder, spec
         return embedder
 
     def embed(self, texts: Sequence[str], show_progress: bool | None = None) -> np.ndarray:
@@ -209,7 +365,17 @@ class TopicModel(BaseEstimator):
         if embedder is None:
             raise LabelerError("no embedding model: pass embeddings, or set embedding_model")
         show = self.show_progress if show_progress is None else show_progress
-        return embedder.embed(list(texts), show_progress=show)
+        try:
+            return embedder.embed(list(texts), show_progress=show)
+        except LabelerError as exc:
+            if self.embedding_spec() == MULTILINGUAL_MODEL != self.embedding_model:
+                raise LabelerError(
+                    f"language={self.language!r} selects {MULTILINGUAL_MODEL}, which is not "
+                    "packaged with labeler (only all-MiniLM-L6-v2 is) and could not be loaded "
+                    f"here ({exc}): pass embedding_model= a model on this machine, or "
+                    "precomputed embeddings"
+                ) from exc
+            raise
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -221,6 +387,7 @@ class TopicModel(BaseEstimator):
         documents = [str(d) for d in documents]
         if not documents:
             raise LabelerError("no documents to fit")
+        self._check_parts()
         seeds, names = self._guidance()  # refused before anything is embedded
         self.timings_: dict[str, float] = {}
         clock = time.perf_counter()
@@ -271,6 +438,39 @@ class TopicModel(BaseEstimator):
         self.timings_["describe"] = time.perf_counter() - clock
         return self
 
+    def _param(self, name: str) -> str:
+        """A TopicModel parameter's name in this class (BERTopic calls some differently)."""
+        return name
+
+    def _check_parts(self) -> None:
+        """The parameters a fit cannot start without, checked before anything is embedded."""
+        n = self.n_topics
+        whole = isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+        if not (n is None or n == "auto" or (whole and n >= 1)):
+            raise LabelerError(
+                f'{self._param("n_topics")} is a number of topics (1 or more), "auto" or None, '
+                f"not {n!r}"
+            )
+        if self.umap_model is not None:
+            clustering.check_reducer(self.umap_model)
+        if self.hdbscan_model is not None:
+            clustering.check_clusterer(self.hdbscan_model)
+        vectorizer = self.vectorizer_model
+        if vectorizer is not None and not all(
+            hasattr(vectorizer, m) for m in ("fit_transform", "transform", "get_feature_names_out")
+        ):
+            raise LabelerError(
+                f"vectorizer_model: {type(vectorizer).__name__} is not a scikit-learn "
+                "CountVectorizer (fit_transform, transform, get_feature_names_out)"
+            )
+        weighting = self.ctfidf_model
+        if weighting is not None and not isinstance(weighting, ClassTfidfTransformer):
+            raise LabelerError(
+                f"ctfidf_model: labeler weighs with its ClassTfidfTransformer "
+                f"(labeler.bertopic.vectorizers), not {type(weighting).__name__}"
+            )
+        representation.resolve(self.representation_model)
+
     def _cluster(
         self,
         embeddings: np.ndarray,
@@ -278,8 +478,8 @@ class TopicModel(BaseEstimator):
         reduced: np.ndarray,
         names: list[str] | None,
     ) -> None:
-        """Zero-shot names first (labeler.guided), HDBSCAN on the rest, catch-all splits,
-        clustered topics about a name joined to it, then the --topics merge.
+        """Zero-shot names first (labeler.guided), HDBSCAN (or `hdbscan_model`) on the rest,
+        catch-all splits, clustered topics about a name joined to it, then the --topics merge.
 
         `clustered`: the embeddings as clustering sees them (nudged towards seed topics);
         `embeddings`: the documents' own, which names are compared with."""
@@ -292,10 +492,20 @@ class TopicModel(BaseEstimator):
                 embeddings, name_vectors, self.zeroshot_min_similarity
             )
         rest = np.flatnonzero(named < 0)
-        log.info("clustering (HDBSCAN, min cluster size %d)", self.min_cluster_size_)
-        topics, probabilities = clustering.cluster(
-            reduced[rest], self.min_cluster_size_, self.min_samples, self.cluster_selection
-        )
+        soft = bool(self.calculate_probabilities)
+        if self.hdbscan_model is None:
+            log.info("clustering (HDBSCAN, min cluster size %d)", self.min_cluster_size_)
+            found = clustering.cluster(
+                reduced[rest], self.min_cluster_size_, self.min_samples, self.cluster_selection,
+                soft=soft,
+            )  # fmt: skip
+            topics, probabilities, membership = found if soft else (*found, None)
+        else:
+            log.info("clustering (%s)", type(self.hdbscan_model).__name__)
+            topics, probabilities, membership, self.hdbscan_model_ = clustering.cluster_with(
+                self.hdbscan_model, reduced[rest], soft
+            )
+        clusters = topics.copy()  # the clusterer's own topics, for its soft clustering
         topics, self.splits_ = clustering.split_catch_all(
             topics, clustered[rest], self.min_cluster_size_, self.max_topic_share, seed=self.seed
         )
@@ -318,18 +528,28 @@ class TopicModel(BaseEstimator):
                 named[moved] = nearest[moved]
                 keep = ~np.isin(topics, list(joined))
                 rest, topics, probabilities = rest[keep], topics[keep], probabilities[keep]
+                clusters = clusters[keep]
+                membership = membership[keep] if membership is not None else None
                 topics = clustering.renumber_by_size(topics)
         found = [int(i) for i in np.unique(named[named >= 0])]  # in the names' order
-        if self.n_topics:
+        before = topics.copy()  # the topics before the merge to n_topics (topic_mapper_)
+        if self.n_topics == "auto":
+            topics = clustering.merge_auto(topics, clustered[rest])
+        elif self.n_topics:
             target = max(1, self.n_topics - len(found))
             topics = clustering.merge_to(topics, clustered[rest], target)
         # Named topics first (0, 1, ... in the list's order), the clustered ones after them.
         self.topics_ = np.full(len(documents), -1, dtype=np.int64)
-        self.probabilities_ = similarity.copy()
+        self.assigned_probabilities_ = similarity.copy()
         self.topics_[rest] = np.where(topics >= 0, topics + len(found), -1)
-        self.probabilities_[rest] = probabilities
+        self.assigned_probabilities_[rest] = probabilities
+        merged_from = self.topics_.copy()
+        merged_from[rest] = np.where(before >= 0, before + len(found), -1)
         for new, index in enumerate(found):
             self.topics_[named == index] = new
+            merged_from[named == index] = new
+        self.topic_mapper_ = TopicMapper.from_topics(merged_from, self.topics_)
+        self._distribution(rest, clusters, membership if not found else None)
         self.zeroshot_topics_ = {new: names[index] for new, index in enumerate(found)}
         if names is not None:
             self.guided_["zero_shot"] = {
@@ -344,6 +564,43 @@ class TopicModel(BaseEstimator):
                 "zero-shot: %d documents in %d of %d named topics",
                 int((named >= 0).sum()), len(found), len(names),
             )  # fmt: skip
+
+    def _distribution(self, rest: np.ndarray, clusters: np.ndarray, membership) -> None:
+        """`probabilities_`: the assigned topic's probability, or with `calculate_probabilities`
+        the (n_documents, n_topics) distribution. HDBSCAN's soft clustering (`membership`, one
+        column per cluster of the documents in `rest`) when each cluster became exactly one
+        topic (merges add their columns up, as BERTopic's); otherwise, after a catch-all split
+        or with zero-shot topics or a clusterer without soft clustering, a softmax of each
+        document's cosine similarity to the topic centres."""
+        if not self.calculate_probabilities:
+            self.probability_method_ = "assigned"
+            self.probabilities_ = self.assigned_probabilities_
+            return
+        ids = [int(t) for t in np.unique(self.topics_) if t >= 0]  # 0, 1, ...: the columns
+        target = {}
+        if membership is not None:
+            final = self.topics_[rest]
+            for c in range(membership.shape[1]):
+                went = set(final[clusters == c].tolist())
+                if len(went) != 1 or OUTLIER in went:
+                    target = {}
+                    break
+                target[c] = went.pop()
+        if target:
+            matrix = np.zeros((len(self.topics_), len(ids)), dtype=np.float32)
+            for c, t in target.items():
+                matrix[rest, t] += membership[:, c]
+            self.probability_method_ = "hdbscan"
+        else:
+            normed = unit(self.embeddings_)
+            centres = (
+                np.stack([normed[self.topics_ == t].mean(axis=0) for t in ids])
+                if ids
+                else (np.zeros((0, normed.shape[1]), dtype=np.float32))
+            )
+            matrix = clustering.centre_probabilities(self.embeddings_, centres)
+            self.probability_method_ = "centres"
+        self.probabilities_ = matrix
 
     def _guidance(self) -> tuple[list[list[str]] | None, list[str] | None]:
         """The seed and zero-shot lists, checked; both need a model that embeds text."""
@@ -369,10 +626,12 @@ class TopicModel(BaseEstimator):
         return self.topics_, self.probabilities_
 
     def _model_name(self) -> str:
-        model = self.embedding_model
+        model = self.embedding_spec()
         return model if isinstance(model, str) or model is None else getattr(model, "key", "custom")
 
     def _reduce(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.umap_model is not None:
+            return self._reduce_with_model(embeddings)
         params = ("reduce-v1", self.n_neighbors, self.n_components, self.seed, self.layout)
         cache = ArrayCache(self.cache_dir) if self.use_cache else None
         key = ArrayCache.key(embeddings, *params) if cache else ""
@@ -384,12 +643,37 @@ class TopicModel(BaseEstimator):
         self.reduction_cached_ = False
         log.info("UMAP: %d-d for clustering and 2-d for the map", self.n_components)
         reduced, layout = clustering.reduce(
-            embeddings, self.n_neighbors, self.n_components, self.seed, with_layout=self.layout
-        )
+            embeddings, self.n_neighbors, self.n_components, self.seed, with_layout=self.layout,
+            low_memory=self.low_memory,
+        )  # fmt: skip
         if layout is None:
             layout = np.zeros((len(embeddings), 2), dtype=np.float32)
         if cache:
             cache.put(key, reduced=reduced, layout=layout)
+        return reduced, layout
+
+    def _reduce_with_model(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`umap_model`'s reduction; the map is labeler's 2-d UMAP of the embeddings (cached)
+        unless the reduction is 2-d itself."""
+        log.info("reducing with %s", type(self.umap_model).__name__)
+        self.reduction_cached_ = False
+        self.umap_model_, reduced = clustering.reduce_with(self.umap_model, embeddings)
+        if reduced.ndim != 2 or reduced.shape[0] != len(embeddings):
+            raise LabelerError(
+                f"umap_model gave shape {reduced.shape}: one row per document was expected"
+            )
+        if reduced.shape[1] == 2:
+            return reduced, reduced.copy()
+        if not self.layout:
+            return reduced, np.zeros((len(embeddings), 2), dtype=np.float32)
+        cache = ArrayCache(self.cache_dir) if self.use_cache else None
+        key = ArrayCache.key(embeddings, "map-v1", self.n_neighbors, self.seed) if cache else ""
+        hit = cache.get(key) if cache else None
+        if hit is not None:
+            return reduced, hit["layout"]
+        layout = clustering.map_layout(embeddings, self.n_neighbors, self.seed, self.low_memory)
+        if cache:
+            cache.put(key, layout=layout)
         return reduced, layout
 
     def describe_params(self) -> dict:
@@ -409,6 +693,12 @@ class TopicModel(BaseEstimator):
         if len(topics) != len(self.topics_) or len(mapping) != len(pairs):
             raise ValueError("describe_corpus renumbers the fitted topics: one new id per old id")
         self.zeroshot_topics_ = {mapping[t]: name for t, name in self.zeroshot_topics_.items()}
+        if np.ndim(self.probabilities_) == 2:  # the distribution's columns follow the topics
+            old, self.probabilities_ = self.probabilities_, np.zeros_like(self.probabilities_)
+            for t, new in mapping.items():
+                if t >= 0 and new >= 0:
+                    self.probabilities_[:, new] += old[:, t]
+        self.topic_mapper_.add_mappings(mapping)
         self.topics_ = topics
         self._set_description(topics, corpus)
         self.labels_.update(self.zeroshot_topics_)
@@ -428,10 +718,16 @@ class TopicModel(BaseEstimator):
         self.ctfidf_ = found.ctfidf
         self.topic_ids_ = sorted(found.sizes)
         self.topic_sizes_ = found.sizes
-        self.topic_embeddings_ = found.centres
+        self.topic_centres_ = found.centres
         self.keywords_ = found.keywords
-        self.representative_docs_ = found.representative_docs
+        self.representative_rows_ = found.representative_docs
         self.labels_ = found.labels
+        main = found.representation
+        self.topic_representations_ = {
+            t: list(words) for t, words in (main or found.keywords["ctfidf"]).items()
+        }
+        self.topic_aspects_ = found.aspects
+        self.custom_labels_ = None
         self.hierarchy_ = None  # the topic tree, built on first use (topic_tree())
 
     def _embed_words(self, words: list[str]) -> np.ndarray:
@@ -448,9 +744,10 @@ class TopicModel(BaseEstimator):
         self._check_fitted()
         if getattr(self, "hierarchy_", None) is None:
             embed_words = self._embed_words if self._embedder() is not None else None
+            describe = {**self.describe_params(), "representation_model": None}  # stages only
             nodes = topic_tree.build_tree(
                 self.documents_, self.embeddings_, self.topics_, embed_words=embed_words,
-                describe=self.describe_params(), leaf_labels=self.labels_,
+                describe=describe, leaf_labels=self.labels_,
             )  # fmt: skip
             for node in nodes:
                 if node["layer"] != 0:
@@ -459,28 +756,44 @@ class TopicModel(BaseEstimator):
                 for s in STAGES:
                     if s.name in self.keywords_:
                         node[s.key] = [[w, float(v)] for w, v in self.keywords_[s.name].get(t, [])]
-                node["representative_docs"] = list(self.representative_docs_.get(t, []))
+                node["representative_docs"] = list(self.representative_rows_.get(t, []))
             for node in nodes:  # the topics' sizes: the whole corpus' on the large path
                 node["size"] = sum(self.topic_sizes_[t] for t in node["topics"])
             self.hierarchy_ = nodes
         return self.hierarchy_
 
-    def get_topic_tree(self) -> str:
+    def get_topic_tree(self, hier_topics: pd.DataFrame | None = None) -> str:
         """The topic tree as indented text: each parent layer's nodes with their children, down
-        to the topics (ids, names and sizes)."""
+        to the topics (ids, names and sizes). `hier_topics`: BERTopic's argument, this model's
+        `hierarchical_topics()` (the tree is the model's own; another table is refused)."""
+        if hier_topics is not None:
+            parents = {int(n["id"]) for n in self.topic_tree() if n["layer"] > 0}
+            given = getattr(hier_topics, "get", lambda _: None)("Parent_ID")
+            if given is None or {int(v) for v in given} != parents:
+                raise LabelerError(
+                    "get_topic_tree draws this model's own tree: pass its hierarchical_topics(), "
+                    "or nothing"
+                )
         return topic_tree.text_tree(self.topic_tree())
 
-    def hierarchical_topics(self) -> pd.DataFrame:
+    def hierarchical_topics(self, docs: Sequence[str] | None = None) -> pd.DataFrame:
         """One row per node above the topics, BERTopic's columns (Parent_ID, Parent_Name,
         Topics, Child_Left_ID, Child_Left_Name, Child_Right_ID, Child_Right_Name, Distance) for
         an n-ary tree: also Child_IDs, Child_Names (every child) and Layer
-        (`labeler.tree.hierarchy_frame`)."""
+        (`labeler.tree.hierarchy_frame`). `docs`: BERTopic's argument, the fitted documents
+        (the tree is built from them; other documents are refused)."""
+        self._check_fitted()
+        if docs is not None and [str(d) for d in docs] != self.documents_:
+            raise LabelerError(
+                "hierarchical_topics builds the tree of the fitted documents: pass the documents "
+                "given to fit, or nothing"
+            )
         return topic_tree.hierarchy_frame(self.topic_tree())
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
         if not hasattr(self, "topics_"):
-            raise LabelerError("this TopicModel is not fitted yet: call fit() first")
+            raise LabelerError(f"this {type(self).__name__} is not fitted yet: call fit() first")
 
     def transform(
         self, documents: Sequence[str], embeddings: np.ndarray | None = None, k: int = 15
@@ -513,71 +826,227 @@ class TopicModel(BaseEstimator):
         ids = [t for t in self.topic_ids_ if t != OUTLIER]
         if not ids:
             return [], []
-        sims = np.array([float(self.topic_embeddings_[t] @ vector) for t in ids])
+        sims = np.array([float(self.topic_centres_[t] @ vector) for t in ids])
         order = np.argsort(-sims, kind="stable")[:top_n]
         return [ids[i] for i in order], [round(float(sims[i]), 4) for i in order]
 
     # ------------------------------------------------------------------ inspection
-    def get_topic(self, topic: int, stage: str = "ctfidf") -> list[tuple[str, float]] | bool:
-        """A topic's words for one stage (c-TF-IDF by default); False for an unknown topic."""
+    # BERTopic's fitted attributes that are views of labeler's own (one copy of each fact).
+    @property
+    def topic_embeddings_(self) -> np.ndarray:
+        """The topic centres as rows, in `sorted(topic_ids_)` order (BERTopic's array)."""
+        ids = sorted(self.topic_ids_)
+        if not ids:
+            return np.zeros((0, self.embeddings_.shape[1]), dtype=np.float32)
+        return np.stack([self.topic_centres_[t] for t in ids])
+
+    @property
+    def representative_docs_(self) -> dict[int, list[str]]:
+        """Each topic's representative documents, as texts (`representative_rows_`' rows)."""
+        return {
+            t: [self.documents_[i] for i in rows] for t, rows in self.representative_rows_.items()
+        }
+
+    @property
+    def c_tf_idf_(self):
+        """The topic × word c-TF-IDF weights (scipy.sparse), rows in `sorted(topic_ids_)` order;
+        its words are `ctfidf_.words_`."""
+        rows = [self.ctfidf_.row(t) for t in sorted(self.topic_ids_)]
+        return self.ctfidf_.c_tf_idf_[[r for r in rows if r is not None]]
+
+    @property
+    def topic_labels_(self) -> dict[int, str]:
+        """BERTopic-style names: the id and three words of the main representation
+        ("0_card_arrive_delivery"); a zero-shot topic's name is its label."""
+        labels = dict(zip(sorted(self.topic_ids_), self.generate_topic_labels()))
+        labels.update(getattr(self, "zeroshot_topics_", {}))
+        return labels
+
+    def get_topic(
+        self, topic: int, full: bool = False, stage: str | None = None
+    ) -> list[tuple[str, float]] | dict | bool:
+        """A topic's main representation (`topic_representations_`: the c-TF-IDF words unless
+        `representation_model` says otherwise); False for an unknown topic. `full`: a dict of
+        the main representation ("Main") and every aspect, as BERTopic's. `stage`: one keyword
+        stage's words instead (`ctfidf`, `keybert`, `mmr`); a string second argument is a stage
+        too, as in labeler 0.1 (`get_topic(0, "mmr")`)."""
         self._check_fitted()
+        if isinstance(full, str):
+            full, stage = False, full
         if topic not in self.topic_sizes_:
             return False
-        return list(self.keywords_.get(_stage_name(stage), {}).get(topic, []))
+        if stage is not None:
+            return list(self.keywords_.get(_stage_name(stage), {}).get(topic, []))
+        main = list(self.topic_representations_.get(topic, []))
+        if full:
+            aspects = {name: list(v.get(topic, [])) for name, v in self.topic_aspects_.items()}
+            return {representation.MAIN: main, **aspects}
+        return main
 
-    def get_topics(self, stage: str = "ctfidf") -> dict[int, list[tuple[str, float]]]:
+    def get_topics(self, full: bool = False, stage: str | None = None) -> dict:
+        """Every topic's `get_topic(topic, full, stage)`, by topic."""
         self._check_fitted()
-        return {t: list(w) for t, w in self.keywords_.get(_stage_name(stage), {}).items()}
+        if isinstance(full, str):
+            full, stage = False, full
+        if stage is not None:
+            return {t: list(w) for t, w in self.keywords_.get(_stage_name(stage), {}).items()}
+        main = {t: list(w) for t, w in self.topic_representations_.items()}
+        if full:
+            return {representation.MAIN: main, **self.topic_aspects_}
+        return main
 
     def get_representative_docs(self, topic: int | None = None):
         self._check_fitted()
-        docs = {
-            t: [self.documents_[i] for i in idx] for t, idx in self.representative_docs_.items()
-        }
+        docs = self.representative_docs_
         return docs if topic is None else docs.get(topic, [])
 
-    def get_topic_info(self) -> pd.DataFrame:
+    def get_topic_info(self, topic: int | None = None) -> pd.DataFrame:
+        """One row per topic, by topic id (the outliers, -1, first, as BERTopic): Topic, Count,
+        Name (the label: keywords, zero-shot name, or a run's current label), CustomName (after
+        `set_topic_labels`), Representation (the main representation's words), KeyBERT and MMR
+        (labeler's stages), one column per aspect, Representative_Docs. `topic`: its row only."""
         self._check_fitted()
+        ids = sorted(self.topic_ids_)
+        custom = self.custom_labels_ if getattr(self, "custom_labels_", None) else None
         rows = []
-        for t in sorted(self.topic_ids_, key=lambda t: (t == OUTLIER, t)):
-            row = {
-                "Topic": t,
-                "Count": self.topic_sizes_[t],
-                "Name": self.labels_[t],
-            }
-            for s in STAGES:  # BERTopic's column names: Representation, KeyBERT, MMR
-                if s.name in self.keywords_:
+        for i, t in enumerate(ids):
+            row = {"Topic": t, "Count": self.topic_sizes_[t], "Name": self.labels_[t]}
+            if custom is not None and len(custom) == len(ids):
+                row["CustomName"] = custom[i]
+            row["Representation"] = [w for w, _ in self.topic_representations_.get(t, [])]
+            for s in STAGES:  # BERTopic's column names: KeyBERT, MMR
+                if s.name in self.keywords_ and s.column != "Representation":
                     row[s.column] = [w for w, _ in self.keywords_[s.name].get(t, [])]
+            for aspect, values in self.topic_aspects_.items():
+                row[aspect] = [w for w, _ in values.get(t, [])]
             row["Representative_Docs"] = self.get_representative_docs(t)
             rows.append(row)
-        return pd.DataFrame(rows)
+        info = pd.DataFrame(rows)
+        if topic is not None:
+            info = info.loc[info["Topic"] == topic].reset_index(drop=True)
+        return info
 
-    def get_document_info(self, documents: Sequence[str] | None = None) -> pd.DataFrame:
-        """Per document: topic, its name, probability, keywords. New documents are transformed."""
+    def get_topic_freq(self, topic: int | None = None) -> pd.DataFrame | int:
+        """Topic and Count per topic, the largest first (outliers included, as BERTopic); the
+        size of one `topic` when given."""
         self._check_fitted()
-        if documents is None or list(documents) == self.documents_:
-            documents = self.documents_
-            topics, probs = self.topics_, self.probabilities_
-            ids = self.doc_ids_
-            representative = {i for idx in self.representative_docs_.values() for i in idx}
-            is_rep = [i in representative for i in range(len(documents))]
-        else:
-            documents = list(documents)
-            topics, probs = self.transform(documents)
-            ids = list(range(len(documents)))
-            is_rep = [False] * len(documents)
-        keywords = self.keywords_["ctfidf"]
-        return pd.DataFrame(
-            {
-                "Document": list(documents),
-                "doc_id": ids,
-                "Topic": topics,
-                "Name": [self.labels_.get(int(t), "") for t in topics],
-                "Probability": probs,
-                "Representative_document": is_rep,
-                "Top_n_words": [" - ".join(w for w, _ in keywords.get(int(t), [])) for t in topics],
-            }
+        if topic is not None:
+            return int(self.topic_sizes_[topic])
+        frame = pd.DataFrame(
+            [(t, self.topic_sizes_[t]) for t in sorted(self.topic_ids_)], columns=["Topic", "Count"]
         )
+        return frame.sort_values("Count", ascending=False, kind="stable").reset_index(drop=True)
+
+    def get_document_info(
+        self,
+        docs: Sequence[str] | None = None,
+        df: pd.DataFrame | None = None,
+        metadata: dict | None = None,
+    ) -> pd.DataFrame:
+        """Per document, BERTopic's columns: Document, Topic, the topic's `get_topic_info()`
+        columns (Name, Representation, ..., Representative_Docs), Top_n_words, Probability (of
+        its own topic) and Representative_document; and labeler's `doc_id`. The fitted documents
+        by default; other documents are assigned with `transform`. `df`: a frame of the
+        documents to extend, `metadata`: more columns (BERTopic's arguments)."""
+        self._check_fitted()
+        if docs is None or [str(d) for d in docs] == self.documents_:
+            docs = self.documents_
+            topics, probs = self.topics_, self.assigned_probabilities_
+            ids = self.doc_ids_
+            representative = {i for rows in self.representative_rows_.values() for i in rows}
+            is_rep = [i in representative for i in range(len(docs))]
+        else:
+            docs = [str(d) for d in docs]
+            topics, probs = self.transform(docs)
+            ids = list(range(len(docs)))
+            is_rep = [False] * len(docs)
+        frame = df.copy() if df is not None else pd.DataFrame(index=range(len(docs)))
+        frame = frame.reset_index(drop=True)
+        frame["Document"] = list(docs)
+        frame["doc_id"] = ids
+        frame["Topic"] = np.asarray(topics, dtype=np.int64)
+        info = self.get_topic_info().drop(columns="Count")
+        frame = frame.merge(info, on="Topic", how="left")
+        words = {t: " - ".join(w for w, _ in v) for t, v in self.topic_representations_.items()}
+        frame["Top_n_words"] = [words.get(int(t), "") for t in topics]
+        frame["Probability"] = np.asarray(probs, dtype=np.float32)
+        frame["Representative_document"] = is_rep
+        for column, values in (metadata or {}).items():
+            frame[column] = values
+        return frame
+
+    # ------------------------------------------------------------------ labels (BERTopic's)
+    def generate_topic_labels(
+        self,
+        nr_words: int = 3,
+        topic_prefix: bool = True,
+        word_length: int | None = None,
+        separator: str = "_",
+        aspect: str | None = None,
+    ) -> list[str]:
+        """A label per topic, in `sorted(topic_ids_)` order (the outliers first): its id (with
+        `topic_prefix`) and first `nr_words` words of the main representation or of `aspect`,
+        each cut to `word_length` characters, joined by `separator`."""
+        self._check_fitted()
+        if aspect is not None and aspect not in self.topic_aspects_:
+            raise LabelerError(
+                f"no aspect {aspect!r}: this model has {sorted(self.topic_aspects_)}"
+            )
+        source = self.topic_aspects_[aspect] if aspect is not None else self.topic_representations_
+        labels = []
+        for t in sorted(self.topic_ids_):
+            words = [str(w)[:word_length] if word_length else str(w) for w, _ in source.get(t, [])]
+            words = words[:nr_words]
+            labels.append(separator.join([str(t), *words] if topic_prefix else words))
+        return labels
+
+    def set_topic_labels(self, topic_labels: list[str] | dict[int, str]) -> None:
+        """`custom_labels_` (and get_topic_info's CustomName): a list of one label per topic in
+        `sorted(topic_ids_)` order, or a dict of the topics to rename (the others keep their
+        custom label or Name). In memory only: a saved run keeps its own labels (`Name`)."""
+        self._check_fitted()
+        ids = sorted(self.topic_ids_)
+        if isinstance(topic_labels, dict):
+            current = self.custom_labels_ or [self.labels_[t] for t in ids]
+            labels = [str(topic_labels[t]) if topic_labels.get(t) else current[i]
+                      for i, t in enumerate(ids)]  # fmt: skip
+        elif isinstance(topic_labels, (list, tuple)):
+            if len(topic_labels) != len(ids):
+                raise LabelerError(
+                    f"{len(topic_labels)} labels for {len(ids)} topics: give one per topic "
+                    "(outliers included), or a dict of the topics to rename"
+                )
+            labels = [str(label) for label in topic_labels]
+        else:
+            raise LabelerError("topic_labels is a list (one per topic) or a dict topic → label")
+        self.custom_labels_ = labels
+
+    # ------------------------------------------------------------------ save and load
+    def save(
+        self,
+        path,
+        serialization: str | None = None,
+        save_embedding_model: bool | str = True,
+        save_ctfidf: bool = False,
+    ):
+        """Save as a run folder (`labeler.save`: the same files as `labeler run`, reports
+        included) and return its path. BERTopic's `serialization`, `save_embedding_model` and
+        `save_ctfidf` are accepted and change nothing: a run is never a pickle, records the
+        embedding model by name, and its c-TF-IDF is rebuilt from its documents on load."""
+        import labeler  # the run layer, through the public name: a fit never loads it
+
+        return labeler.save(self, path)
+
+    @classmethod
+    def load(cls, path, embedding_model=None):
+        """A run folder as a fitted model of this class (`labeler.load_run`). `embedding_model`
+        replaces the one the run records (which new documents and queries are embedded with)."""
+        import labeler  # the run layer, through the public name: a fit never loads it
+
+        model = labeler.load_run(path, model_class=cls)
+        if embedding_model is not None:
+            model.embedding_model = embedding_model
+        return model
 
     # ------------------------------------------------------------------ slices
     def topics_over_time(

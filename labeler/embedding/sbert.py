@@ -21,6 +21,9 @@ from labeler.errors import LabelerError
 log = logging.getLogger("labeler")
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# BERTopic's model for `language="multilingual"` (or any language but English). Not packaged:
+# it loads only where sentence-transformers finds it (its cache, a path, the network).
+MULTILINGUAL_MODEL = "paraphrase-multilingual-MiniLM-L12-v2"
 _PACKAGED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 
 
@@ -149,6 +152,15 @@ class SentenceTransformerEmbedder:
         self._model = None
         self._lock = threading.Lock()  # label workers may ask at once: load the model once
 
+    @classmethod
+    def from_model(cls, model, batch_size: int = 64) -> SentenceTransformerEmbedder:
+        """An embedder over a `sentence_transformers.SentenceTransformer` the user loaded
+        (BERTopic's `embedding_model=SentenceTransformer(...)`), keyed by the model it was
+        loaded from: the packaged copy is `all-MiniLM-L6-v2`, as its name is."""
+        embedder = cls(sentence_transformer_name(model), batch_size=batch_size)
+        embedder._model = model
+        return embedder
+
     @property
     def key(self) -> str:
         return self.model_name
@@ -175,6 +187,27 @@ class SentenceTransformerEmbedder:
             normalize_embeddings=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def is_sentence_transformer(model) -> bool:
+    """Whether `model` is a `sentence_transformers.SentenceTransformer` (never imports it)."""
+    import sys
+
+    module = sys.modules.get("sentence_transformers")
+    return module is not None and isinstance(model, module.SentenceTransformer)
+
+
+def sentence_transformer_name(model) -> str:
+    """The id or path a loaded SentenceTransformer came from (`all-MiniLM-L6-v2` for the
+    packaged copy, whichever way it was named)."""
+    card = getattr(model, "model_card_data", None)
+    tokenizer = getattr(model, "tokenizer", None)
+    names = [getattr(card, "base_model", None), getattr(tokenizer, "name_or_path", None)]
+    packaged = resolve_model_path(DEFAULT_MODEL)
+    for name in names:
+        if name and (is_packaged_model(str(name)) or str(name) == packaged):
+            return DEFAULT_MODEL
+    return next((str(n) for n in names if n), type(model).__name__)
 
 
 class CachedEmbedder:

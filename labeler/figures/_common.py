@@ -154,7 +154,7 @@ def vectors(model, ids: Sequence[int], use_ctfidf: bool = False) -> np.ndarray:
             if r is not None:
                 dense[i] = ctfidf.c_tf_idf_[r].toarray().ravel()
         return unit(dense)
-    return unit(np.stack([model.topic_embeddings_[t] for t in ids]))
+    return unit(np.stack([model.topic_centres_[t] for t in ids]))
 
 
 # ------------------------------------------------------------------------ documents and maps

@@ -15,8 +15,9 @@ def _distribution(model, probabilities) -> np.ndarray:
     if values.ndim == 1 and len(values) == len(ids):
         return values
     how = (
-        "labeler's probabilities_ holds one number per document (the probability of its own "
-        "topic), so probabilities_[i] is not a distribution"
+        "without calculate_probabilities=True, probabilities_ holds one number per document "
+        "(the probability of its own topic), so probabilities_[i] is not a distribution: fit "
+        "with calculate_probabilities=True for the (documents, topics) matrix"
     )
     if hasattr(model, "approximate_distribution"):
         how += "; model.approximate_distribution(docs)[0][i] gives document i's"

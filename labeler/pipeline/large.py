@@ -494,7 +494,7 @@ def _assign(model, done: Embedded, rows: np.ndarray, engine: Engine) -> Assignme
     zero-shot name first when close enough, the fit's own rule); then topic 0 is the largest
     over the whole corpus, as in an ordinary run."""
     n, fit_n = done.n, len(rows)
-    topics, probs = model.topics_.copy(), model.probabilities_.copy()
+    topics, probs = model.topics_.copy(), model.assigned_probabilities_.copy()
     layout = model.layout_.astype(np.float32, copy=True)
     if fit_n < n:
         named = model.zeroshot_topics_  # topic → the user's name
@@ -510,7 +510,8 @@ def _assign(model, done: Embedded, rows: np.ndarray, engine: Engine) -> Assignme
         assigned = engine.assign(done.vectors, assigner)
         topics, probs = assigned["topic"], assigned["probability"]
         layout = np.stack([assigned["x"], assigned["y"]], axis=1).astype(np.float32)
-        topics[rows], probs[rows], layout[rows] = model.topics_, model.probabilities_, model.layout_
+        topics[rows], probs[rows] = model.topics_, model.assigned_probabilities_
+        layout[rows] = model.layout_
     renumbered = renumber_by_size(topics)
     mapping = dict(zip(topics.tolist(), renumbered.tolist()))
     sample_topics = np.array([mapping[int(t)] for t in model.topics_], dtype=np.int64)
@@ -626,7 +627,7 @@ def run_large(
 
         clock = time.perf_counter()
         representative = np.zeros(n, dtype=bool)
-        for idx in model.representative_docs_.values():
+        for idx in model.representative_rows_.values():
             representative[rows[idx]] = True
         config = _config(model, corpus, embeddings, llm, done, engine, fit_n)
         batches = _document_batches(staging, assignment, done, representative)

@@ -4,6 +4,10 @@ Same weighting as BERTopic (L1 term frequency per topic × log(1 + mean words pe
 frequency)), but the vocabulary is learned from the documents themselves with a `min_df` that grows
 with the corpus, so 20 Newsgroups' uuencoded blobs cannot blow it up, and tokens must start with a
 letter, so numbers and hashes never become keywords.
+
+A user's `CountVectorizer` (`TopicModel(vectorizer_model=...)`) replaces that vocabulary, and
+`ClassTfidfTransformer` (`ctfidf_model=...`, BERTopic's class of the same name) chooses BERTopic's
+other weightings: BM25-inspired IDF, square-rooted term frequencies, seed words.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, clone
 from sklearn.feature_extraction.text import CountVectorizer
 
 from labeler.defaults import N_CANDIDATE_WORDS, NGRAM_RANGE, STOP_WORDS
+from labeler.errors import LabelerError
 from labeler.represent._base import TopicInput, Words
 
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w-]*[^\W_]\b"
@@ -30,7 +36,16 @@ CONTRACTIONS = frozenset(
 )
 
 
-def stop_word_list(stop_words):
+def is_english(language: str | None) -> bool:
+    """Whether `language` (BERTopic's parameter) means English documents."""
+    return language is None or str(language).strip().lower() in ("english", "en")
+
+
+def stop_word_list(stop_words, language: str | None = "english"):
+    """The stop words for a language: "english" means sklearn's list (and contraction fragments)
+    for English documents only; any other language keeps its words unless given a list."""
+    if stop_words == "english" and not is_english(language):
+        return None
     if stop_words == "english":
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -44,10 +59,14 @@ def default_min_df(n_docs: int) -> int:
 
 
 def make_vectorizer(
-    n_docs: int, ngram_range=NGRAM_RANGE, min_df: int | None = None, stop_words=STOP_WORDS
+    n_docs: int,
+    ngram_range=NGRAM_RANGE,
+    min_df: int | None = None,
+    stop_words=STOP_WORDS,
+    language: str | None = "english",
 ):
     return CountVectorizer(
-        stop_words=stop_word_list(stop_words),
+        stop_words=stop_word_list(stop_words, language),
         ngram_range=tuple(ngram_range),
         min_df=default_min_df(n_docs) if min_df is None else min_df,
         max_df=0.5 if n_docs >= 200 else 1.0,
@@ -62,20 +81,90 @@ def make_vectorizer(
 SEED_MULTIPLIER = 1.2
 
 
-def ctfidf_idf(counts: sp.spmatrix) -> np.ndarray:
-    """log(1 + mean words per topic / word frequency), from topic × word counts."""
+def ctfidf_idf(counts: sp.spmatrix, bm25_weighting: bool = False) -> np.ndarray:
+    """From topic × word counts: log(1 + A / f), A the mean words per topic and f the word's
+    frequency over all topics; with `bm25_weighting`, BERTopic's BM25-inspired
+    log(1 + (A - f + 0.5) / (f + 0.5)), which can be negative for words more frequent than A."""
     frequency = np.asarray(counts.sum(axis=0)).ravel()
     mean_words = float(np.asarray(counts.sum(axis=1)).mean()) if counts.shape[0] else 0.0
+    if bm25_weighting:
+        return np.log(1.0 + (mean_words - frequency + 0.5) / (frequency + 0.5)).astype(np.float32)
     return np.log(1.0 + mean_words / np.maximum(frequency, 1e-12)).astype(np.float32)
 
 
-def ctfidf_weights(counts: sp.spmatrix, idf: np.ndarray | None = None) -> sp.csr_matrix:
+def ctfidf_weights(
+    counts: sp.spmatrix, idf: np.ndarray | None = None, reduce_frequent_words: bool = False
+) -> sp.csr_matrix:
     """c-TF-IDF from topic × word counts; a function of the counts alone, so counts summed over
     streamed batches (`labeler.pipeline.large`) weigh exactly as counts of the whole corpus at once.
-    `idf`: the corpus' weights, for counts of a slice of it (topics over time, per class)."""
+    `idf`: the corpus' weights, for counts of a slice of it (topics over time, per class).
+    `reduce_frequent_words`: the square root of the L1 term frequencies (BERTopic's option)."""
     tf = sp.diags(1.0 / np.maximum(np.asarray(counts.sum(axis=1)).ravel(), 1e-12)) @ counts
+    tf = sp.csr_matrix(tf)
+    if reduce_frequent_words:
+        tf.data = np.sqrt(tf.data)
     idf = ctfidf_idf(counts) if idf is None else idf
     return (tf @ sp.diags(idf)).tocsr().astype(np.float32)
+
+
+class ClassTfidfTransformer(BaseEstimator):
+    """BERTopic's c-TF-IDF options (`bertopic.vectorizers.ClassTfidfTransformer`), as
+    `TopicModel(ctfidf_model=...)` takes them; `fit(X)` / `transform(X)` on topic × word counts
+    also work alone, as BERTopic's do.
+
+    Parameters
+    ----------
+    bm25_weighting : bool, default False
+        IDF log(1 + (A - f + 0.5) / (f + 0.5)) instead of log(1 + A / f) (A: mean words per
+        topic, f: the word's frequency over all topics).
+    reduce_frequent_words : bool, default False
+        Square root of the L1-normalised term frequencies, so that very frequent words weigh less.
+    seed_words : list of str or None, default None
+        Words whose IDF is multiplied by `seed_multiplier` (exact matches only). Seed topics'
+        words (`seed_topic_list`) get 1.2 instead, as in BERTopic.
+    seed_multiplier : float, default 2
+    """
+
+    def __init__(
+        self,
+        bm25_weighting: bool = False,
+        reduce_frequent_words: bool = False,
+        seed_words: list[str] | None = None,
+        seed_multiplier: float = 2,
+    ):
+        self.bm25_weighting = bm25_weighting
+        self.reduce_frequent_words = reduce_frequent_words
+        self.seed_words = seed_words
+        self.seed_multiplier = seed_multiplier
+
+    def multiplier(self, words, seed_topic_words: Collection[str] = ()) -> np.ndarray | None:
+        """The IDF multiplier per word: `seed_multiplier` for `seed_words`, then
+        SEED_MULTIPLIER (1.2) for seed topics' words; None when neither applies."""
+        seeds, topic_seeds = set(self.seed_words or ()), set(seed_topic_words)
+        if not seeds and not topic_seeds:
+            return None
+        return np.array(
+            [
+                SEED_MULTIPLIER if w in topic_seeds else self.seed_multiplier if w in seeds else 1.0
+                for w in words
+            ],
+            dtype=np.float64,
+        )
+
+    def fit(self, X, multiplier: np.ndarray | None = None) -> ClassTfidfTransformer:
+        """Learn the IDF from topic × word counts `X` (one row per topic)."""
+        idf = ctfidf_idf(sp.csr_matrix(X), self.bm25_weighting)
+        if multiplier is not None:
+            idf = (idf * np.asarray(multiplier, dtype=np.float64)).astype(np.float32)
+        self.idf_ = idf
+        return self
+
+    def transform(self, X) -> sp.csr_matrix:
+        """c-TF-IDF of topic × word counts `X` with the fitted IDF."""
+        return ctfidf_weights(sp.csr_matrix(X), self.idf_, self.reduce_frequent_words)
+
+    def fit_transform(self, X, y=None, multiplier: np.ndarray | None = None) -> sp.csr_matrix:
+        return self.fit(X, multiplier).transform(X)
 
 
 def topic_counts(doc_term: sp.spmatrix, topics: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
@@ -90,7 +179,11 @@ def topic_counts(doc_term: sp.spmatrix, topics: np.ndarray) -> tuple[np.ndarray,
 
 
 class CTFIDF:
-    """Fit on documents and their topics; `topic_words(t)` gives the best words of topic t."""
+    """Fit on documents and their topics; `topic_words(t)` gives the best words of topic t.
+
+    `vectorizer_model`: a CountVectorizer used as given (a clone of it is fitted on the
+    documents) instead of labeler's; `ctfidf_model`: a `ClassTfidfTransformer` for BERTopic's
+    other weightings; `language`: English stop words only for English documents."""
 
     def __init__(
         self,
@@ -98,14 +191,30 @@ class CTFIDF:
         min_df: int | None = None,
         stop_words=STOP_WORDS,
         seed_words: Collection[str] | None = None,
+        *,
+        vectorizer_model=None,
+        ctfidf_model: ClassTfidfTransformer | None = None,
+        language: str | None = "english",
     ):
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.stop_words = stop_words
         self.seed_words = seed_words
+        self.vectorizer_model = vectorizer_model
+        self.ctfidf_model = ctfidf_model
+        self.language = language
 
     def fit(self, texts: list[str], topics: np.ndarray) -> CTFIDF:
-        vectorizer = make_vectorizer(len(texts), self.ngram_range, self.min_df, self.stop_words)
+        if self.vectorizer_model is not None:
+            vectorizer = clone(self.vectorizer_model)
+            try:
+                doc_term = vectorizer.fit_transform(texts)
+            except ValueError as exc:
+                raise LabelerError(f"vectorizer_model found no words: {exc}") from exc
+            return self._weigh(vectorizer, *topic_counts(doc_term, topics))
+        vectorizer = make_vectorizer(
+            len(texts), self.ngram_range, self.min_df, self.stop_words, self.language
+        )
         try:
             doc_term = vectorizer.fit_transform(texts)
         except ValueError:
@@ -133,12 +242,13 @@ class CTFIDF:
         )
         self.topic_ids_ = topic_ids
         self.counts_ = counts
-        self.idf_ = ctfidf_idf(counts)
-        if self.seed_words:
-            seeds = {w.lower() for w in self.seed_words}
-            self.idf_ *= np.array([SEED_MULTIPLIER if w in seeds else 1.0 for w in self.words_])
-            self.idf_ = self.idf_.astype(np.float32)
-        self.c_tf_idf_ = ctfidf_weights(counts, self.idf_)
+        weighting = self.ctfidf_model if self.ctfidf_model is not None else ClassTfidfTransformer()
+        seeds = {w.lower() for w in self.seed_words or ()}
+        self.weighting_ = clone(weighting).fit(
+            self.counts_, weighting.multiplier(self.words_, seeds)
+        )
+        self.idf_ = self.weighting_.idf_
+        self.c_tf_idf_ = self.weighting_.transform(self.counts_)
         self._row = {int(t): i for i, t in enumerate(topic_ids)}
         return self
 
@@ -153,7 +263,7 @@ class CTFIDF:
         term frequencies per topic with the whole corpus' IDF, as BERTopic's topics over time.
         Returns the topic ids present in the slice and their rows."""
         ids, counts = topic_counts(doc_term, topics)
-        return ids, ctfidf_weights(counts, self.idf_)
+        return ids, self.weighting_.transform(counts)
 
     def row(self, topic: int) -> int | None:
         """The row of `c_tf_idf_` holding `topic`."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,8 +22,9 @@ from labeler.defaults import (
     STOP_WORDS,
     TOP_N_WORDS,
 )
+from labeler.represent import chain as representation
 from labeler.represent._base import Stage, TopicInput, Words, topic_vectors
-from labeler.represent.ctfidf import CTFIDF, CTFIDFStage
+from labeler.represent.ctfidf import CTFIDF, ClassTfidfTransformer, CTFIDFStage
 from labeler.represent.docs import representative_documents
 from labeler.represent.keybert import KeyBERTStage
 from labeler.represent.mmr import MMRStage
@@ -38,7 +39,8 @@ STAGES: tuple[Stage, ...] = (CTFIDFStage(), KeyBERTStage(), MMRStage())
 # describe_topics' keyword parameters: TopicModel parameters of the same names.
 DESCRIBE_PARAMS = (
     "ngram_range", "min_df", "stop_words", "top_n_words", "n_candidate_words",
-    "n_representative_docs", "mmr_diversity", "seed_topic_list",
+    "n_representative_docs", "mmr_diversity", "seed_topic_list", "language", "vectorizer_model",
+    "ctfidf_model", "representation_model",
 )  # fmt: skip
 
 WordEmbedder = Callable[[list[str]], "np.ndarray | None"]
@@ -85,6 +87,10 @@ class Description:
     keywords: dict[str, dict[int, Words]]  # stage name → topic → words
     representative_docs: dict[int, list[int]]  # document indices
     labels: dict[int, str]  # keyword labels
+    # `representation_model`'s main representation (None without one: the stages' words are
+    # all there is) and its aspects, aspect name → topic → words.
+    representation: dict[int, Words] | None = None
+    aspects: dict[str, dict[int, Words]] = field(default_factory=dict)
 
 
 def describe_topics(
@@ -103,6 +109,10 @@ def describe_topics(
     n_representative_docs: int = N_REPRESENTATIVE_DOCS,
     mmr_diversity: float = MMR_DIVERSITY,
     seed_topic_list: Sequence[Sequence[str]] | None = None,
+    language: str | None = "english",
+    vectorizer_model=None,
+    ctfidf_model: ClassTfidfTransformer | None = None,
+    representation_model=None,
 ) -> Description:
     """c-TF-IDF over all documents (its weighting needs every topic), then for each topic in
     `only` (default: all) its stages' keywords, representative documents and keyword label.
@@ -112,9 +122,16 @@ def describe_topics(
     `seed_topic_list`: guided topics' seed words, weighted up in c-TF-IDF (`labeler.guided`).
     `embed_words` embeds keyword candidates in the documents' space for the embedding stages;
     without it, or when its vectors have another dimension, those stages are left out.
+    `vectorizer_model`, `ctfidf_model`, `language`: the c-TF-IDF's (`CTFIDF`);
+    `representation_model`: BERTopic's (`labeler.represent.chain`), run on the same candidates
+    and word vectors as the stages, for `Description.representation` and `.aspects`.
     """
     topics = np.asarray(topics)
-    ctfidf = CTFIDF(ngram_range, min_df, stop_words, seed_words(seed_topic_list))
+    chains = representation.resolve(representation_model)
+    ctfidf = CTFIDF(
+        ngram_range, min_df, stop_words, seed_words(seed_topic_list),
+        vectorizer_model=vectorizer_model, ctfidf_model=ctfidf_model, language=language,
+    )  # fmt: skip
     if corpus is None:
         ctfidf.fit(texts, topics)
         centres = topic_vectors(embeddings, topics)
@@ -123,8 +140,10 @@ def describe_topics(
         ctfidf.from_counts(corpus.vectorizer, corpus.topic_ids, corpus.counts)
         centres, sizes = corpus.centres, corpus.sizes
     ids = [t for t in sorted(sizes) if only is None or t in set(only)]
-    candidates = {t: ctfidf.topic_words(t, n_candidate_words) for t in ids}
-    vectors = _word_vectors(embed_words, candidates, embeddings.shape[1])
+    ranked = {t: ctfidf.topic_words(t, _ranked_words(chains, n_candidate_words)) for t in ids}
+    candidates = {t: words[:n_candidate_words] for t, words in ranked.items()}
+    vectors = _word_vectors(embed_words, _to_embed(chains, ranked, candidates, n_candidate_words),
+                            embeddings.shape[1])  # fmt: skip
     used = [s for s in STAGES if vectors is not None or not s.needs_vectors]
     keywords: dict[str, dict[int, Words]] = {s.name: {} for s in used}
     for t in ids:
@@ -139,7 +158,10 @@ def describe_topics(
         topic = TopicInput(t, words, word_vectors, centres[t], top_n_words, mmr_diversity)
         for s in used:
             keywords[s.name][t] = s.words(topic)
-    final = keywords.get("mmr") or keywords["ctfidf"]
+    main, aspects = _representations(
+        chains, ids, ranked, vectors, centres, top_n_words, n_candidate_words
+    )
+    final = main if main is not None else (keywords.get("mmr") or keywords["ctfidf"])
     return Description(
         ctfidf=ctfidf,
         sizes={t: sizes[t] for t in ids},
@@ -150,7 +172,46 @@ def describe_topics(
             for t in ids
         },
         labels={t: keyword_label(t, final[t]) for t in ids},
+        representation=main,
+        aspects=aspects,
     )
+
+
+def _ranked_words(chains, n_candidate_words: int) -> int:
+    return n_candidate_words if chains is None else chains.candidates(n_candidate_words)
+
+
+def _to_embed(chains, ranked, candidates, n_candidate_words) -> dict[int, Words]:
+    """The words whose vectors a description needs: the stages' candidates and, with a
+    representation model, its chains' first candidates."""
+    if chains is None or not chains.needs_vectors():
+        return candidates
+    n = chains.candidates(n_candidate_words)
+    return {t: words[:n] for t, words in ranked.items()}
+
+
+def _representations(chains, ids, ranked, vectors, centres, top_n_words, n_candidate_words):
+    """`representation_model`'s main words and aspects per topic (None, {} without one). A
+    chain that needs word vectors where there are none keeps the c-TF-IDF words, with a
+    warning (BERTopic's MMR does the same)."""
+    if chains is None:
+        return None, {}
+    if vectors is None and chains.needs_vectors():
+        log.warning(
+            "representation_model embeds words, and no embedding model embeds them in the "
+            "documents' space: its topics keep their c-TF-IDF words"
+        )
+
+    def words(chain):
+        out = {}
+        for t in ids:
+            found = representation.run_chain(
+                t, chain, ranked[t], vectors, centres[t], top_n_words, n_candidate_words
+            )
+            out[t] = list(ranked[t][:top_n_words]) if found is None else found
+        return out
+
+    return words(chains.main), {name: words(chain) for name, chain in chains.aspects.items()}
 
 
 def seed_words(seed_topic_list: Sequence[Sequence[str]] | None) -> list[str]:

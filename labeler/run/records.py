@@ -53,9 +53,11 @@ def topic_records(model, layout: np.ndarray) -> list[dict]:
     n = sum(model.topic_sizes_.values())  # the whole corpus', also when fitted on a sample
     named = getattr(model, "zeroshot_topics_", {})
     records = []
+    main = getattr(model, "topic_representations_", {})
+    aspects = getattr(model, "topic_aspects_", {})
     for t in sorted(model.topic_ids_, key=lambda t: (t < 0, t)):
         members = model.topics_ == t
-        idx = model.representative_docs_.get(t, [])
+        idx = model.representative_rows_.get(t, [])
         record = {
             "topic": int(t),
             "size": int(model.topic_sizes_[t]),
@@ -68,6 +70,11 @@ def topic_records(model, layout: np.ndarray) -> list[dict]:
         for stage in STAGES:  # topics.json keeps 0.1.0's keys: keywords, keywords_keybert, ...
             if stage.name in model.keywords_:
                 record[stage.key] = _words(model.keywords_[stage.name].get(t, []))
+        # representation_model's main words and aspects, when it had any (labeler.represent.chain)
+        if t in main and list(main[t]) != list(model.keywords_["ctfidf"].get(t, [])):
+            record["representation"] = _words(main[t])
+        if aspects:
+            record["aspects"] = {name: _words(words.get(t, [])) for name, words in aspects.items()}
         record["representative_docs"] = [model.documents_[i] for i in idx]
         record["representative_doc_ids"] = [model.doc_ids_[i] for i in idx]
         record["map_position"] = [round(float(v), 4) for v in np.median(layout[members], axis=0)]
@@ -108,9 +115,10 @@ def documents_block(
 
 def documents_frame(model, corpus_frame: pd.DataFrame | None = None) -> pd.DataFrame:
     texts = pd.Series(model.documents_)
-    representative = {i for idx in model.representative_docs_.values() for i in idx}
+    representative = {i for idx in model.representative_rows_.values() for i in idx}
     return documents_block(
-        model.doc_ids_, model.documents_, model.topics_, model.probabilities_, model.layout_,
+        model.doc_ids_, model.documents_, model.topics_, model.assigned_probabilities_,
+        model.layout_,
         [i in representative for i in range(len(texts))], texts.duplicated(keep=False).to_numpy(),
         corpus_frame,
     )  # fmt: skip
@@ -212,19 +220,58 @@ def tree_nodes(tree: dict, doc_ids: list) -> list[dict]:
 
 
 def model_params(model) -> dict:
-    """`model.get_params()` as JSON: what `Run.model()` rebuilds the model from."""
-    params = model.get_params()
+    """The model's parameters under TopicModel's names (`topic_model_params()`, whatever its
+    class), as JSON: what `Run.model()` rebuilds the model from. An object (a model, a
+    vectorizer) is `{"class": "module.Name", "params": {...}}`, which reopens as None."""
+    params = model.topic_model_params()
     embedding = params["embedding_model"]
     if not (isinstance(embedding, str) or embedding is None):
-        params["embedding_model"] = getattr(embedding, "key", type(embedding).__name__)
+        params["embedding_model"] = getattr(model.embedding_spec(), "key", type(embedding).__name__)
     params["ngram_range"] = list(params["ngram_range"])
+    for name, value in params.items():
+        if name != "embedding_model":
+            params[name] = _json_param(value)
     return params
+
+
+def _json_param(value):
+    """A parameter as JSON: itself when it is JSON, an object as its class and parameters."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_param(v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _json_param(v) for k, v in value.items()}
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    record = {"class": f"{type(value).__module__}.{type(value).__qualname__}"}
+    get_params = getattr(value, "get_params", None)
+    if callable(get_params):
+        try:
+            record["params"] = {k: _json_param(v) for k, v in get_params(deep=False).items()}
+        except Exception:  # noqa: BLE001 - a record for people; the class alone is enough
+            record["params"] = {}
+    else:
+        record["params"] = {}
+    return record
+
+
+def _from_json_param(value):
+    """A recorded parameter back: None when it holds an object's record (a model, a list or
+    dict of models: the run holds what they fitted), else itself."""
+
+    def has_object(v) -> bool:
+        if isinstance(v, dict):
+            return set(v) == {"class", "params"} or any(has_object(x) for x in v.values())
+        return isinstance(v, list) and any(has_object(x) for x in v)
+
+    return None if has_object(value) else value
 
 
 def model_config(model) -> dict:
     """config.json: the parameters (`params`, as `get_params()` gives them) and, for people,
     what they came to in this fit (derived sizes, vocabulary, timings)."""
-    embedding = model.embedding_model
+    embedding = model.embedding_spec()
     return {
         "labeler_version": __version__,
         "created_at": now(),
@@ -237,6 +284,7 @@ def model_config(model) -> dict:
             "min_dist": 0.0,
             "metric": "cosine",
             "map": {"n_components": 2, "min_dist": 0.1, "shared_knn_graph": True},
+            "model": _json_param(getattr(model, "umap_model", None)),
         },
         "hdbscan": {
             "min_cluster_size": model.min_cluster_size_,
@@ -245,19 +293,17 @@ def model_config(model) -> dict:
             "max_topic_share": getattr(model, "max_topic_share", None),
             "n_topics": getattr(model, "n_topics", None),
             "catch_all_splits": getattr(model, "splits_", []),
+            "model": _json_param(getattr(model, "hdbscan_model", None)),
+            "probabilities": getattr(model, "probability_method_", "assigned"),
         },
-        "vectorizer": {
-            "ngram_range": list(model.ngram_range),
-            "min_df": model.ctfidf_.vectorizer_.min_df if model.ctfidf_.vectorizer_ else None,
-            "stop_words": model.stop_words,
-            "vocabulary_size": len(model.ctfidf_.words_),
-        },
+        "vectorizer": _vectorizer_record(model),
         "representation": {
             "stages": [s.name for s in STAGES if s.name in model.keywords_],
             "top_n_words": model.top_n_words,
             "candidate_words": model.n_candidate_words,
             "mmr_diversity": model.mmr_diversity,
             "representative_docs": model.n_representative_docs,
+            "representation_model": _json_param(getattr(model, "representation_model", None)),
         },
         "guided": {
             "seed_topic_list": getattr(model, "seed_topic_list", None),
@@ -265,6 +311,25 @@ def model_config(model) -> dict:
             **getattr(model, "guided_", {}),
         },
         "timings_s": {k: round(v, 3) for k, v in getattr(model, "timings_", {}).items()},
+    }
+
+
+def _vectorizer_record(model) -> dict:
+    """config.json's `vectorizer`: the vocabulary's settings as the fit used them (a user's
+    `vectorizer_model`'s own n-grams and stop words), which a reopened run rebuilds it with."""
+    fitted = model.ctfidf_.vectorizer_
+    ngram_range, stop_words = model.ngram_range, model.stop_words
+    if getattr(model, "vectorizer_model", None) is not None and fitted is not None:
+        ngram_range = fitted.ngram_range
+        if fitted.stop_words is None or isinstance(fitted.stop_words, str):
+            stop_words = fitted.stop_words
+    return {
+        "ngram_range": list(ngram_range),
+        "min_df": fitted.min_df if fitted is not None else None,
+        "stop_words": stop_words,
+        "vocabulary_size": len(model.ctfidf_.words_),
+        "model": _json_param(getattr(model, "vectorizer_model", None)),
+        "ctfidf_model": _json_param(getattr(model, "ctfidf_model", None)),
     }
 
 
@@ -325,6 +390,7 @@ def params_from_config(config: dict) -> dict:
         }
     for name in ("seed_topic_list", "zeroshot_topic_list"):  # runs from before guided topics
         params.setdefault(name, None)
+    params = {k: _from_json_param(v) for k, v in params.items()}
     params["embedding_model"] = query_model(config)
     params["ngram_range"] = tuple(params.get("ngram_range") or defaults.NGRAM_RANGE)
     return params
@@ -339,15 +405,22 @@ def set_slice_columns(model, documents: pd.DataFrame) -> None:
 
 
 def read_model(cls, path: Path):
-    """A fitted `cls` (TopicModel) from a run folder, every documented attribute set."""
+    """A fitted `cls` (TopicModel or a subclass such as `labeler.bertopic.BERTopic`) from a run
+    folder, every documented attribute set: `cls()` with TopicModel's parameters as config.json
+    records them set by name (a subclass that renames some reads them through its names)."""
+    from labeler.model import TopicMapper
+
     run_dir = check_run(Path(path))
     config = read_json(run_dir / CONFIG)
     topics = read_json(run_dir / TOPICS)
     documents = pd.read_parquet(run_dir / DOCUMENTS)
     embeddings = np.load(run_dir / EMBEDDINGS, allow_pickle=False)
 
-    known = set(cls().get_params())
-    model = cls(**{k: v for k, v in params_from_config(config).items() if k in known})
+    model = cls()
+    known = set(model.topic_model_param_names())
+    for name, value in params_from_config(config).items():
+        if name in known:
+            setattr(model, name, value)
     model.run_dir_ = run_dir
     model.config_ = config
     model.timings_ = {}
@@ -355,15 +428,18 @@ def read_model(cls, path: Path):
     model.doc_ids_ = documents["doc_id"].tolist()
     model.embeddings_ = embeddings
     model.topics_ = documents["topic"].to_numpy(dtype=np.int64)
-    model.probabilities_ = documents["probability"].to_numpy(dtype=np.float32)
+    model.assigned_probabilities_ = documents["probability"].to_numpy(dtype=np.float32)
+    model.probabilities_ = model.assigned_probabilities_  # a run keeps the assigned topic's
+    model.probability_method_ = "assigned"
     model.layout_ = documents[["x", "y"]].to_numpy(dtype=np.float32)
     set_slice_columns(model, documents)
     hdb = config.get("hdbscan", {})
     model.min_cluster_size_ = hdb.get("min_cluster_size") or model.min_cluster_size
     model.topic_ids_ = sorted(int(r["topic"]) for r in topics)
     model.topic_sizes_ = {int(r["topic"]): int(r["size"]) for r in topics}
+    model.topic_mapper_ = TopicMapper(model.topic_ids_)
     position = {doc_id: i for i, doc_id in enumerate(model.doc_ids_)}
-    model.representative_docs_ = {
+    model.representative_rows_ = {
         int(r["topic"]): [position[d] for d in r.get("representative_doc_ids", []) if d in position]
         for r in topics
     }
@@ -372,22 +448,38 @@ def read_model(cls, path: Path):
         for s in STAGES
         if topics and all(s.key in r for r in topics)
     }
+    main = model.keywords_.get("ctfidf", {})
+    model.topic_representations_ = {
+        int(r["topic"]): [tuple(p) for p in r["representation"]]
+        if "representation" in r
+        else list(main.get(int(r["topic"]), []))
+        for r in topics
+    }
+    names = sorted({name for r in topics for name in r.get("aspects", {})})
+    model.topic_aspects_ = {
+        name: {int(r["topic"]): [tuple(p) for p in r.get("aspects", {}).get(name, [])]
+               for r in topics}
+        for name in names
+    }  # fmt: skip
+    model.custom_labels_ = None
     labels = RunDB(run_dir).current_labels()
     model.labels_ = {
         int(r["topic"]): labels.get(int(r["topic"]), {}).get("label", r["label"]) for r in topics
     }
-    model.topic_embeddings_ = topic_vectors(embeddings, model.topics_)
+    model.topic_centres_ = topic_vectors(embeddings, model.topics_)
     # Zero-shot topics are those still labelled with the user's name (surgery may renumber).
     model.zeroshot_topics_ = {
         t: row["label"] for t, row in labels.items() if row.get("source") == ZERO_SHOT_SOURCE
     }
     model.guided_ = {k: v for k, v in config.get("guided", {}).items() if not k.endswith("_list")}
     # The fitted c-TF-IDF is not stored (its vocabulary is rebuilt from the documents: same
-    # texts, topics and parameters, same weights).
+    # texts, topics and parameters, same weights; a user's vectorizer or weighting object is
+    # not in the run, so its run reopens with labeler's).
     vec = config.get("vectorizer", {})
     model.ctfidf_ = CTFIDF(
-        model.ngram_range, vec.get("min_df", model.min_df), model.stop_words,
-        seed_words(model.seed_topic_list),
+        tuple(vec.get("ngram_range") or model.ngram_range), vec.get("min_df", model.min_df),
+        vec.get("stop_words", model.stop_words), seed_words(model.seed_topic_list),
+        language=model.language,
     )  # fmt: skip
     model.ctfidf_.fit(model.documents_, model.topics_)
     tree_path = run_dir / HIERARCHY
@@ -397,9 +489,10 @@ def read_model(cls, path: Path):
     return model
 
 
-def load_run(path: str | Path):
+def load_run(path: str | Path, model_class=None):
     """A saved run as a fitted `TopicModel` (`labeler.load_run`, the name 0.1.0 gave it):
-    transform, find_topics, get_* and `labeler.save` all work."""
+    transform, find_topics, get_* and `labeler.save` all work. `model_class`: a TopicModel
+    subclass to build instead (`labeler.bertopic.BERTopic.load` passes its own)."""
     from labeler.model import TopicModel
 
-    return read_model(TopicModel, Path(path))
+    return read_model(model_class or TopicModel, Path(path))

@@ -156,7 +156,7 @@ def test_intertopic_distance_map_one_bubble_per_topic(model, monkeypatch):
     # Placed by the cosine distances between topic centres: the closest pair on the map is
     # among the closest pairs in embedding space.
     ids = real(model)
-    centres = np.stack([model.topic_embeddings_[t] for t in ids])
+    centres = np.stack([model.topic_centres_[t] for t in ids])
     cosine = 1 - centres @ centres.T
     xy = np.column_stack([bubbles.x, bubbles.y])
     drawn = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
@@ -180,7 +180,7 @@ def test_heatmap_is_the_cosine_similarity_and_the_report_draws_it(reuters):
     fig = model.visualize_heatmap()
     (heat,) = fig.data
     z = np.array(heat.z)
-    centres = np.stack([model.topic_embeddings_[t] for t in ids])
+    centres = np.stack([model.topic_centres_[t] for t in ids])
     assert np.allclose(z, np.round(centres @ centres.T, 3), atol=1e-3)
     assert np.allclose(np.diag(z), 1.0, atol=1e-3)
     assert list(heat.meta["topics"]) == ids and len(heat.y) == len(ids)

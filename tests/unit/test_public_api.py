@@ -9,8 +9,8 @@ import sys
 import labeler
 
 PUBLIC = {
-    "TopicModel", "Run", "load_run", "save", "label_run", "LLMSettings", "ChatModel", "Embedder",
-    "LabelerError", "__version__",
+    "TopicModel", "BERTopic", "Run", "load_run", "save", "label_run", "LLMSettings", "ChatModel",
+    "Embedder", "LabelerError", "__version__",
 }  # fmt: skip
 
 
