@@ -33,15 +33,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 
 # ---------------------------------------------------------------------------------- imports
-# Module named in a seed → module on labeler. An unlisted bertopic.X maps to labeler.X.
-IMPORTS = {
-    "bertopic": "labeler",
-    "bertopic.representation": "labeler.representation",
-    "bertopic.vectorizers": "labeler.vectorizers",
-    "bertopic.dimensionality": "labeler.dimensionality",
-    "bertopic.cluster": "labeler.cluster",
-    "bertopic.backend": "labeler.backend",
-}
+# Module named in a seed → module on labeler: one rule, `bertopic` → `labeler.bertopic`
+# (docs/bertopic.md); `from labeler import BERTopic` works too.
+IMPORTS: dict[str, str] = {}
+
+
+def labeler_module(module: str) -> str:
+    return IMPORTS.get(module, "labeler." + module)
+
 
 _FROM_BERTOPIC = re.compile(r"^(\s*)from\s+(bertopic(?:\.\w+)*)\s+import\s+(.+)$", re.M)
 
@@ -53,7 +52,7 @@ def rewrite_imports(code: str, target: str = "labeler", class_name: str = "BERTo
 
     def swap(match: re.Match) -> str:
         indent, module, names = match.groups()
-        new = IMPORTS.get(module, "labeler" + module.removeprefix("bertopic"))
+        new = labeler_module(module)
         if module == "bertopic" and class_name != "BERTopic":
             names = re.sub(r"\bBERTopic\b(?!\s+as\b)", f"{class_name} as BERTopic", names)
         return f"{indent}from {new} import {names}"
