@@ -8,6 +8,9 @@ applied by `apply`: only the topics whose documents changed are described again 
 documents did not change keep their records and labels, reviewed or not; a reviewed topic whose
 documents changed goes back to "unreviewed" with a note saying why, and the LLM labels it again.
 
+Which documents move is decided by `labeler.reassign` (merge, reduce, outliers), the same rules
+`TopicModel.merge_topics`, `reduce_topics` and `reduce_outliers` apply to a model in memory.
+
 Every change is a revision of the run (`revisions` in run.sqlite: what, when, who, the topic and
 outlier counts before and after, the LLM calls it made). The files it replaced (documents.parquet,
 topics.json, config.json, hierarchy.json when there is one) and every label version and review
