@@ -8,6 +8,9 @@ applied by `apply`: only the topics whose documents changed are described again 
 documents did not change keep their records and labels, reviewed or not; a reviewed topic whose
 documents changed goes back to "unreviewed" with a note saying why, and the LLM labels it again.
 
+Which documents move is decided by `labeler.reassign` (merge, reduce, outliers), the same rules
+`TopicModel.merge_topics`, `reduce_topics` and `reduce_outliers` apply to a model in memory.
+
 Every change is a revision of the run (`revisions` in run.sqlite: what, when, who, the topic and
 outlier counts before and after, the LLM calls it made). The files it replaced (documents.parquet,
 topics.json, config.json, hierarchy.json when there is one) and every label version and review
@@ -38,8 +41,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeler import vectors
-from labeler.cluster import default_min_cluster_size, merge_groups, subgroups
+from labeler import reassign
+from labeler.cluster import default_min_cluster_size, subgroups
 from labeler.errors import LabelerError
 from labeler.guided import ZERO_SHOT_SOURCE
 from labeler.represent import CTFIDF, DESCRIBE_PARAMS, STAGES, describe_topics
@@ -49,8 +52,8 @@ from labeler.run.records import params_from_config
 
 log = logging.getLogger("labeler")
 
-OUTLIER = -1
-STRATEGIES = ("embeddings", "c-tf-idf", "probabilities")
+OUTLIER = reassign.OUTLIER
+STRATEGIES = reassign.STRATEGIES
 ACTIONS = ("merge", "split", "reduce", "outliers", "delete")
 
 Embed = Callable[[list[str]], "np.ndarray | None"]
@@ -249,8 +252,7 @@ def plan_merge(run: Run, topics: Sequence[int], embed: Embed | None = None) -> P
     docs, before = _state(run)
     _check(run, before, *ids)
     keep, others = ids[0], ids[1:]
-    after = before.copy()
-    after[np.isin(before, others)] = keep
+    after = reassign.merged(before, [ids])
     summary = f"merged {', '.join(map(str, others))} into {keep}"
     return _plan(run, "merge", {"topics": ids}, summary, docs, before, after, embed)
 
@@ -301,7 +303,7 @@ def plan_split(run: Run, topic: int, embed: Embed | None = None) -> Plan:
 
 def plan_reduce(run: Run, to: int, embed: Embed | None = None) -> Plan:
     """Merge the most similar topics (average linkage on the cosine between topic centroids,
-    `cluster.merge_groups`) until `to` remain. Each group keeps its largest topic's id; topics
+    `reassign.reduced`) until `to` remain. Each group keeps its largest topic's id; topics
     left alone keep everything."""
     docs, before = _state(run)
     known = sorted(_topic_ids(run, before))
@@ -312,17 +314,8 @@ def plan_reduce(run: Run, to: int, embed: Embed | None = None) -> Plan:
             f"--to {to}: {run.path.name} has {len(known)} topics; reduce merges down to fewer"
         )
     embeddings = run.embeddings()
-    groups: dict[int, list[int]] = {}
-    for t, g in merge_groups(before, np.asarray(embeddings), int(to)).items():
-        groups.setdefault(g, []).append(t)
-    sizes = {t: int((before == t).sum()) for t in known}
-    after = before.copy()
-    merged = 0
-    for members in groups.values():
-        keep = max(members, key=lambda t: (sizes[t], -t))
-        others = [t for t in members if t != keep]
-        after[np.isin(before, others)] = keep
-        merged += len(others)
+    after = reassign.reduced(np.asarray(embeddings), before, int(to))
+    merged = len(known) - len(_topic_ids(run, after))
     summary = f"reduced {len(known)} topics to {to} ({merged} merged into others)"
     args = {"to": int(to)}
     return _plan(run, "reduce", args, summary, docs, before, after, embed, embeddings)
@@ -339,40 +332,6 @@ def plan_delete(run: Run, topic: int, embed: Embed | None = None) -> Plan:
         docs.loc[before == int(topic), "probability"] = 0.0
     summary = f"deleted {topic} ({int((before == int(topic)).sum())} documents became outliers)"
     return _plan(run, "delete", {"topic": int(topic)}, summary, docs, before, after, embed)
-
-
-def _by_embeddings(embeddings, topics, ids, rows) -> tuple[np.ndarray, np.ndarray]:
-    unit = vectors.unit(embeddings)
-    centres = vectors.unit(np.stack([unit[topics == t].mean(axis=0) for t in ids]))
-    sims = unit[rows] @ centres.T
-    return sims.argmax(axis=1), sims.max(axis=1)
-
-
-def _by_ctfidf(texts, topics, ids, rows, params) -> tuple[np.ndarray, np.ndarray]:
-    """Cosine between each outlier's words (term frequency × the c-TF-IDF's idf) and each
-    topic's c-TF-IDF row. NaN confidence: none of the document's words is in the vocabulary."""
-    from labeler.represent.ctfidf import ctfidf_weights
-
-    model = CTFIDF(params["ngram_range"], params.get("min_df"), params.get("stop_words"))
-    model.fit(texts, topics)
-    nan = np.full(len(rows), np.nan)
-    if model.vectorizer_ is None:
-        return np.zeros(len(rows), dtype=np.int64), nan
-    counts = model.vectorizer_.transform([texts[i] for i in rows])
-    weights = ctfidf_weights(model.counts_)  # rows: topics in model.topic_ids_ order
-    frequency = np.asarray(model.counts_.sum(axis=0)).ravel()
-    mean_words = float(np.asarray(model.counts_.sum(axis=1)).mean())
-    idf = np.log(1.0 + mean_words / np.maximum(frequency, 1e-12)).astype(np.float32)
-    doc = counts.multiply(idf).tocsr().astype(np.float32)
-    doc_norm = np.sqrt(np.asarray(doc.multiply(doc).sum(axis=1)).ravel())
-    position = {int(t): i for i, t in enumerate(model.topic_ids_)}
-    topic_rows = weights[[position[t] for t in ids]]
-    topic_norm = np.sqrt(np.asarray(topic_rows.multiply(topic_rows).sum(axis=1)).ravel())
-    sims = np.asarray((doc @ topic_rows.T).todense())
-    sims = sims / np.maximum(doc_norm[:, None], 1e-12) / np.maximum(topic_norm[None, :], 1e-12)
-    confidence = sims.max(axis=1)
-    confidence[doc_norm == 0] = np.nan
-    return sims.argmax(axis=1), confidence
 
 
 def plan_outliers(
@@ -413,24 +372,22 @@ def plan_outliers(
             f"at most --max-share {max_share}: nothing to reassign"
         )
     embeddings = run.embeddings()
-    nearest, confidence = _by_embeddings(embeddings, before, ids, rows)
+    ctfidf = None
     if strategy == "c-tf-idf":
         params = params_from_config(run.config())
-        texts = docs["text"].astype(str).tolist()
-        by_words, words_confidence = _by_ctfidf(texts, before, ids, rows, params)
-        known = ~np.isnan(words_confidence)
-        nearest = np.where(known, by_words, nearest)
-        # documents with known words first (by their word similarity), then the rest
-        confidence = np.where(known, words_confidence + 2.0, confidence)
-    order = np.argsort(-confidence, kind="stable")[:wanted]
-    after = before.copy()
-    after[rows[order]] = np.asarray(ids)[nearest[order]]
-    left = len(rows) - len(order)
+        ctfidf = CTFIDF(params["ngram_range"], params.get("min_df"), params.get("stop_words"))
+    matches = reassign.outlier_matches(
+        before, strategy, embeddings=embeddings, texts=docs["text"].astype(str).tolist(),
+        ctfidf=ctfidf,
+    )  # fmt: skip
+    after = reassign.outliers_reassigned(before, matches, limit=wanted)
+    moved = int((after != before).sum())
+    left = len(rows) - moved
     summary = (
-        f"reassigned {len(order)} of {len(rows)} outliers by {strategy} "
+        f"reassigned {moved} of {len(rows)} outliers by {strategy} "
         f"({len(rows) / n:.1%} → {left / n:.1%} of documents)"
     )
-    args = {"strategy": strategy, "max_share": max_share, "reassigned": int(len(order))}
+    args = {"strategy": strategy, "max_share": max_share, "reassigned": moved}
     return _plan(run, "outliers", args, summary, docs, before, after, embed, embeddings)
 
 
