@@ -857,7 +857,16 @@ class TopicModel(BaseEstimator):
         for t, name in sorted(getattr(self, "zeroshot_topics_", {}).items()):
             names.setdefault(total.get(t, OUTLIER), name)
         names.pop(OUTLIER, None)
+        custom = getattr(self, "custom_labels_", None)
+        old_sizes = dict(self.topic_sizes_)
         self._set_topics(final, names)
+        if custom is not None and len(custom) == len(old_sizes):
+            # Custom labels follow their topics: a merged topic keeps its largest part's.
+            given = dict(zip(sorted(old_sizes), custom))
+            carried: dict[int, str] = {}
+            for t in sorted(old_sizes, key=lambda t: (-old_sizes[t], t)):
+                carried.setdefault(total[t], given[t])
+            self.custom_labels_ = [carried.get(t, self.labels_[t]) for t in sorted(self.topic_ids_)]
 
     def _set_topics(self, topics: np.ndarray, zeroshot: dict[int, str]) -> None:
         self.topics_ = topics

@@ -179,3 +179,25 @@ def test_the_run_folder_and_the_model_merge_alike(model, docs, tmp_path):
     model.merge_topics(docs, [a, b])
     assert same_partition(run_topics, model.topics_)
     assert len({t for t in run_topics.tolist() if t >= 0}) == len(topics_of(model))
+
+
+def test_custom_labels_follow_their_topics_through_a_merge(model, docs):
+    """set_topic_labels, then merge_topics: each topic keeps its custom label under its new
+    number, and the merged topic keeps its larger part's (BERTopic keeps the list as it was,
+    which then names the wrong topics)."""
+    ids = sorted(model.topic_ids_)
+    model.set_topic_labels([f"custom {t}" for t in ids])
+    a, b = topics_of(model)[-2:]
+    larger = a if model.topic_sizes_[a] >= model.topic_sizes_[b] else b
+    members = {t: set(np.flatnonzero(model.topics_ == t)) for t in ids}
+    model.merge_topics(docs, [a, b])
+    new_ids = sorted(model.topic_ids_)
+    assert len(model.custom_labels_) == len(new_ids) == len(ids) - 1
+    by_topic = dict(zip(new_ids, model.custom_labels_))
+    for t in ids:
+        if t in (a, b):
+            continue
+        new = int(model.topics_[next(iter(members[t]))])
+        assert by_topic[new] == f"custom {t}"
+    merged = int(model.topics_[next(iter(members[a]))])
+    assert by_topic[merged] == f"custom {larger}"
