@@ -267,6 +267,38 @@ def test_save_and_load_keep_topics_and_labels(seed_fit, tmp_path):
     assert (path / "report.html").is_file()
 
 
+def test_a_run_saved_from_bertopic_is_reviewed_relabelled_and_exported(seed_fit, tmp_path):
+    """Issue 22's done-when: the report, the review app, relabeling and exports work on a run
+    made through the BERTopic API (a stub LLM on 127.0.0.1 answers the relabel)."""
+    import pandas as pd
+    from llm_stub import StubLLM, label_json, ok, topic_label
+    from review_server import ThreadServer
+
+    model = seed_fit[0]
+    path = model.save(tmp_path / "from_bertopic")
+    first = min(t for t in model.topic_ids_ if t >= 0)
+    with ThreadServer(path, embed=lambda texts: None) as server:
+        listed = server.call("GET", "/api/topics")
+        assert listed.status == 200
+        assert {t["id"] for t in listed.json["topics"]} == {t for t in model.topic_ids_ if t >= 0}
+        reply = server.review(first, action="edit", label="Card delivery questions")
+        assert reply.status == 200, reply.text
+    with StubLLM(lambda request, n: ok(label_json(topic_label(request)))) as stub:
+        result = CliRunner().invoke(
+            main, ["relabel", str(path), "--llm-base-url", stub.base_url, "--llm-model", "stub"]
+        )
+    assert result.exit_code == 0, result.output
+    topics = {r["topic"]: r for r in json.loads((path / "topics.json").read_text())}
+    assert topics[first]["label"] == "Card delivery questions"  # the reviewer's edit is kept
+    relabelled = [r for t, r in topics.items() if t >= 0 and r["label_source"] == "llm"]
+    assert len(relabelled) == len(topics) - 2  # every other real topic (outliers: -1)
+    assert all(r["label"] in (path / "report.html").read_text() for r in relabelled)
+    result = CliRunner().invoke(main, ["export", str(path), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(path / "export" / "documents.csv")
+    assert len(table) == len(model.documents_) and "topic_label" in table.columns
+
+
 def test_a_sentence_transformer_instance_is_an_embedding_model(docs):
     from labeler.embedding.sbert import load_sentence_transformer
 
