@@ -140,10 +140,7 @@ def run_pipeline(
                 )
         model.fit(loaded.texts, vectors, loaded.doc_ids)
 
-        config = model_config(model)
-        if embeddings is not None:
-            config["embedding"]["model"] = f"precomputed:{Path(embeddings).name}"
-            config["embedding"]["query_model"] = model.embedding_model
+        config = fitted_config(model, embeddings)
         config["corpus"] = {
             "name": Path(corpus.path).name,
             "source": str(corpus.path),
@@ -174,6 +171,17 @@ def run_pipeline(
         labels=labels,
         accounting=loaded.accounting(),
     )
+
+
+def fitted_config(model: TopicModel, embeddings: Path | None) -> dict:
+    """config.json's model sections (`run.records.model_config`), with precomputed embeddings
+    named by their file and the model that embeds queries beside them: where both paths start
+    (they add the corpus they read, the large path its sample)."""
+    config = model_config(model)
+    if embeddings is not None:
+        config["embedding"]["model"] = f"precomputed:{Path(embeddings).name}"
+        config["embedding"]["query_model"] = model.embedding_model
+    return config
 
 
 def label_and_render(

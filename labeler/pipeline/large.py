@@ -45,13 +45,12 @@ from labeler.cluster import renumber_by_size
 from labeler.corpus import CorpusSpec
 from labeler.errors import LabelerError
 from labeler.model import TopicModel
-from labeler.pipeline.fit import RunResult, label_and_render
+from labeler.pipeline.fit import RunResult, fitted_config, label_and_render
 from labeler.represent import CorpusCounts, unit
 from labeler.run.folder import Run
 from labeler.run.layout import CONFIG, check_out, run_lock, write_json
 from labeler.run.records import (
     documents_block,
-    model_config,
     read_llm_cache,
     save_model,
     stream_embeddings,
@@ -671,11 +670,8 @@ def run_large(
 def _config(model, corpus: CorpusSpec, embeddings, llm, done: Embedded, engine, fit_n) -> dict:
     """config.json as `run_pipeline` writes it (`run.records.model_config`), with how this run
     read the corpus in batches and what the sample was."""
-    config = model_config(model)
+    config = fitted_config(model, embeddings)
     config["embedding"]["storage"] = "float16 memory map"
-    if embeddings is not None:
-        config["embedding"]["model"] = f"precomputed:{Path(embeddings).name}"
-        config["embedding"]["query_model"] = model.embedding_model
     config["corpus"] = {
         "name": Path(corpus.path).name,
         "source": str(corpus.path),
