@@ -384,8 +384,7 @@ def merge_groups(labels: np.ndarray, embeddings: np.ndarray, n_topics: int) -> d
     ids = np.unique(labels[labels >= 0])
     if n_topics < 1 or len(ids) <= n_topics:
         return {}
-    unit = vectors.unit(embeddings)
-    centres = vectors.unit(np.stack([unit[labels == t].mean(axis=0) for t in ids]))
+    centres = vectors.centre_rows(embeddings, labels, ids)
     groups = AgglomerativeClustering(
         n_clusters=n_topics, metric="cosine", linkage="average"
     ).fit_predict(centres)
@@ -416,8 +415,7 @@ def auto_merge_groups(labels: np.ndarray, embeddings: np.ndarray) -> dict[int, i
     ids = np.unique(labels[labels >= 0])
     if len(ids) < 3:
         return {}
-    unit = vectors.unit(embeddings)
-    centres = vectors.unit(np.stack([unit[labels == t].mean(axis=0) for t in ids]))
+    centres = vectors.centre_rows(embeddings, labels, ids)
     groups = hdbscan.HDBSCAN(
         min_cluster_size=2, min_samples=1, metric="euclidean", cluster_selection_method="eom"
     ).fit_predict(centres.astype(np.float64))

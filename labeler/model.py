@@ -45,6 +45,7 @@ from labeler.represent import (
 from labeler.represent import chain as representation
 from labeler.represent.ctfidf import ClassTfidfTransformer, is_english
 from labeler.represent.slices import class_values, time_bins
+from labeler.vectors import centre_rows
 
 log = logging.getLogger("labeler")
 
@@ -593,12 +594,7 @@ class TopicModel(BaseEstimator):
                 matrix[rest, t] += membership[:, c]
             self.probability_method_ = "hdbscan"
         else:
-            normed = unit(self.embeddings_)
-            centres = (
-                np.stack([normed[self.topics_ == t].mean(axis=0) for t in ids])
-                if ids
-                else (np.zeros((0, normed.shape[1]), dtype=np.float32))
-            )
+            centres = centre_rows(self.embeddings_, self.topics_, ids)
             matrix = clustering.centre_probabilities(self.embeddings_, centres)
             self.probability_method_ = "centres"
         self.probabilities_ = matrix

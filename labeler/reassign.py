@@ -85,9 +85,8 @@ def by_embeddings(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cosine between each row's embedding and each topic's centroid: (position in `ids` of
     the nearest topic, its similarity)."""
-    unit = vectors.unit(embeddings)
-    centres = vectors.unit(np.stack([unit[topics == t].mean(axis=0) for t in ids]))
-    sims = unit[rows] @ centres.T
+    centres = vectors.centre_rows(embeddings, topics, ids)
+    sims = vectors.unit(embeddings[rows]) @ centres.T
     return sims.argmax(axis=1), sims.max(axis=1)
 
 

@@ -27,3 +27,12 @@ def centres(embeddings: np.ndarray, topics: np.ndarray) -> dict[int, np.ndarray]
     normed = unit(embeddings)
     topics = np.asarray(topics)
     return {int(t): unit(normed[topics == t].mean(axis=0)) for t in np.unique(topics)}
+
+
+def centre_rows(embeddings: np.ndarray, topics: np.ndarray, ids) -> np.ndarray:
+    """The centres of the topics `ids`, one unit row each in that order (a (0, dim) array for
+    none): what merging, reducing, reassigning and the topic distribution compare with."""
+    normed = unit(embeddings)
+    topics = np.asarray(topics)
+    rows = [normed[topics == t].mean(axis=0) for t in ids]
+    return unit(np.stack(rows)) if rows else np.zeros((0, normed.shape[1]), dtype=np.float32)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from labeler.vectors import unit
+from labeler.vectors import centre_rows, unit
 
 # ---------------------------------------------------------------------------- keywords
 
@@ -162,8 +162,7 @@ def label_fit(
     label_vectors: np.ndarray, doc_vectors: np.ndarray, doc_topics: np.ndarray, topics: list[int]
 ) -> dict:
     """Each label's cosine to its own topic's mean document vector vs the nearest other topic's."""
-    unit_docs = unit(doc_vectors)
-    centres = unit(np.stack([unit_docs[doc_topics == t].mean(axis=0) for t in topics]))
+    centres = centre_rows(doc_vectors, doc_topics, topics)
     sims = unit(label_vectors) @ centres.T
     own = np.diag(sims)
     if len(topics) > 1:
