@@ -534,11 +534,14 @@ def _count(model, done: Embedded, staging: Path, topics: np.ndarray, engine: Eng
     return CorpusCounts(vectorizer, topic_ids, counts, centres, sizes)
 
 
-def _document_batches(staging: Path, assignment: Assignment, done: Embedded, representative):
+def _duplicates(hashes: np.ndarray) -> np.ndarray:
+    """Which documents share their text with another (by content hash)."""
+    _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+    return counts[inverse] > 1
+
+
+def _document_batches(staging: Path, assignment: Assignment, representative, duplicate):
     """documents.parquet in batches (`run.records.documents_block`), from the cleaned rows."""
-    _, inverse, dup_counts = np.unique(done.hashes, return_inverse=True, return_counts=True)
-    duplicate = dup_counts[inverse] > 1
-    del inverse
     start = 0
     for batch in pq.ParquetFile(staging / CLEAN).iter_batches(batch_size=BATCH):
         frame = batch.to_pandas()
@@ -628,8 +631,9 @@ def run_large(
         representative = np.zeros(n, dtype=bool)
         for idx in model.representative_rows_.values():
             representative[rows[idx]] = True
-        config = _config(model, corpus, embeddings, llm, done, engine, fit_n)
-        batches = _document_batches(staging, assignment, done, representative)
+        duplicate = _duplicates(done.hashes)
+        config = _config(model, corpus, embeddings, llm, done, engine, fit_n, duplicate)
+        batches = _document_batches(staging, assignment, representative, duplicate)
         save_model(model, staging, config, documents=batches)
         new = Run(staging, check=False)
         new.db.add_answers(earlier_answers)
@@ -667,7 +671,9 @@ def run_large(
     )
 
 
-def _config(model, corpus: CorpusSpec, embeddings, llm, done: Embedded, engine, fit_n) -> dict:
+def _config(
+    model, corpus: CorpusSpec, embeddings, llm, done: Embedded, engine, fit_n, duplicate
+) -> dict:
     """config.json as `run_pipeline` writes it (`run.records.model_config`), with how this run
     read the corpus in batches and what the sample was."""
     config = fitted_config(model, embeddings)
@@ -679,7 +685,7 @@ def _config(model, corpus: CorpusSpec, embeddings, llm, done: Embedded, engine, 
             "format": Path(str(corpus.path)).suffix.lstrip(".") or "folder",
             "documents": done.n,
             "empty_dropped": done.empty_dropped,
-            "duplicates": int((np.unique(done.hashes, return_counts=True)[1] > 1).sum()),
+            "duplicates": int(duplicate.sum()),  # documents whose text another one has
             "text_column": corpus.text_column or "text",
             "id_column": corpus.id_column,
             "time_column": corpus.time_column,

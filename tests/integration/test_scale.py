@@ -271,3 +271,24 @@ def test_a_catch_all_topic_is_split_on_both_paths(tmp_path):
         assert alpha.mode()[0] != beta.mode()[0], path
         assert (alpha == alpha.mode()[0]).mean() >= 0.9 and (beta == beta.mode()[0]).mean() >= 0.9
     assert results["large"].sample_fit == 450 and results["ordinary"].sample_fit is None
+
+
+def test_the_duplicate_count_is_the_flagged_documents(banking_rows, tmp_path):
+    """config.json's duplicates count the documents flagged in documents.parquet, as an
+    ordinary run's do (not the distinct texts they repeat)."""
+    rows = banking_rows[:300]
+    rows += [{**rows[0], "id": f"copy{i}"} for i in range(3)]  # 4 documents, one text
+    rows += [{**rows[1], "id": f"again{i}"} for i in range(2)]  # 3 documents, one text
+    corpus = tmp_path / "copies.parquet"
+    pd.DataFrame(rows).to_parquet(corpus, index=False)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main,
+        ["run", str(corpus), "--sample-fit", "200", "--id-column", "id", "--llm", "none",
+         "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    docs = pd.read_parquet(out / "documents.parquet")
+    stats = json.loads((out / "config.json").read_text())["corpus"]["stats"]
+    assert int(docs["duplicate"].sum()) == 7
+    assert stats["duplicates"] == 7
