@@ -29,6 +29,10 @@ from labeler import vectors
 from labeler.errors import LabelerError, printable
 
 ZERO_SHOT_SOURCE = "zero-shot"  # the label source of a zero-shot topic's name (run.sqlite)
+# A name from `set_topic_labels` on a saved model. Like a zero-shot name, the user gave it:
+# relabeling leaves both until a review or --force (labeler.labels.labeling).
+CUSTOM_SOURCE = "custom"
+USER_SOURCES = (ZERO_SHOT_SOURCE, CUSTOM_SOURCE)
 # BERTopic's weights: a seeded document keeps 3/4 of its own embedding.
 SEED_PULL = 0.25
 # BERTopic's default. With the packaged MiniLM it is the precise end (benchmarks/guided_topics.py:

@@ -66,6 +66,15 @@ def isolated_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def small_llm():
+    """The packaged 0.5B model served once for the whole session (on 127.0.0.1)."""
+    from labeler.llm.local import LocalServer
+
+    with LocalServer("small", parallel=2) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def banking_rows() -> list[dict]:
     """600 BANKING77 queries from 6 distinct intents: topics a person can check by eye."""
     rows = read_corpus("banking77")

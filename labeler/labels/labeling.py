@@ -23,7 +23,7 @@ import numpy as np
 
 from labeler import vectors
 from labeler.errors import LabelerError
-from labeler.guided import ZERO_SHOT_SOURCE
+from labeler.guided import USER_SOURCES
 from labeler.labels import claims as claim_check
 from labeler.labels import exemplars as cover
 from labeler.labels.distinct import (  # noqa: F401 - re-exported for the review app
@@ -57,7 +57,7 @@ NEIGHBOURS = 3
 # rejected LLM label must not come back from the answer cache.
 PROTECTED = {"accepted", "edited", "rejected"}
 # Label sources a keyword fallback (a failed answer) never replaces.
-KEPT_OVER_KEYWORDS = ("llm", "review", ZERO_SHOT_SOURCE)
+KEPT_OVER_KEYWORDS = ("llm", "review", *USER_SOURCES)
 
 
 # ---------------------------------------------------------------------------------- inputs
@@ -243,10 +243,10 @@ def label_topics(
         kept = [t for t in selected if statuses.get(t.id) in PROTECTED]
         stats.skipped_reviewed = len(kept)
         selected = [t for t in selected if statuses.get(t.id) not in PROTECTED]
-        # A zero-shot topic is named by the user: its name stays until a review or --force.
+        # A zero-shot or custom name is the user's: it stays until a review or --force.
         sources = {t: r.get("source") for t, r in run.db.current_labels().items()}
-        stats.skipped_named = sum(sources.get(t.id) == ZERO_SHOT_SOURCE for t in selected)
-        selected = [t for t in selected if sources.get(t.id) != ZERO_SHOT_SOURCE]
+        stats.skipped_named = sum(sources.get(t.id) in USER_SOURCES for t in selected)
+        selected = [t for t in selected if sources.get(t.id) not in USER_SOURCES]
     selected = [t for t in selected if statuses.get(t.id) != "not_a_topic"]
     schema = label_schema(prompt.fields)
 

@@ -123,6 +123,22 @@ class OpenAIChat:
         self.supports_prefill = supports_prefill
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_client(cls, client, model: str, identity: str | None = None) -> OpenAIChat:
+        """The user's own `openai.OpenAI` client (BERTopic's `OpenAI(client, ...)`): its key,
+        base URL, timeout and retries stay the client's, and nothing here reads or keeps the
+        key."""
+        chat = cls.__new__(cls)
+        chat.base_url = str(client.base_url)
+        chat.model = model
+        chat._identity = identity or model
+        chat.timeout = getattr(client, "timeout", None)
+        chat._client = client
+        chat._format = 0
+        chat.supports_prefill = False
+        chat._lock = threading.Lock()
+        return chat
+
     @property
     def identity(self) -> str:
         return self._identity

@@ -55,7 +55,7 @@ class EditsMixin:
         self._no_images(images)
         self._retopic(reassign.merged(self.topics_, self._merge_groups(topics_to_merge)))
 
-    def _merge_groups(self, topics_to_merge) -> list[list[int]]:
+    def _merge_groups(self, topics_to_merge, what: str = "topics_to_merge") -> list[list[int]]:
         items = list(topics_to_merge) if isinstance(topics_to_merge, (list, tuple)) else None
         whole = (int, np.integer)
         if items and all(isinstance(t, whole) and not isinstance(t, bool) for t in items):
@@ -64,7 +64,7 @@ class EditsMixin:
             groups = [list(g) for g in items]
         else:
             raise LabelerError(
-                "topics_to_merge is a list of topics ([1, 2, 3]) or a list of lists of topics "
+                f"{what} is a list of topics ([1, 2, 3]) or a list of lists of topics "
                 "([[1, 2], [3, 4]])"
             )
         known = sorted(t for t in self.topic_sizes_ if t != OUTLIER)
@@ -72,7 +72,7 @@ class EditsMixin:
         for group in groups:
             for t in group:
                 if isinstance(t, bool) or not isinstance(t, whole):
-                    raise LabelerError(f"topics_to_merge: {t!r} is not a topic id")
+                    raise LabelerError(f"{what}: {t!r} is not a topic id")
                 if int(t) == OUTLIER:
                     raise LabelerError(
                         "topic -1 holds the outliers: reassign them with reduce_outliers"
@@ -80,9 +80,26 @@ class EditsMixin:
                 if int(t) not in self.topic_sizes_:
                     raise LabelerError(f"no topic {t} (the topics are {known[0]}-{known[-1]})")
                 if int(t) in seen:
-                    raise LabelerError(f"topic {t} is given twice in topics_to_merge")
+                    raise LabelerError(f"topic {t} is given twice in {what}")
                 seen.add(int(t))
         return [[int(t) for t in group] for group in groups]
+
+    def delete_topics(self, topics_to_delete: Sequence[int]) -> None:
+        """Delete topics, as BERTopic's `delete_topics`: their documents become outliers (-1),
+        then, as after `merge_topics`, the topics are renumbered by size, described again and
+        recorded in `topic_mapper_` (as `labeler topics RUN delete` on a run folder)."""
+        self._check_fitted()
+        if isinstance(topics_to_delete, (int, np.integer)) and not isinstance(
+            topics_to_delete, bool
+        ):
+            topics_to_delete = [topics_to_delete]
+        groups = self._merge_groups(list(topics_to_delete), "topics_to_delete")
+        gone = [t for group in groups for t in group]
+        if len(set(gone)) >= len([t for t in self.topic_sizes_ if t != OUTLIER]):
+            raise LabelerError("delete_topics would leave no topic: keep at least one")
+        after = np.asarray(self.topics_, dtype=np.int64).copy()
+        after[np.isin(after, gone)] = OUTLIER
+        self._retopic(after)
 
     def reduce_topics(
         self,
@@ -135,7 +152,8 @@ class EditsMixin:
         if np.ndim(matrix) == 2 and matrix.shape[1] == len(old_ids):
             new = np.zeros((len(final), len(reassign.topic_ids(final))), dtype=matrix.dtype)
             for column, t in enumerate(old_ids):
-                new[:, total[t]] += matrix[:, column]
+                if total[t] != OUTLIER:  # a deleted topic's share is nobody's
+                    new[:, total[t]] += matrix[:, column]
             self.probabilities_ = new
         names: dict[int, str] = {}
         for t, name in sorted(getattr(self, "zeroshot_topics_", {}).items()):
@@ -149,7 +167,8 @@ class EditsMixin:
             given = dict(zip(sorted(old_sizes), custom))
             carried: dict[int, str] = {}
             for t in sorted(old_sizes, key=lambda t: (-old_sizes[t], t)):
-                carried.setdefault(total[t], given[t])
+                if total[t] != OUTLIER or t == OUTLIER:  # a deleted topic's name goes with it
+                    carried.setdefault(total[t], given[t])
             self.custom_labels_ = [carried.get(t, self.labels_[t]) for t in sorted(self.topic_ids_)]
 
     def _set_topics(self, topics: np.ndarray, zeroshot: dict[int, str]) -> None:

@@ -695,6 +695,49 @@ class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEst
         self.topic_aspects_ = found.aspects
         self.custom_labels_ = None
         self.hierarchy_ = None  # the topic tree, built on first use (topic_tree())
+        self._name_topics()
+
+    def _name_topics(self) -> None:
+        """`representation_model`'s topic namers (an LLM: `labeler.represent.chain.TopicNamer`)
+        name the described topics. A main namer's label becomes the topic's label (`labels_`,
+        get_topic_info's Name) and its main representation, as BERTopic's OpenAI gives; an
+        aspect's becomes that aspect's words. `llm_labels_` keeps the main namer's records
+        (label, summary, flags, model, prompt) for the run a save writes.
+
+        Described again (after `merge_topics`, `reduce_topics`, `update_topics`), a topic with
+        exactly the documents it had keeps its names; only the changed topics are asked."""
+        before = getattr(self, "_named", {})
+        self.llm_labels_: dict[int, dict] = {}
+        self._named: dict[str, dict] = {}
+        chains = representation.resolve(self.representation_model)
+        if chains is None or not chains.namers:
+            return
+        members = _members_keys(self.documents_, self.topics_)
+        order = [k for k in chains.namers if k != representation.MAIN]
+        order += [representation.MAIN] if representation.MAIN in chains.namers else []
+        for name in order:
+            namer = chains.namers[name]
+            kept = {t: before[key][name] for t, key in members.items()
+                    if name in before.get(key, {})}  # fmt: skip
+            if name == representation.MAIN:
+                self.llm_labels_ = {t: {**row, "topic": t} for t, row in kept.items()}
+            asked = [t for t in self.topic_ids_ if t >= 0 and t not in kept
+                     and t not in getattr(self, "zeroshot_topics_", {})]  # fmt: skip
+            found = dict(kept)
+            if asked:
+                log.info("naming %d of %d topics with %s", len(asked), len(self.topic_ids_) - 1,
+                         type(namer).__name__)  # fmt: skip
+                named = namer.name_topics(self, asked)
+                found.update({t: row for t, row in named.items() if t in asked})
+            for t, row in found.items():
+                words = [(str(row["label"]), 1.0)]
+                self._named.setdefault(members[t], {})[name] = dict(row)
+                if name == representation.MAIN:
+                    self.labels_[t] = str(row["label"])
+                    self.topic_representations_[t] = words
+                    self.llm_labels_[t] = {**row, "topic": t}
+                else:
+                    self.topic_aspects_.setdefault(name, {})[t] = words
 
     def _embed_words(self, words: list[str]) -> np.ndarray:
         show, self.show_progress = self.show_progress, False
@@ -822,3 +865,17 @@ class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEst
         if embedding_model is not None:
             model.embedding_model = embedding_model
         return model
+
+
+def _members_keys(documents: list[str], topics: np.ndarray) -> dict[int, str]:
+    """Each topic's documents as one key (a digest of their texts in order): the same key, the
+    same documents, whatever the topic's id now."""
+    import hashlib
+
+    keys = {}
+    for t in np.unique(topics).tolist():
+        digest = hashlib.sha256()
+        for i in np.flatnonzero(topics == t).tolist():
+            digest.update(documents[i].encode("utf-8", "surrogatepass") + b"\0")
+        keys[int(t)] = digest.hexdigest()
+    return keys

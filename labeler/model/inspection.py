@@ -93,10 +93,12 @@ class InspectionMixin:
         """One row per topic, by topic id (the outliers, -1, first, as BERTopic): Topic, Count,
         Name (the label: keywords, zero-shot name, or a run's current label), CustomName (after
         `set_topic_labels`), Representation (the main representation's words), KeyBERT and MMR
-        (labeler's stages), one column per aspect, Representative_Docs. `topic`: its row only."""
+        (labeler's stages), one column per aspect, Summary (when an LLM named the topics),
+        Representative_Docs. `topic`: its row only."""
         self._check_fitted()
         ids = sorted(self.topic_ids_)
         custom = self.custom_labels_ if getattr(self, "custom_labels_", None) else None
+        llm = getattr(self, "llm_labels_", None)
         rows = []
         for i, t in enumerate(ids):
             row = {"Topic": t, "Count": self.topic_sizes_[t], "Name": self.labels_[t]}
@@ -108,6 +110,8 @@ class InspectionMixin:
                     row[s.column] = [w for w, _ in self.keywords_[s.name].get(t, [])]
             for aspect, values in self.topic_aspects_.items():
                 row[aspect] = [w for w, _ in values.get(t, [])]
+            if llm:  # an LLM named the topics (OpenAI, TextGeneration): its summaries too
+                row["Summary"] = (llm.get(t) or {}).get("summary") or ""
             row["Representative_Docs"] = self.get_representative_docs(t)
             rows.append(row)
         info = pd.DataFrame(rows)

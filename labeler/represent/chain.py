@@ -13,11 +13,17 @@ unit mean of all its documents' embeddings) rather than with a few sampled repre
 documents (KeyBERTInspired) or with the embedding of the joined words (MMR), so
 `nr_repr_docs`, `nr_samples` and `random_state` are kept for the record but change nothing; and
 each stage scores its words by cosine similarity to that centre, in the order it picks them.
+
+A topic namer (`TopicNamer`: BERTopic's `OpenAI` and `TextGeneration`, which are labeler's LLM
+label step, `labeler.bertopic.representation`) ends a chain: the keyword steps before it give the
+words, then the fitted model asks it for each topic's label (`TopicModel`'s `llm_labels_`), which
+becomes that chain's representation, as BERTopic's LLM models give one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -27,6 +33,7 @@ from labeler.errors import LabelerError
 from labeler.represent._base import Stage, TopicInput, Words
 from labeler.represent.keybert import KeyBERTStage
 from labeler.represent.mmr import MMRStage
+from labeler.represent.pos import DEFAULT_PATTERNS, POSStage, load_pipeline, pos_sequences
 
 MAIN = "Main"  # BERTopic's key for the main representation in a dict of aspects
 
@@ -93,7 +100,40 @@ class MaximalMarginalRelevance(BaseEstimator):
         return Step(MMRStage(), int(self.top_n_words), None, float(self.diversity))
 
 
-MODELS = (KeyBERTInspired, MaximalMarginalRelevance)
+class PartOfSpeech(BaseEstimator):
+    """BERTopic's PartOfSpeech: keywords of the parts of speech in `pos_patterns`.
+
+    Parameters
+    ----------
+    model : str or spacy.language.Language, default "en_core_web_sm"
+        An installed spaCy pipeline with a tagger, by name or loaded.
+    top_n_words : int, default 10
+    pos_patterns : list of spaCy Matcher patterns on "POS", default adjective+noun, noun, adjective
+    """
+
+    def __init__(self, model="en_core_web_sm", top_n_words: int = 10, pos_patterns=None):
+        self.model = model
+        self.top_n_words = top_n_words
+        self.pos_patterns = pos_patterns
+        self._nlp = load_pipeline(model)
+        pos_sequences(pos_patterns or DEFAULT_PATTERNS)
+
+    def step(self) -> Step:
+        stage = POSStage(self._nlp, pos_sequences(self.pos_patterns or DEFAULT_PATTERNS))
+        return Step(stage, int(self.top_n_words))
+
+
+MODELS = (KeyBERTInspired, MaximalMarginalRelevance, PartOfSpeech)
+
+
+@runtime_checkable
+class TopicNamer(Protocol):
+    """A representation model that names topics rather than ranking words: given the fitted
+    model and the topics to name, the label record (label, summary, source, model, flags, ...)
+    of each topic it named. The estimator only calls it; what it runs (the LLM label step on a
+    run folder) belongs to the layers above."""
+
+    def name_topics(self, model, topics: list[int]) -> dict[int, dict]: ...
 
 
 @dataclass
@@ -103,6 +143,7 @@ class Representation:
 
     main: list[Step]
     aspects: dict[str, list[Step]] = field(default_factory=dict)
+    namers: dict[str, TopicNamer] = field(default_factory=dict)  # MAIN or an aspect → its namer
 
     def chains(self) -> list[list[Step]]:
         return [self.main, *self.aspects.values()]
@@ -116,36 +157,54 @@ class Representation:
         return max([n_candidate_words, *firsts])
 
 
-def _chain(value, where: str) -> list[Step]:
+def _chain(value, where: str) -> tuple[list[Step], TopicNamer | None]:
+    """A chain's keyword steps, and the namer that ends it (None: the words are the chain's)."""
     if value is None:
-        return []
-    items = value if isinstance(value, (list, tuple)) else [value]
+        return [], None
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
     steps = []
-    for item in items:
+    namer = None
+    for i, item in enumerate(items):
+        if isinstance(item, TopicNamer) and not isinstance(item, MODELS):
+            if i != len(items) - 1:
+                raise LabelerError(
+                    f"{where}: {type(item).__name__} names topics: it ends a chain (after the "
+                    "keyword models whose words it reads), not in its middle"
+                )
+            namer = item
+            continue
         if not isinstance(item, MODELS):
             raise LabelerError(
                 f"{where}: {type(item).__name__} is not a representation model labeler runs; "
-                "use KeyBERTInspired or MaximalMarginalRelevance (labeler.bertopic.representation),"
-                " a list of them (a chain) or a dict of aspects"
+                "use KeyBERTInspired, MaximalMarginalRelevance, PartOfSpeech, OpenAI or "
+                "TextGeneration (labeler.bertopic.representation), a list of them (a chain) or a "
+                "dict of aspects"
             )
         steps.append(item.step())
-    return steps
+    return steps, namer
 
 
 def resolve(representation_model) -> Representation | None:
     """`representation_model` as chains; None when there is none (labeler's own stages)."""
     if representation_model is None:
         return None
+    namers: dict[str, TopicNamer] = {}
     if isinstance(representation_model, dict):
         aspects = {}
         for name, value in representation_model.items():
             if not isinstance(name, str) or not name:
                 raise LabelerError(f"representation_model: aspect names are strings, not {name!r}")
             if name != MAIN:
-                aspects[name] = _chain(value, f"representation_model[{name!r}]")
-        return Representation(_chain(representation_model.get(MAIN), "representation_model"),
-                              aspects)  # fmt: skip
-    return Representation(_chain(representation_model, "representation_model"))
+                aspects[name], namer = _chain(value, f"representation_model[{name!r}]")
+                if namer is not None:
+                    namers[name] = namer
+        main, namer = _chain(representation_model.get(MAIN), "representation_model")
+    else:
+        aspects = {}
+        main, namer = _chain(representation_model, "representation_model")
+    if namer is not None:
+        namers[MAIN] = namer
+    return Representation(main, aspects, namers)
 
 
 def run_chain(

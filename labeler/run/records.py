@@ -12,8 +12,9 @@ import pandas as pd
 
 from labeler import __version__, defaults
 from labeler.cluster import default_min_samples
-from labeler.guided import ZERO_SHOT_SOURCE
+from labeler.guided import CUSTOM_SOURCE, ZERO_SHOT_SOURCE
 from labeler.represent import CTFIDF, STAGES, keyword_label, topic_vectors
+from labeler.represent import chain as representation
 from labeler.represent.describe import seed_words
 from labeler.run.db import RunDB
 from labeler.run.layout import (
@@ -52,6 +53,7 @@ def topic_records(model, layout: np.ndarray) -> list[dict]:
     """The `topics.json` contract: one record per topic, outliers (-1) last."""
     n = sum(model.topic_sizes_.values())  # the whole corpus', also when fitted on a sample
     named = getattr(model, "zeroshot_topics_", {})
+    llm = getattr(model, "llm_labels_", None) or {}
     records = []
     main = getattr(model, "topic_representations_", {})
     aspects = getattr(model, "topic_aspects_", {})
@@ -63,8 +65,8 @@ def topic_records(model, layout: np.ndarray) -> list[dict]:
             "size": int(model.topic_sizes_[t]),
             "share": round(model.topic_sizes_[t] / n, 5),
             "label": model.labels_[t],
-            "label_source": ZERO_SHOT_SOURCE if t in named else "keywords",
-            "summary": None,
+            "label_source": ZERO_SHOT_SOURCE if t in named else "llm" if t in llm else "keywords",
+            "summary": (llm.get(t) or {}).get("summary"),
             "is_outlier": t < 0,
         }
         for stage in STAGES:  # topics.json keeps 0.1.0's keys: keywords, keywords_keybert, ...
@@ -145,11 +147,55 @@ def save_model(
     write_json(run_dir / TOPICS, topic_records(model, model.layout_))
     db = RunDB(run_dir, create=True)
     named = getattr(model, "zeroshot_topics_", {})
-    db.add_keyword_labels({t: _keyword_label(model, t) if t in named else label
+    llm = getattr(model, "llm_labels_", None) or {}
+    db.add_keyword_labels({t: _keyword_label(model, t) if t in named or t in llm else label
                            for t, label in model.labels_.items()})  # fmt: skip
     for topic, name in named.items():  # version 2: the user's name for a zero-shot topic
         db.add_label_version(topic, name, source=ZERO_SHOT_SOURCE)
+    _save_given_labels(model, db)
     write_json(run_dir / HIERARCHY, tree_record(model))
+
+
+# The LLM's label versions as the label step stored them (labeler.labels.labeling.save_outcomes).
+_LABEL_FIELDS = ("summary", "source", "prompt_name", "prompt_hash", "model", "request",
+                 "raw_answer", "params", "flags")  # fmt: skip
+
+
+def _json_field(value):
+    import json
+
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _save_given_labels(model, db: RunDB) -> None:
+    """What the fitted model holds beyond keywords, kept by its run: the labels an LLM
+    representation model gave (`llm_labels_`, with their provenance, and the answers it cached,
+    so relabeling the run resumes rather than repays) and the custom labels of
+    `set_topic_labels` (source "custom", which relabeling leaves alone)."""
+    llm = getattr(model, "llm_labels_", None) or {}
+    for topic, row in sorted(llm.items()):
+        fields = {k: row.get(k) for k in _LABEL_FIELDS if row.get(k) is not None}
+        for k in ("params", "flags"):
+            if k in fields:
+                fields[k] = _json_field(fields[k])
+        db.add_label_version(topic, str(row["label"]), **fields)
+    chains = representation.resolve(getattr(model, "representation_model", None))
+    for namer in chains.namers.values() if chains else ():
+        answers = getattr(namer, "answers", None)
+        if callable(answers):
+            db.add_answers(answers())
+    custom = getattr(model, "custom_labels_", None)
+    ids = sorted(model.topic_ids_)
+    if custom and len(custom) == len(ids):
+        current = {t: r["label"] for t, r in db.current_labels().items()}
+        for topic, label in zip(ids, custom):
+            if label and label != current.get(topic):
+                db.add_label_version(topic, str(label), source=CUSTOM_SOURCE)
 
 
 def stream_embeddings(run_dir: Path, rows: Iterable[np.ndarray], n: int, dim: int) -> np.ndarray:
@@ -461,11 +507,14 @@ def read_model(cls, path: Path):
                for r in topics}
         for name in names
     }  # fmt: skip
-    model.custom_labels_ = None
     labels = RunDB(run_dir).current_labels()
     model.labels_ = {
         int(r["topic"]): labels.get(int(r["topic"]), {}).get("label", r["label"]) for r in topics
     }
+    # set_topic_labels' names, saved as the "custom" source, are custom labels again.
+    custom = any(row.get("source") == CUSTOM_SOURCE for row in labels.values())
+    model.custom_labels_ = [model.labels_[t] for t in sorted(model.labels_)] if custom else None
+    model.llm_labels_ = {t: row for t, row in labels.items() if row.get("source") == "llm"}
     model.topic_centres_ = topic_vectors(embeddings, model.topics_)
     # Zero-shot topics are those still labelled with the user's name (surgery may renumber).
     model.zeroshot_topics_ = {

@@ -23,13 +23,6 @@ from labeler.llm.prompts import FENCE, fit_messages, load_prompt
 from labeler.run.db import RunDB
 
 
-@pytest.fixture(scope="session")
-def small_llm():
-    """The packaged 0.5B model served once for the whole session."""
-    with LocalServer("small", parallel=2) as server:
-        yield server
-
-
 @pytest.fixture
 def run_copy(banking_run, tmp_path) -> Path:
     target = tmp_path / "run"

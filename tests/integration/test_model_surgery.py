@@ -201,3 +201,31 @@ def test_custom_labels_follow_their_topics_through_a_merge(model, docs):
         assert by_topic[new] == f"custom {t}"
     merged = int(model.topics_[next(iter(members[a]))])
     assert by_topic[merged] == f"custom {larger}"
+
+
+def test_delete_topics_makes_their_documents_outliers(model):
+    before = model.topics_.copy()
+    probs = model.probabilities_.copy()
+    gone = topics_of(model)[1]
+    kept_words = top_words(model, topics_of(model)[0])
+    n_topics = len(topics_of(model))
+    model.delete_topics([gone])
+    assert len(topics_of(model)) == n_topics - 1
+    assert (model.topics_[before == gone] == -1).all()
+    assert (model.topics_ == -1).sum() == (before == -1).sum() + (before == gone).sum()
+    # The other topics keep their documents (renumbered by size) and their words.
+    rest = before != gone
+    assert same_partition(before[rest], model.topics_[rest])
+    assert top_words(model, 0) == kept_words
+    # The distribution loses the deleted topic's column, nothing else.
+    kept_columns = [c for c, t in enumerate(topics_of_ids(before)) if t != gone]
+    assert np.allclose(np.sort(model.probabilities_.sum(axis=0)),
+                       np.sort(probs[:, kept_columns].sum(axis=0)), atol=1e-4)  # fmt: skip
+    with pytest.raises(LabelerError, match="no topic 99"):
+        model.delete_topics([99])
+    with pytest.raises(LabelerError, match="leave no topic"):
+        model.delete_topics(topics_of(model))
+
+
+def topics_of_ids(topics) -> list[int]:
+    return sorted(int(t) for t in set(np.asarray(topics).tolist()) if t >= 0)

@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 GAPS = {
     "002.7": "the article's own code calls CountVectorizer.get_feature_names (gone from "
     "scikit-learn 1.2; it fails on BERTopic too)",
-    "004.15": "the OpenAI representation model (issue 22 item 5)",
     "004.49": "approximate_distribution (issue 23 item 2)",
     "004.50": "partial_fit (issue 23)",
     "004.51": "fit(docs, y=y), semi-supervised (issue 23 item 1)",
@@ -39,7 +38,7 @@ GAPS = {
 SKIPS = {
     "001.1": "a shell command", "001.2": "a shell command", "003.1": "a shell command",
     "004.1": "a shell command", "004.2": "a shell command", "001.6": "Google Colab only",
-    "002.8": "needs top_n_words", "004.17": "needs OpenAI", "004.18": "needs an LLM server",
+    "002.8": "needs top_n_words", "004.18": "needs an LLM server",
     "004.54": "needs images",
 }  # fmt: skip
 
