@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from labeler.cli.common import user_errors
+from labeler.cli.common import llm_options, llm_settings, path_option, setup_logging, user_errors
+from labeler.errors import LabelerError
 
 
 @click.command("eval")
@@ -27,26 +28,99 @@ from labeler.cli.common import user_errors
     type=click.Path(path_type=Path),
     help="The run's corpus, when it has moved since the run [the path the run records].",
 )
+@click.option(
+    "--reconstruct",
+    is_flag=True,
+    help="Also ask the LLM to sort held-out documents into the topics knowing only their labels "
+    "and summaries: how often it finds each document's own topic (cached, resumable).",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(1, 100_000),
+    default=200,
+    show_default=True,
+    help="--reconstruct: held-out documents in all, spread evenly over the topics.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="--reconstruct: print what it would cost and ask nothing."
+)
+@llm_options
+@click.option("--cache-dir", type=path_option(), help="Where packaged models are assembled.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option("-q", "--quiet", is_flag=True)
 @user_errors
 def eval_command(
-    run: Path, label_column: str | None, label_names: Path | None, corpus: Path | None, as_json
+    run: Path,
+    label_column: str | None,
+    label_names: Path | None,
+    corpus: Path | None,
+    reconstruct: bool,
+    sample: int,
+    dry_run: bool,
+    cache_dir: Path | None,
+    as_json: bool,
+    quiet: bool,
+    **opts,
 ) -> None:
     """Trust figures for RUN: keyword coherence and diversity, outliers, the largest topic, label
     fit, duplicate labels and unsupported claims; with --label-column also ARI, NMI, purity and
-    whether each label names its topic's majority category. Added to the report's overview."""
+    whether each label names its topic's majority category; with --reconstruct, how often the
+    LLM puts held-out documents back in their own topic from the labels and summaries alone
+    (the packaged model unless --llm or --llm-base-url say otherwise). Added to the report's
+    overview."""
     import os
 
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from labeler.run.folder import Run
+    from labeler.run.layout import check_run, run_lock
     from labeler.views import evaluation
 
+    setup_logging(quiet or as_json)
+    check_run(run, "eval")
+    given = click.get_current_context().get_parameter_source
+    typed = click.core.ParameterSource.COMMANDLINE
+    if not reconstruct and (dry_run or given("sample") == typed):
+        raise LabelerError("--sample and --dry-run go with --reconstruct")
+    if reconstruct:
+        if opts.get("llm") == "none" and not opts.get("llm_base_url"):
+            if given("llm") == typed:
+                raise LabelerError(
+                    "--reconstruct asks an LLM: drop --llm none (the packaged model is the "
+                    "default), or give --llm small|FILE.gguf or --llm-base-url"
+                )
+            opts["llm"] = "local"  # a default of none (LABELER_LLM) means the packaged model
+        settings = llm_settings(opts)
+        if dry_run:
+            from labeler.labels.reconstruct import reconstruct as reconstruct_run
+
+            cost = reconstruct_run(Run(run), settings, sample=sample, dry_run=True,
+                                   cache_dir=cache_dir)  # fmt: skip
+            if as_json:
+                click.echo(json.dumps(cost))
+            else:
+                click.echo(
+                    f"would sort {cost['reconstruct_documents']} held-out documents into "
+                    f"{cost['reconstruct_topics']} topics: {cost['calls']} LLM calls "
+                    f"({cost['cache_hits']} answers cached), about {cost['prompt_tokens']:,} "
+                    f"prompt tokens (the topic list, {cost['topic_list_tokens']:,}, read once by a "
+                    f"server with a prompt cache) and at most {cost['completion_tokens']:,} "
+                    "completion tokens"
+                )
+            return
     figures = evaluation.evaluate_run(
         run, label_column, label_names, corpus, check_claims=claim_checker()
     )
     from labeler.views.report import render_reports
 
-    evaluation.save(run, figures)
-    render_reports(run)
+    with run_lock(run):
+        if reconstruct:
+            from labeler.labels.reconstruct import reconstruct as reconstruct_run
+
+            figures.update(reconstruct_run(Run(run), settings, sample=sample, cache_dir=cache_dir))
+        else:
+            figures.update(evaluation.kept_reconstruction(run, figures))
+        evaluation.save(run, figures)
+        render_reports(run)
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False))
     else:

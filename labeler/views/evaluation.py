@@ -45,7 +45,13 @@ FIGURES = [
     ("purity", "purity", "pct"),
     ("label_match_topics", "label names majority category (topics)", "pct"),
     ("label_match_documents", "label names majority category (documents)", "pct"),
+    ("reconstruct_accuracy", "held-out documents sorted back to their topic by label", "pct"),
+    ("reconstruct_none_share", "held-out documents that fit no label", "pct"),
+    ("reconstruct_documents", "held-out documents asked", "int"),
 ]
+GROUND_TRUTH = ("ground_truth", "ari", "nmi", "purity", "label_match_topics",
+                "label_match_documents")  # fmt: skip
+RECONSTRUCTION = ("reconstruct_accuracy", "reconstruct_none_share", "reconstruct_documents")
 
 
 def labels_digest(topics: list[dict]) -> str:
@@ -259,17 +265,42 @@ def rows(figures: dict) -> list[tuple[str, str]]:
     """(title, formatted value) for the table; ground-truth rows only when a column was given."""
     out = []
     for key, title, kind in FIGURES:
-        if figures.get("ground_truth") is None and key in (
-            "ground_truth", "ari", "nmi", "purity", "label_match_topics", "label_match_documents"
-        ):  # fmt: skip
+        if figures.get("ground_truth") is None and key in GROUND_TRUTH:
+            continue
+        if figures.get("reconstruct_accuracy") is None and key in RECONSTRUCTION:
             continue
         out.append((title, format_value(figures.get(key), kind)))
     return out
 
 
 def table(figures: dict) -> str:
-    width = max(len(title) for title, _ in rows(figures))
-    return "\n".join(f"{title:<{width}}  {value}" for title, value in rows(figures))
+    lines = [f"{title:<{_width(figures)}}  {value}" for title, value in rows(figures)]
+    confused = figures.get("reconstruct_confused") or []
+    if confused:
+        lines.append("topics most often confused by their labels:")
+        lines += [
+            f"  {c['documents']:>3} documents  {c['topics'][0]} {printable(c['labels'][0])!s}"
+            f"  ↔  {c['topics'][1]} {printable(c['labels'][1])!s}"
+            for c in confused
+        ]
+    return "\n".join(lines)
+
+
+def _width(figures: dict) -> int:
+    return max(len(title) for title, _ in rows(figures))
+
+
+def kept_reconstruction(run: Run | Path, figures: dict) -> dict:
+    """An earlier --reconstruct's figures, kept by a plain `labeler eval` while they judge the
+    labels the run has now."""
+    path = as_run(run).path / EVALUATION
+    try:
+        before = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    if before.get("labels_digest") != figures.get("labels_digest"):
+        return {}
+    return {k: v for k, v in before.items() if k.startswith("reconstruct_")}
 
 
 def save(run: Run | Path, figures: dict) -> None:

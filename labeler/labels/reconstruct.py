@@ -1,0 +1,270 @@
+"""Reconstruction accuracy: would a reader sort a run's documents into its topics knowing only
+the labels and summaries? (`labeler eval RUN --reconstruct`.)
+
+A label is good when it tells its documents apart from the other topics'. Ground truth says so
+only for the benchmark corpora; on a user's own corpus this is the figure that does: the run's
+LLM sees the topics' labels and summaries (shuffled and numbered afresh, so neither the order nor
+the ids give the answer away) and assigns documents it never saw while labeling (not the
+representative documents, not any document quoted in a label's prompt), sampled from every
+topic, to one of them or to "none". Clio reports this measurement for its descriptions, and
+ProxAnn (ACL 2025) shows an LLM's assignments agree with human annotators'.
+
+Each answer is cached in the run's database like a label (same key rules), so a second run
+costs nothing and an interrupted one resumes. The topic list is the system prompt, identical for
+every document, so a server with a prompt cache reads it once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import random
+import re
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from labeler.errors import LabelerError
+from labeler.llm.asker import Asker, LabelStats, cache_key
+from labeler.llm.client import ChatModel, LLMError
+from labeler.llm.prompts import FENCE, data_line, estimate_tokens, load_prompt
+from labeler.llm.settings import LLMSettings, identity_without_starting, open_chat_model
+from labeler.run.folder import Run
+
+log = logging.getLogger("labeler")
+
+PROMPT = "reconstruct"
+DEFAULT_SAMPLE = 200  # held-out documents in all, spread evenly over the topics
+SUMMARY_TOKENS = 40  # a summary is cut to about this in the topic list
+MAX_TOKENS = 16  # {"topic": "12"}
+CONFUSED_PAIRS = 5
+NONE = "none"
+
+
+@dataclasses.dataclass
+class Held:
+    topic: int
+    doc_id: object
+    text: str
+
+
+def held_out(run: Run, sample: int, seed: int = 0) -> tuple[list[dict], list[Held]]:
+    """The topics (label, summary) and up to `sample` documents none of their label prompts
+    showed, as evenly spread over the topics as their sizes allow."""
+    from labeler.views import run_view
+
+    if sample < 1:
+        raise LabelerError(f"--sample takes a number of documents (1 or more), not {sample}")
+    topics = [t for t in run_view.topics(run) if not t.get("is_outlier")]
+    if len(topics) < 2:
+        raise LabelerError(
+            "reconstruction needs at least two topics: with one, every document fits it"
+        )
+    docs = run.documents()
+    shown: set[str] = set()
+    for row in run.db.current_labels().values():
+        with contextlib.suppress(TypeError, ValueError):
+            for message in json.loads(row.get("request") or "[]"):
+                shown.add(message.get("content", ""))
+    prompts = "\n".join(shown)
+    rng = random.Random(seed)
+    per_topic = max(1, sample // len(topics))
+    held: list[Held] = []
+    for t in topics:
+        members = docs[(docs["topic"] == t["topic"]) & ~docs["representative"].astype(bool)]
+        rows = list(zip(members["doc_id"].tolist(), members["text"].astype(str).tolist()))
+        rng.shuffle(rows)
+        picked = []
+        for doc_id, text in rows:
+            # A label prompt quotes a document's start, cut to 16 tokens or more: that much of
+            # it is in a prompt if the document was shown.
+            start = data_line(text, 16).rstrip("…")
+            if start and start not in prompts:
+                picked.append(Held(int(t["topic"]), doc_id, text))
+            if len(picked) == per_topic:
+                break
+        held += picked
+    rng.shuffle(held)
+    return topics, held[:sample]
+
+
+def _numbered(topics: list[dict], seed: int) -> tuple[list[dict], dict[str, int]]:
+    order = list(topics)
+    random.Random(seed + 1).shuffle(order)
+    listed = [
+        {"number": i + 1, "label": data_line(t["label"], 24),
+         "summary": data_line(t["summary"], SUMMARY_TOKENS) if t.get("summary") else ""}
+        for i, t in enumerate(order)
+    ]  # fmt: skip
+    return listed, {str(i + 1): int(t["topic"]) for i, t in enumerate(order)}
+
+
+def _schema(numbers: list[str]) -> dict:
+    return {
+        "type": "object",
+        "properties": {"topic": {"type": "string", "enum": [*numbers, NONE]}},
+        "required": ["topic"],
+    }
+
+
+def parse_choice(reply: str, numbers: set[str]) -> str | None:
+    """The topic number (or "none") a reply chose; None when it chose nothing readable."""
+    text = reply.strip()
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        value = str(json.loads(text).get("topic", "")).strip().lower()
+        if value in numbers or value == NONE:
+            return value
+    found = re.search(r'"topic"\s*:\s*"?\s*([0-9]+|none)', text, flags=re.IGNORECASE)
+    if found and (found.group(1).lower() in numbers or found.group(1).lower() == NONE):
+        return found.group(1).lower()
+    return None
+
+
+def reconstruct(
+    run: Run,
+    settings: LLMSettings,
+    sample: int = DEFAULT_SAMPLE,
+    seed: int = 0,
+    dry_run: bool = False,
+    chat: ChatModel | None = None,
+    cache_dir: Path | None = None,
+) -> dict:
+    """The reconstruction figures (keys `reconstruct_*`), or with `dry_run` what asking would
+    cost (calls, cached answers, tokens) without asking."""
+    prompt = load_prompt(PROMPT)
+    settings = dataclasses.replace(settings, max_tokens=MAX_TOKENS, temperature=0.0).check()
+    topics, held = held_out(run, sample, seed)
+    if not held:
+        raise LabelerError("no held-out documents: every document was shown to the labels")
+    listed, by_number = _numbered(topics, seed)
+    schema = _schema(list(by_number))
+    doc_tokens = prompt.doc_tokens
+
+    def messages(doc: Held) -> list[dict]:
+        return prompt.render(fence=FENCE, topics=listed, document=data_line(doc.text, doc_tokens))
+
+    stats = LabelStats(topics=len(held))
+    if dry_run:
+        identity = chat.identity if chat is not None else identity_without_starting(settings)
+        system = None
+        for doc in held:
+            m = messages(doc)
+            if run.db.cached_answer(cache_key(identity, m, schema, settings)) is not None:
+                stats.cache_hits += 1
+                continue
+            stats.calls += 1
+            # A prompt cache reads the shared topic list once: count it once.
+            stats.prompt_tokens += estimate_tokens(m[-1]["content"])
+            if system is None:
+                system = estimate_tokens(m[0]["content"])
+                stats.prompt_tokens += system
+            stats.completion_tokens += MAX_TOKENS
+        return {
+            "reconstruct_dry_run": True,
+            "reconstruct_documents": len(held),
+            "reconstruct_topics": len(topics),
+            "calls": stats.calls,
+            "cache_hits": stats.cache_hits,
+            "prompt_tokens": stats.prompt_tokens,
+            "topic_list_tokens": system or 0,
+            "completion_tokens": stats.completion_tokens,
+        }
+
+    started = time.perf_counter()
+    choices: dict[int, str | None] = {}
+    with contextlib.ExitStack() as stack:
+        if chat is None:
+            chat = stack.enter_context(open_chat_model(settings, cache_dir))
+        asker = Asker(run.db, chat, settings, stats)
+        numbers = set(by_number)
+
+        def one(i: int) -> tuple[int, str | None]:
+            try:
+                return i, parse_choice(asker.ask(messages(held[i]), schema), numbers)
+            except LLMError as exc:
+                if asker.unreachable:
+                    raise
+                log.warning("reconstruction: document %s: %s", held[i].doc_id, exc)
+                return i, None
+
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=len(held), desc="reconstructing", unit="doc",
+            disable=not log.isEnabledFor(logging.INFO), leave=False,
+        )  # fmt: skip
+        pool = ThreadPoolExecutor(max_workers=settings.workers)
+        try:
+            for future in as_completed([pool.submit(one, i) for i in range(len(held))]):
+                i, choice = future.result()
+                choices[i] = choice
+                bar.update(1)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # the answers so far are cached
+            raise
+        finally:
+            bar.close()
+        pool.shutdown(wait=True)
+        identity = chat.identity
+    figures = score(topics, held, [choices[i] for i in range(len(held))], by_number)
+    figures.update(
+        {
+            "reconstruct_model": identity,
+            "reconstruct_prompt_hash": prompt.text_hash,
+            "reconstruct_sample": sample,
+            "reconstruct_seconds": round(time.perf_counter() - started, 1),
+            "reconstruct_calls": stats.calls,
+            "reconstruct_cache_hits": stats.cache_hits,
+            "reconstruct_prompt_tokens": stats.prompt_tokens,
+        }
+    )
+    return figures
+
+
+def score(
+    topics: list[dict], held: list[Held], choices: list[str | None], by_number: dict[str, int]
+) -> dict:
+    """Accuracy overall and per topic, the "none" and unreadable shares, and the pairs of
+    topics most often confused (either way round)."""
+    labels = {int(t["topic"]): t["label"] for t in topics}
+    per: dict[int, list[int]] = {t: [0, 0] for t in labels}  # [correct, asked]
+    pairs: Counter = Counter()
+    nones = unread = correct = 0
+    for doc, choice in zip(held, choices):
+        per[doc.topic][1] += 1
+        if choice is None:
+            unread += 1
+            continue
+        if choice == NONE:
+            nones += 1
+            continue
+        chosen = by_number[choice]
+        if chosen == doc.topic:
+            correct += 1
+            per[doc.topic][0] += 1
+        else:
+            pairs[tuple(sorted((doc.topic, chosen)))] += 1
+    n = len(held)
+    return {
+        "reconstruct_accuracy": correct / n if n else None,
+        "reconstruct_none_share": nones / n if n else None,
+        "reconstruct_unreadable_share": unread / n if n else None,
+        "reconstruct_documents": n,
+        "reconstruct_topics": len(labels),
+        "reconstruct_per_topic": {
+            str(t): {
+                "label": labels[t],
+                "documents": asked,
+                "correct": ok,
+                "accuracy": ok / asked if asked else None,
+            }
+            for t, (ok, asked) in sorted(per.items())
+        },  # fmt: skip
+        "reconstruct_confused": [
+            {"topics": [a, b], "labels": [labels[a], labels[b]], "documents": count}
+            for (a, b), count in pairs.most_common(CONFUSED_PAIRS)
+        ],
+    }
