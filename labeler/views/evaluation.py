@@ -161,7 +161,7 @@ def evaluate_run(
     keywords = [[w for w, _ in t.get("keywords", [])] for t in topics]
     texts = documents["text"].astype(str).tolist()
     figures: dict = {
-        "run": str(run.path),
+        "run": run.path.name,  # not its local path: the figures travel with the run
         "documents": n_docs,
         "topics": len(topics),
         "outlier_share": float((doc_topics < 0).mean()) if n_docs else 0.0,

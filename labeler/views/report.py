@@ -358,14 +358,44 @@ def guided_summary(config: dict) -> list[str]:
     return lines
 
 
+def public_name(value):
+    """A setting as a shared report may show it: a local file's path becomes its file name
+    (a report travels; where the corpus, a prompt or a model file sat on one machine does not).
+    Model ids such as `org/model` are not paths and stay."""
+    if not isinstance(value, str) or not value:
+        return value
+    windows = len(value) > 2 and value[1] == ":" and value[2] in "\\/"
+    if value.startswith(("/", "~", "./", "../", "\\")) or windows:
+        return Path(value.replace("\\", "/")).name or value
+    return value
+
+
+def _public_config(config: dict) -> dict:
+    config = dict(config)
+    corpus = dict(config.get("corpus") or {})
+    if corpus.get("source"):
+        corpus["source"] = Path(str(corpus["source"]).replace("\\", "/")).name
+    config["corpus"] = corpus
+    if isinstance(config.get("embedding"), dict):
+        config["embedding"] = {**config["embedding"],
+                               "model": public_name(config["embedding"].get("model"))}  # fmt: skip
+    if isinstance(config.get("llm"), dict):
+        config["llm"] = {k: public_name(v) for k, v in config["llm"].items()}
+    return config
+
+
 def report_context(run: Run | Path, options: ReportOptions | None = None) -> dict:
     """Everything both templates need, read from the run directory."""
     options = options or ReportOptions()
     run = as_run(run)
     run_dir = run.path
     manifest = read_json(run_dir / MANIFEST) if (run_dir / MANIFEST).exists() else {}
-    config = read_json(run_dir / CONFIG)
+    config = _public_config(read_json(run_dir / CONFIG))
     topics = run_view.topics(run)
+    for t in topics:
+        t["label_model"] = public_name(t.get("label_model"))
+        for version in t.get("history", []):
+            version["model"] = public_name(version.get("model"))
     evaluated = evaluation.current(run, topics)  # before the display fields are added
     map_text = options.text and options.map_text
     documents = _documents(run, map_text)

@@ -245,3 +245,25 @@ def test_long_noisy_newsgroup_posts(tmp_path):
         for w, _ in t["keywords"]:
             assert re.fullmatch(r"[^\W\d_][\w-]*", w), w  # no numbers or hashes as keywords
     assert len([t for t in topics if t["topic"] >= 0]) >= 2
+
+
+def test_reports_name_the_corpus_file_never_its_local_path(banking_run, banking_file):
+    """A shared report says which file it read, not where it sat on the author's machine."""
+    source = json.loads((banking_run / "config.json").read_text())["corpus"]["source"]
+    assert Path(source).is_absolute()  # the run keeps it, for `labeler eval --label-column`
+    for name in ("report.html", "report.md"):
+        text = (banking_run / name).read_text(encoding="utf-8")
+        assert banking_file.name in text
+        assert str(banking_file.parent) not in text and str(banking_run) not in text, name
+
+
+def test_public_names_strip_local_paths_only():
+    from labeler.views.report import public_name
+
+    assert public_name("/home/ann/prompts/mine.jinja") == "mine.jinja"
+    assert public_name("C:\\Users\\ann\\models\\q.gguf") == "q.gguf"
+    assert public_name("~/models/q.gguf") == "q.gguf"
+    assert public_name("sentence-transformers/all-MiniLM-L6-v2") == (
+        "sentence-transformers/all-MiniLM-L6-v2"
+    )
+    assert public_name("label_summary") == "label_summary"
