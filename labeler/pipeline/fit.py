@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from labeler.corpus import CorpusSpec
+from labeler.corpus import CorpusSpec, languages
 from labeler.errors import LabelerError, printable
 from labeler.model import TopicModel
 from labeler.run.folder import Run
 from labeler.run.layout import check_out, run_lock
 from labeler.run.records import model_config, read_llm_cache, save_model, set_slice_columns
-from labeler.views.report import render_reports
+from labeler.views.report import public_name, render_reports
 
 if TYPE_CHECKING:
     from labeler.llm.asker import LabelStats
@@ -181,6 +181,14 @@ def fitted_config(model: TopicModel, embeddings: Path | None) -> dict:
     if embeddings is not None:
         config["embedding"]["model"] = f"precomputed:{Path(embeddings).name}"
         config["embedding"]["query_model"] = model.embedding_model
+    # Topics that follow languages rather than subjects: one warning, and the report says so.
+    found = languages.topic_languages(model.documents_, model.topics_, seed=model.seed)
+    if found is not None:
+        config["languages"] = found
+        line = languages.warning(found, str(public_name(config["embedding"].get("model"))))
+        if line:
+            log.warning("%s", line)
+            config["languages"]["warning"] = line
     return config
 
 

@@ -267,3 +267,24 @@ def test_public_names_strip_local_paths_only():
         "sentence-transformers/all-MiniLM-L6-v2"
     )
     assert public_name("label_summary") == "label_summary"
+
+
+def test_topics_that_follow_languages_are_named_so(tmp_path, banking_run):
+    """SIB-200's sentences in 20 languages: the English model groups them by language. The run
+    says so once, with the remedy, and the report carries it; an English corpus stays quiet."""
+    from conftest import read_corpus, write_jsonl
+
+    rows = read_corpus("sib200_20lang")
+    rng = np.random.default_rng(0)
+    picked = [rows[i] for i in rng.choice(len(rows), 500, replace=False)]
+    corpus = write_jsonl(tmp_path / "sib.jsonl", [{"text": r["text"]} for r in picked])
+    result = CliRunner().invoke(main, ["run", str(corpus), "--out", str(tmp_path / "sib")])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "sib" / "config.json").read_text())
+    assert config["languages"]["follows_languages"], config["languages"]
+    assert len(config["languages"]["languages"]) >= 5
+    assert "follow languages" in result.output and "--embedding-model" in result.output
+    assert "follow languages" in (tmp_path / "sib" / "report.html").read_text(encoding="utf-8")
+    english = json.loads((banking_run / "config.json").read_text())["languages"]
+    assert not english["follows_languages"] and english["languages"]["en"] > 0.95
+    assert "follow languages" not in (banking_run / "report.html").read_text(encoding="utf-8")
