@@ -180,14 +180,15 @@ TRUTH_CASES = [
 
 
 @pytest.mark.parametrize("case", TRUTH_CASES, ids=[c[0] for c in TRUTH_CASES])
-def test_degenerate_ground_truth_gives_a_warning_and_no_figure(run_copy, caplog, case):
+def test_degenerate_ground_truth_gives_a_warning_and_no_figure(run_copy, case):
     name, values, needle = case
     _set_class(run_copy, values)
     result = invoke("eval", run_copy, "--label-column", "class", "--json")
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
     assert needle in figures["ground_truth_warning"]
-    assert any(needle in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    # the user sees it on stderr (the CLI's own handler; "labeler" does not propagate to root)
+    assert needle in result.stderr, result.stderr
     for key in ("ari", "nmi", "purity", "label_match_topics", "label_match_documents"):
         assert figures[key] is None, key  # never a 100% that only says "one category"
 
