@@ -90,6 +90,7 @@ class Change:
     relabelled: list[int] = field(default_factory=list)
     llm: object | None = None  # LabelStats of the relabel, None without an LLM
     llm_error: str | None = None  # why the LLM could not label (the keyword labels stand)
+    parents: int = 0  # tree parents named again (their children changed)
 
     @property
     def llm_calls(self) -> int:
@@ -468,9 +469,10 @@ def apply(
                 t, "revision", gone, None, f"removed by revision {revision} ({plan.summary})", who
             )
 
-    # replace_topics also rebuilds the topic tree (hierarchy.json) from the new topics; nodes
-    # whose leaf topics are unchanged keep their names (`labeler relabel RUN --layer N` names
-    # the changed ones: parent names cost calls a topic change does not make by itself).
+    # replace_topics also rebuilds the topic tree (hierarchy.json), keeping the old groups where
+    # the topics did not change: those parents keep their names and reviews, with or without an
+    # LLM; with one, the parents whose children changed are named again below.
+    tree_named = _tree_named(run)
     run.replace_topics(plan.documents, plan.records, change=record)
     revision = made["revision"]
     change = Change(
@@ -489,8 +491,33 @@ def apply(
         else:
             change.relabelled = relabel
             db.set_revision_calls(revision, change.llm.calls)
+            if tree_named:
+                change.parents = _name_changed_parents(run, settings, chat, cache_dir)
     run.refresh()
     return change
+
+
+def _tree_named(run: Run) -> bool:
+    """Whether the tree's parents have names beyond their keywords (a tree never named stays
+    so: a change to the topics does not start naming it)."""
+    tree = run.hierarchy() or {}
+    return any(
+        n["layer"] > 0 and n.get("label_source", "keywords") not in ("keywords", "child")
+        for n in tree.get("nodes", [])
+    )
+
+
+def _name_changed_parents(run: Run, settings, chat, cache_dir) -> int:
+    """Name the tree's parents whose children changed (the rest kept their names through the
+    rebuild): never left as keyword ids where an LLM is configured. Returns how many."""
+    from labeler.labels.naming import name_tree
+
+    try:
+        stats = name_tree(run, settings, unnamed_only=True, chat=chat, cache_dir=cache_dir)
+    except LabelerError as exc:
+        log.warning("the tree's changed parents keep keyword names: %s", exc)
+        return 0
+    return stats.topics
 
 
 def history(run: RunLike) -> list[dict]:

@@ -71,6 +71,7 @@ def build_tree(
     branching: float = BRANCHING,
     describe: dict | None = None,
     leaf_labels: dict[int, str] | None = None,
+    carry: tuple[list[dict], dict[int, int | None]] | None = None,
 ) -> list[dict]:
     """The tree's nodes (leaves first, then each layer up): `id`, `layer`, `parent`, `children`,
     `size`, `label`, `summary`, `keywords` (c-TF-IDF `[word, weight]`), and `key`, `topics` (the
@@ -79,6 +80,9 @@ def build_tree(
     above the leaves. Leaves carry `label` from `leaf_labels` (default: keyword labels).
 
     `describe`: `describe_topics`' keyword parameters (a TopicModel's `describe_params()`).
+    `carry`: `(old_nodes, home)` after a change to the topics: the old tree's groups are kept
+    (`carried_cuts`) rather than cut afresh, so a parent whose children did not change keeps
+    its key, and so its name and review.
     """
     topics = np.asarray(topics, dtype=np.int64)
     ids = sorted(int(t) for t in np.unique(topics) if t != OUTLIER)
@@ -90,6 +94,8 @@ def build_tree(
         else np.zeros((0, normed.shape[1]))
     )
     cuts, distances = agglomerate(centres, layer_counts(len(ids), branching))
+    if carry is not None and cuts:
+        cuts = carried_cuts(*carry, ids, centres) or cuts
     leaf_labels = leaf_labels or {}
     nodes: list[dict] = [
         {
@@ -135,6 +141,52 @@ def build_tree(
             next_id += 1
     _describe_layers(nodes, texts, embeddings, topics, embed_words, describe or {})
     return nodes
+
+
+def carried_cuts(
+    old_nodes: list[dict], home: dict[int, int | None], ids: list[int], centres: np.ndarray
+) -> list[np.ndarray] | None:
+    """The old tree's layers over the new topics: each topic joins the groups of its `home` (the
+    old topic most of its documents came from); a topic without one (made from outliers) joins
+    the first layer's group with the nearest centre, and that group's ancestors above. None when
+    fewer than half of the topics have a home (the change reshaped the corpus: cut afresh).
+
+    Why not cut afresh every time: Ward over centres that moved a little (an outlier
+    reassignment) can regroup topics that did not change, and every parent whose leaves moved
+    loses its name. A tree kept this way drifts from what Ward would cut only where the topics
+    changed; `labeler tree --rebuild` cuts it afresh."""
+    parents = {int(n["id"]): n.get("parent") for n in old_nodes}
+    first = {int(t): int(n["id"]) for n in old_nodes if n["layer"] == 1 for t in n["topics"]}
+    top = max((int(n["layer"]) for n in old_nodes), default=0)
+    homed = {t: first[home[t]] for t in ids if home.get(t) in first}
+    if top < 1 or len(homed) * 2 < len(ids):
+        return None
+    position = {t: i for i, t in enumerate(ids)}
+    groups = sorted(set(homed.values()))
+    group_centres = unit(
+        np.stack(
+            [centres[[position[t] for t in homed if homed[t] == g]].mean(axis=0) for g in groups]
+        )
+    )
+    unit_centres = unit(centres)
+    for t in ids:
+        if t not in homed:
+            homed[t] = groups[int(np.argmax(group_centres @ unit_centres[position[t]]))]
+
+    def ancestor(node: int, layer: int) -> int:
+        for _ in range(layer - 1):
+            up = parents.get(node)
+            node = node if up is None else int(up)
+        return node
+
+    cuts = []
+    for layer in range(1, top + 1):
+        labels = [ancestor(homed[t], layer) for t in ids]
+        if len(set(labels)) < MIN_TOP:
+            break
+        index = {g: i for i, g in enumerate(dict.fromkeys(labels))}
+        cuts.append(np.array([index[g] for g in labels]))
+    return cuts or None
 
 
 def node_key(layer: int, leaves: Sequence[int]) -> str:

@@ -101,6 +101,10 @@ def _change(ctx: click.Context, action: str, own: dict, *args) -> None:
     if change.llm is not None:
         click.echo(f"LLM calls: {change.llm_calls} (relabelled {_ids(change.relabelled)})")
         click.echo(change.llm.line())
+        if change.parents:
+            click.echo(
+                f"tree: {change.parents} parent name(s) asked again (their children changed)"
+            )
     elif change.llm_error:
         click.echo(
             printable(

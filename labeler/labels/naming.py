@@ -125,10 +125,13 @@ def name_tree(
     *,
     layers: list[int] | None = None,
     force: bool = False,
+    unnamed_only: bool = False,
     chat: ChatModel | None = None,
     cache_dir: Path | None = None,
 ) -> LabelStats:
     """Name the tree's layers above the topics (all, or `layers`), bottom-up; returns the cost.
+    `unnamed_only`: only the nodes that have no name but their keywords (after a change to the
+    topics, the parents whose children changed; the others kept their names and reviews).
 
     `stats.topics` counts the nodes named. Each layer ends with `run.refresh()`; the reports are
     the caller's to render."""
@@ -157,6 +160,8 @@ def name_tree(
         embed = label_embedder(run, cache_dir)
         for layer in wanted:
             inputs = node_inputs(run.hierarchy() or tree, layer)
+            if unnamed_only:
+                inputs = [n for n in inputs if n.current_source == "keywords"]
             outcomes = name_layer(asker, inputs, prompt, repair, settings, prefill, force, stats)
             if any(o.source == "llm" for o in outcomes):
                 distinguish(asker, outcomes, {n.id: n for n in inputs}, repair, stats, embed)

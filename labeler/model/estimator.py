@@ -747,16 +747,18 @@ class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEst
             self.show_progress = show
 
     # ------------------------------------------------------------------ the topic tree
-    def topic_tree(self) -> list[dict]:
+    def topic_tree(self, *, carry: tuple[list[dict], dict] | None = None) -> list[dict]:
         """The topic tree's nodes (`labeler.tree.build_tree`), built on first use and kept in
-        `hierarchy_`: a run's tree (with its LLM names) for a model opened from a run."""
+        `hierarchy_`: a run's tree (with its LLM names) for a model opened from a run. `carry`
+        (`(old_nodes, home)`) rebuilds it keeping an earlier tree's groups (after a change to
+        the topics)."""
         self._check_fitted()
-        if getattr(self, "hierarchy_", None) is None:
+        if getattr(self, "hierarchy_", None) is None or carry is not None:
             embed_words = self._embed_words if self._embedder() is not None else None
             describe = {**self.describe_params(), "representation_model": None}  # stages only
             nodes = topic_tree.build_tree(
                 self.documents_, self.embeddings_, self.topics_, embed_words=embed_words,
-                describe=describe, leaf_labels=self.labels_,
+                describe=describe, leaf_labels=self.labels_, carry=carry,
             )  # fmt: skip
             for node in nodes:
                 if node["layer"] != 0:

@@ -107,6 +107,28 @@ def sync_tree(folder: Path, db: RunDB, topics: list[dict] | None = None) -> None
     write_json(path, tree)
 
 
+def topic_homes(old_documents: bytes, documents) -> dict[int, int | None]:
+    """Each new topic's home: the old topic (not the outliers) most of its documents were in,
+    or None. Documents keep their rows through a change (an update appends rows after them)."""
+    import io
+
+    import pandas as pd
+
+    from labeler.reassign import OUTLIER
+
+    old = pd.read_parquet(io.BytesIO(old_documents), columns=["topic"])["topic"].to_numpy()
+    new = pd.DataFrame(documents)["topic"].to_numpy()[: len(old)]
+    pairs = pd.DataFrame({"new": new, "old": old[: len(new)]})
+    pairs = pairs[pairs["old"] != OUTLIER]
+    counts = pairs.groupby(["new", "old"]).size().reset_index(name="n")
+    best = counts.sort_values(["n", "old"], ascending=[False, True]).drop_duplicates("new")
+    homes: dict[int, int | None] = {
+        int(t): None for t in pd.unique(pd.DataFrame(documents)["topic"])
+    }
+    homes.update({int(r.new): int(r.old) for r in best.itertuples()})
+    return homes
+
+
 class Run:
     """A finished run folder (checked on open; its database opened, and upgraded if it is
     older, on first use), passed to every step and view instead of its path: one object, one
@@ -224,18 +246,23 @@ class Run:
             raise
         sync_labels(self.path, self.db)
         if (self.path / HIERARCHY).is_file():
-            self.rebuild_tree()
+            self.rebuild_tree(home=topic_homes(saved[DOCUMENTS], documents))
 
-    def rebuild_tree(self) -> None:
-        """Recompute hierarchy.json from the current topics (after a merge, a split, ...): the
-        layers follow the new topics, and each node whose key (layer and leaf topics) is
-        unchanged finds its stored name again. A tree that cannot be rebuilt is removed rather
-        than left describing topics that no longer exist (`labeler tree` builds it again)."""
+    def rebuild_tree(self, home: dict[int, int | None] | None = None) -> None:
+        """Recompute hierarchy.json from the current topics (after a merge, a split, ...), and
+        each node whose key (layer and leaf topics) is unchanged finds its stored name again.
+        With `home` (each topic's old topic, `topic_homes`) the old tree's groups are kept where
+        the topics did not change (`tree.carried_cuts`); without, Ward cuts the layers afresh.
+        A tree that cannot be rebuilt is removed rather than left describing topics that no
+        longer exist (`labeler tree` builds it again)."""
         from labeler.run.records import tree_record
 
         try:
+            old = self.hierarchy() if home is not None else None
             model = self.model()
             model.hierarchy_ = None
+            if old and old.get("nodes"):
+                model.topic_tree(carry=(old["nodes"], home))
             self.write_hierarchy(tree_record(model))
         except (LabelerError, OSError, ValueError) as exc:
             logging.getLogger("labeler").warning("topic tree not rebuilt: %s", exc)

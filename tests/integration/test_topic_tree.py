@@ -232,6 +232,47 @@ def after_by_id(nodes: dict) -> dict:
     return {n["id"]: n for n in nodes.values()}
 
 
+def _named_parents(run_dir) -> dict[str, dict]:
+    return {n["key"]: n for n in read_tree(run_dir)["nodes"] if n["layer"] > 0}
+
+
+def test_an_outlier_reassignment_without_an_llm_keeps_every_parent_name(run_copy):
+    from labeler import surgery
+
+    label_run(run_copy, SETTINGS, chat=FakeChat(), tree=True)
+    before = _named_parents(run_copy)
+    assert sum(n["label_source"] == "llm" for n in before.values()) >= 2
+    change = surgery.outliers(run_copy, "embeddings", 0.0)  # settings None: no LLM
+    assert change.sizes["outliers_after"] < change.sizes["outliers_before"]
+    after = _named_parents(run_copy)
+    # the same topics under the same parents (their centres moved: Ward alone may regroup them)
+    assert set(after) == set(before)
+    assert {k: n["label"] for k, n in after.items()} == {k: n["label"] for k, n in before.items()}
+
+
+def test_a_merge_names_only_the_parents_whose_children_changed(run_copy):
+    from labeler import surgery
+
+    label_run(run_copy, SETTINGS, chat=FakeChat(), tree=True)
+    before = _named_parents(run_copy)
+    family = max(
+        (n for n in before.values() if n["layer"] == 1), key=lambda n: len(n["children"])
+    )
+    keep, drop = family["children"][:2]
+    chat = RecordingChat()
+    change = surgery.merge(run_copy, [keep, drop], settings=SETTINGS, chat=chat)
+    after = _named_parents(run_copy)
+    changed = [k for k in after if k not in before]  # their leaf topics changed
+    assert changed and change.parents == len([k for k in changed if len(after[k]["children"]) > 1])
+    for k, n in after.items():
+        if k in before:
+            assert n["label"] == before[k]["label"]  # unchanged: kept, never asked
+        elif len(n["children"]) > 1:
+            assert n["label_source"] == "llm"  # changed: named again, not a keyword id
+    parent_prompts = [m for m in chat.requests if "Topics:\n" in m[-1]["content"]]
+    assert len(parent_prompts) == change.parents
+
+
 def test_review_app_shows_parents_with_their_children_and_keeps_an_edited_name(run_copy):
     from review_server import ThreadServer
 

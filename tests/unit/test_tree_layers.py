@@ -64,3 +64,33 @@ def test_text_tree_and_table():
     row = frame.iloc[0]
     assert row["Child_Left_ID"] == row["Child_IDs"][0] and len(row["Child_IDs"]) == 3
     assert sorted(t for ts in frame["Topics"] for t in ts) == list(range(9))
+
+
+def test_a_carried_tree_keeps_the_old_groups_where_ward_would_regroup():
+    texts, vectors, topics = three_themes(np.random.default_rng(2))
+    old = build_tree(texts, vectors, topics, branching=3)
+    old_groups = sorted(sorted(n["topics"]) for n in old if n["layer"] == 1)
+    # topic 2's documents drift into theme "beta": cut afresh, Ward moves it to beta's parent
+    moved = vectors.copy()
+    moved[topics == 2] = vectors[topics == 4][: (topics == 2).sum()]
+    fresh = build_tree(texts, moved, topics, branching=3)
+    assert sorted(sorted(n["topics"]) for n in fresh if n["layer"] == 1) != old_groups
+    home = {t: t for t in range(9)}
+    carried = build_tree(texts, moved, topics, branching=3, carry=(old, home))
+    assert sorted(sorted(n["topics"]) for n in carried if n["layer"] == 1) == old_groups
+    keys = {n["key"] for n in old if n["layer"] == 1}
+    assert {n["key"] for n in carried if n["layer"] == 1} == keys  # so names are found again
+
+
+def test_a_carried_tree_places_a_new_topic_by_its_centre_and_drops_a_merged_one():
+    texts, vectors, topics = three_themes(np.random.default_rng(3))
+    old = build_tree(texts, vectors, topics, branching=3)
+    changed = topics.copy()
+    changed[topics == 1] = 0  # topic 1 merged into 0
+    changed[topics == 7] = 9  # topic 7 renumbered, as a split's new part: no home
+    home = {0: 0, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 8: 8, 9: None}
+    nodes = build_tree(texts, vectors, changed, branching=3, carry=(old, home))
+    groups = sorted(sorted(n["topics"]) for n in nodes if n["layer"] == 1)
+    assert groups == [[0, 2], [3, 4, 5], [6, 8, 9]]  # 9 joined its theme (nearest centre)
+    by_key = {n["key"] for n in nodes}
+    assert "1:3,4,5" in by_key and "1:0,1,2" not in by_key
