@@ -33,6 +33,7 @@ from labeler.labels.distinct import (  # noqa: F401 - re-exported for the review
     relevance_check,
 )
 from labeler.labels.injection import injection_check
+from labeler.labels.narrow import narrow_words
 from labeler.llm.answers import (
     AnswerError,
     clean_label,
@@ -289,6 +290,7 @@ def label_topics(
             injection_check(answer["label"], topic.documents, topic.words)
             answer = check_claims(answer, topic, corpus, told, told_words)
             check_coverage(answer, topic, corpus, embed)
+            check_narrow(answer, topic, corpus)
             return answer
 
         outcomes = ask_all(asker, selected, builder, parse, prompt, repair, schema, settings)
@@ -381,7 +383,23 @@ def check_coverage(answer: dict, topic: LabelInput, corpus: TopicDocuments, embe
     raise AnswerError(
         f"the label {answer['label']!r} fits only the documents about {about(best)}, but this "
         f"topic also covers {others}: give a broader label (and summary) that covers all of them",
-        fallback=answer,
+        fallback={**answer, "flags": sorted({*answer.get("flags", []), "narrow"})},
+    )
+
+
+def check_narrow(answer: dict, topic: LabelInput, corpus: TopicDocuments) -> None:
+    """A label whose words only a few of the topic's documents hold (`labels/narrow.py`) is
+    asked about again; kept, flagged `narrow`, if the next answer is no better."""
+    texts = [corpus.texts[i] for i in topic.members] or list(topic.documents)
+    rare = narrow_words(answer["label"], texts)
+    if not rare:
+        return
+    flags = sorted({*answer.get("flags", []), "narrow"})
+    raise AnswerError(
+        f"the label {answer['label']!r} names {', '.join(repr(w) for w in rare)}, found in only a "
+        f"few of the topic's {len(texts)} documents: name what most of the documents "
+        "are about, not one of them",
+        fallback={**answer, "flags": flags},
     )
 
 

@@ -13,6 +13,8 @@ the ones where a label is most likely wrong, each with a reason a person can che
   catch-all that a label cannot describe well;
 - `near-duplicate-documents`: most documents have a near twin in the topic (cosine >= 0.95):
   a template or a bot rather than a subject;
+- `narrow-label`: the label names what only a few documents or one sub-group hold, and the LLM
+  kept it when asked again (`labels/narrow.py`, the coverage check);
 - `unsupported-claim`: the LLM kept writing a number, date or name that the topic's documents do
   not contain; the labeler removed it, and the raw answer shows what it was.
 
@@ -77,6 +79,14 @@ def stored_flags(labels: dict[int, dict]) -> dict[int, list[Flag]]:
                     "unsupported-claim",
                     "asked again, the LLM still wrote a number, date or name that the documents "
                     "do not contain; it was removed (the raw answer shows it)",
+                )
+            )
+        if "narrow" in marks:
+            found.append(
+                Flag(
+                    "narrow-label",
+                    "asked again, the LLM still named words that only a few of the topic's "
+                    "documents hold (one document or one sub-group, not the topic)",
                 )
             )
         if found:

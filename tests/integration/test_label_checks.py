@@ -100,7 +100,8 @@ def test_a_model_that_corrects_itself_keeps_its_answer_unflagged(run_copy):
     assert follow_ups and all('"2031"' in f and "name" not in f.split(";")[0] for f in follow_ups)
     topics = topics_of(run_copy).values()
     assert all(t["summary"] == "Customers asking how to solve this." for t in topics)
-    assert all(t["label_flags"] == [] for t in topics)
+    # (a keyword label may still fit one sub-group of a topic: the coverage check's "narrow")
+    assert all("unsupported-claim" not in t["label_flags"] for t in topics)
 
 
 # ------------------------------------------------------------------------ exemplars and coverage
@@ -159,3 +160,67 @@ def test_a_label_that_fits_one_sub_group_is_asked_again_with_the_sub_groups_name
     assert len(stubborn.conversations) == 2
     record = topics_of(run_copy)[topic]
     assert record["label"] == narrow["label"] and record["label_source"] == "llm"
+
+
+# ------------------------------------------------------------------------ narrow labels
+def one_document_words(run: Path) -> dict[int, str]:
+    """Per topic of 30+ documents, two words that one of its documents alone holds (what a label
+    copied from one vivid exemplar names)."""
+    from labeler.labels.narrow import _forms
+
+    docs = pd.read_parquet(run / "documents.parquet", columns=["topic", "text"])
+    picked = {}
+    for topic, texts in docs[docs["topic"] >= 0].groupby("topic")["text"]:
+        if len(texts) < 30:
+            continue
+        held = [_forms(t) for t in texts]
+        counts = pd.Series([w for h in held for w in h]).value_counts()
+        for forms in held:
+            once = sorted(v for w, v in forms.items() if counts[w] == 1 and w.isalpha())
+            once = [w for w in once if len(w) >= 4]
+            if len(once) >= 2:
+                picked[int(topic)] = " ".join(w.title() for w in once[:2])
+                break
+    return picked
+
+
+@pytest.mark.parametrize("corrects", [True, False], ids=["corrects-itself", "insists"])
+def test_a_label_naming_one_document_is_asked_again_and_flagged_narrow_if_it_persists(
+    run_copy, corrects
+):
+    baseline = shutil.copytree(run_copy, run_copy.parent / "baseline")
+    broad = FakeChat(lambda user, _: keyword_answer(user, "Customers asking about this."))
+    label_run(baseline, SETTINGS, chat=broad)
+    # topics whose keyword answer passes every check (some fit one sub-group: flagged anyway)
+    clean = {n for n, t in topics_of(baseline).items() if not t["label_flags"]}
+    rare = {n: w for n, w in one_document_words(run_copy).items() if n in clean}
+    snippets = {t["representative_docs"][0][:40]: n for n, t in topics_of(run_copy).items()}
+    assert len(rare) >= 3
+
+    def answer(user, follow_ups):
+        topic = next((n for s, n in snippets.items() if s in user), None)
+        broad = keyword_answer(user, "Customers asking about this.")
+        if topic in rare and not (corrects and follow_ups):
+            first = broad["label"].split()[0]
+            return {"label": f"{rare[topic]} {first}", "summary": "Customers asking about this."}
+        return broad
+
+    fake = FakeChat(answer)
+    label_run(run_copy, SETTINGS, chat=fake)
+    topics = topics_of(run_copy)
+    for n, words in rare.items():
+        asked = fake.asked(topics[n]["representative_docs"][0][:40])
+        assert len(asked) == 2  # asked once more, naming the words
+        follow_up = asked[1][-1]["content"]
+        assert "found in only a few" in follow_up
+        assert all(repr(w) in follow_up for w in words.split())
+        if corrects:
+            assert not topics[n]["label"].startswith(words)
+            assert "narrow" not in topics[n]["label_flags"]
+        else:
+            assert topics[n]["label"].startswith(words) and "narrow" in topics[n]["label_flags"]
+    if not corrects:
+        flagged = ReviewRun(run_copy).summaries("flagged")
+        narrow = {t["id"] for t in flagged if "narrow-label" in [f["kind"] for f in t["flags"]]}
+        assert narrow >= set(rare)
+        assert "narrow" in (run_copy / "report.html").read_text()
