@@ -42,6 +42,13 @@ from labeler.errors import LabelerError
     help="--reconstruct: held-out documents in all, spread evenly over the topics.",
 )
 @click.option(
+    "--candidates",
+    type=click.IntRange(0, 1000),
+    default=5,
+    show_default=True,
+    help="--reconstruct: topics shown per document, the nearest by label (0: every topic).",
+)
+@click.option(
     "--dry-run", is_flag=True, help="--reconstruct: print what it would cost and ask nothing."
 )
 @llm_options
@@ -56,6 +63,7 @@ def eval_command(
     corpus: Path | None,
     reconstruct: bool,
     sample: int,
+    candidates: int,
     dry_run: bool,
     cache_dir: Path | None,
     as_json: bool,
@@ -79,8 +87,8 @@ def eval_command(
     check_run(run, "eval")
     given = click.get_current_context().get_parameter_source
     typed = click.core.ParameterSource.COMMANDLINE
-    if not reconstruct and (dry_run or given("sample") == typed):
-        raise LabelerError("--sample and --dry-run go with --reconstruct")
+    if not reconstruct and (dry_run or given("sample") == typed or given("candidates") == typed):
+        raise LabelerError("--sample, --candidates and --dry-run go with --reconstruct")
     if reconstruct:
         if opts.get("llm") == "none" and not opts.get("llm_base_url"):
             if given("llm") == typed:
@@ -94,17 +102,16 @@ def eval_command(
             from labeler.labels.reconstruct import reconstruct as reconstruct_run
 
             cost = reconstruct_run(Run(run), settings, sample=sample, dry_run=True,
-                                   cache_dir=cache_dir)  # fmt: skip
+                                   cache_dir=cache_dir, candidates=candidates)  # fmt: skip
             if as_json:
                 click.echo(json.dumps(cost))
             else:
                 click.echo(
                     f"would sort {cost['reconstruct_documents']} held-out documents into "
                     f"{cost['reconstruct_topics']} topics: {cost['calls']} LLM calls "
-                    f"({cost['cache_hits']} answers cached), about {cost['prompt_tokens']:,} "
-                    f"prompt tokens (the topic list, {cost['topic_list_tokens']:,}, read once by a "
-                    f"server with a prompt cache) and at most {cost['completion_tokens']:,} "
-                    "completion tokens"
+                    f"({cost['cache_hits']} answers cached), {cost['candidates']} topics shown "
+                    f"per document, about {cost['prompt_tokens']:,} prompt tokens and at most "
+                    f"{cost['completion_tokens']:,} completion tokens"
                 )
             return
     figures = evaluation.evaluate_run(
@@ -116,7 +123,11 @@ def eval_command(
         if reconstruct:
             from labeler.labels.reconstruct import reconstruct as reconstruct_run
 
-            figures.update(reconstruct_run(Run(run), settings, sample=sample, cache_dir=cache_dir))
+            figures.update(
+                reconstruct_run(
+                    Run(run), settings, sample=sample, cache_dir=cache_dir, candidates=candidates
+                )
+            )
         else:
             figures.update(evaluation.kept_reconstruction(run, figures))
         evaluation.save(run, figures)

@@ -38,16 +38,20 @@ class KnownAssignments:
         self.labels = labels
         self.wrong, self.none = dict(wrong or {}), set(none)
         self.calls = 0
+        self.listed: list[int] = []  # topics listed per prompt
 
     def chat(self, messages, *, schema, temperature, max_tokens):
         self.calls += 1
         numbers = {label: n for n, label in re.findall(r"^(\d+)\. (.+?)(?::|$)",
                                                        messages[0]["content"], re.M)}  # fmt: skip
-        document = messages[-1]["content"].split("\n")[1]
+        document = messages[-1]["content"].split("\n")[2]
         topic = next(t for text, t in self.truth.items() if text.startswith(document[:40]))
         if topic in self.none:
             return ChatResult(json.dumps({"topic": "none"}))
         topic = self.wrong.get(topic, topic)
+        self.listed.append(len(numbers))
+        if self.labels[topic] not in numbers:  # not on this document's shortlist
+            return ChatResult(json.dumps({"topic": "none"}))
         return ChatResult(json.dumps({"topic": numbers[self.labels[topic]]}))
 
 
@@ -62,7 +66,8 @@ def test_the_figures_follow_the_assignments(run_copy):
     assert not representative & {d.text for d in held}  # shown to the labels: not held out
     a, b, c = sorted(labels)[:3]
     fake = KnownAssignments(truth, labels, wrong={a: b}, none={c})
-    figures = reconstruct(run, LLMSettings(), sample=60, chat=fake)
+    figures = reconstruct(run, LLMSettings(), sample=60, chat=fake, candidates=0)
+    assert set(fake.listed) == {len(labels)}  # candidates=0: every topic, every time
     n = figures["reconstruct_documents"]
     of = {t: sum(d.topic == t for d in held) for t in labels}
     assert n == len(held) and fake.calls == n
@@ -74,9 +79,31 @@ def test_the_figures_follow_the_assignments(run_copy):
     assert figures["reconstruct_confused"][0]["topics"] == sorted([a, b])
     assert figures["reconstruct_confused"][0]["documents"] == of[a]
     # Cached: asking again costs no call, with the same answers.
-    again = reconstruct(run, LLMSettings(), sample=60, chat=fake)
+    again = reconstruct(run, LLMSettings(), sample=60, chat=fake, candidates=0)
     assert fake.calls == n and again["reconstruct_cache_hits"] == n
     assert again["reconstruct_accuracy"] == figures["reconstruct_accuracy"]
+
+
+def test_each_document_sees_a_shortlist_of_the_nearest_labels(run_copy):
+    run = Run(run_copy)
+    docs = run.documents()
+    truth = dict(zip(docs["text"], docs["topic"].astype(int)))
+    topics, held = held_out(run, sample=60)
+    labels = {int(t["topic"]): t["label"] for t in topics}
+    fake = KnownAssignments(truth, labels)  # its own topic whenever it is listed
+    figures = reconstruct(run, LLMSettings(), sample=60, chat=fake, candidates=3)
+    assert set(fake.listed) == {3} and figures["reconstruct_candidates"] == 3
+    recall = figures["reconstruct_shortlist_recall"]
+    assert 0.5 < recall <= 1.0  # the real embedding model's shortlists hold their own topic
+    assert figures["reconstruct_accuracy"] == pytest.approx(recall)
+    assert figures["reconstruct_none_share"] == pytest.approx(1 - recall)
+    assert 0 < figures["reconstruct_embedding_accuracy"] <= recall
+    # one candidate: the LLM can only confirm the nearest label (or say none)
+    fake = KnownAssignments(truth, labels)
+    one = reconstruct(run, LLMSettings(), sample=60, chat=fake, candidates=1)
+    assert set(fake.listed) == {1}
+    assert one["reconstruct_accuracy"] == pytest.approx(one["reconstruct_embedding_accuracy"])
+    assert one["reconstruct_shortlist_recall"] == pytest.approx(one["reconstruct_accuracy"])
 
 
 def test_the_command_prints_its_cost_then_its_figures(run_copy):
@@ -90,7 +117,8 @@ def test_the_command_prints_its_cost_then_its_figures(run_copy):
                                    "--dry-run", *endpoint])  # fmt: skip
         assert dry.exit_code == 0, dry.output
         assert re.search(
-            r"would sort \d+ held-out documents into \d+ topics: \d+ LLM calls", dry.output
+            r"would sort \d+ held-out documents into \d+ topics: \d+ LLM calls .*5 topics shown",
+            dry.output,
         )
         assert not stub.requests  # a dry run asks nothing
         result = runner.invoke(main, ["eval", str(run_copy), "--reconstruct", "--sample", "30",
