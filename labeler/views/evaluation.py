@@ -47,11 +47,14 @@ FIGURES = [
     ("label_match_documents", "label names majority category (documents)", "pct"),
     ("reconstruct_accuracy", "held-out documents sorted back to their topic by label", "pct"),
     ("reconstruct_none_share", "held-out documents that fit no label", "pct"),
+    ("reconstruct_shortlist_recall", "their own topic among the labels shown", "pct"),
+    ("reconstruct_embedding_accuracy", "sorted by the nearest label alone (no LLM)", "pct"),
     ("reconstruct_documents", "held-out documents asked", "int"),
 ]
 GROUND_TRUTH = ("ground_truth", "ari", "nmi", "purity", "label_match_topics",
                 "label_match_documents")  # fmt: skip
-RECONSTRUCTION = ("reconstruct_accuracy", "reconstruct_none_share", "reconstruct_documents")
+RECONSTRUCTION = ("reconstruct_accuracy", "reconstruct_none_share", "reconstruct_documents",
+                  "reconstruct_shortlist_recall", "reconstruct_embedding_accuracy")  # fmt: skip
 
 
 def labels_digest(topics: list[dict]) -> str:
