@@ -20,6 +20,7 @@ from labeler.cli.common import (
     FiniteFloat,
     LabelerGroup,
     RayAddress,
+    TitleText,
     llm_options,
     llm_settings,
     path_option,
@@ -196,6 +197,11 @@ def main() -> None:
     type=RayAddress(),
     help="Ray cluster to join (with --engine ray) [a local one].",
 )
+@click.option(
+    "--title",
+    type=TitleText(),
+    help="The reports' title [--corpus-description's first sentence, else the file's name].",
+)
 @llm_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @user_errors
@@ -242,6 +248,7 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     spec = CorpusSpec(
         corpus, opts["text_column"], opts["id_column"], opts["time_column"],
         opts["class_column"], opts["encoding"], opts["sample"], opts["delimiter"],
+        title=opts.pop("title"),
     )  # fmt: skip
     chosen = None
     if embeddings is None:

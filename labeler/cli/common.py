@@ -233,6 +233,20 @@ class EnvVarName(click.ParamType):
         return str(value)
 
 
+class TitleText(click.ParamType):
+    """A report's title: one line of printable text, 1 to 200 characters."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        text = " ".join(str(value).split())
+        if not text:
+            self.fail("an empty title; give some words, or leave --title out", param, ctx)
+        if len(text) > 200:
+            self.fail(f"a title of {len(text)} characters; keep it under 200", param, ctx)
+        return printable(text)
+
+
 class PathOption(click.Path):
     """click.Path that refuses an empty value (Path("") is the current folder)."""
 

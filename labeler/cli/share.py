@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from labeler.cli.common import path_option, user_errors
+from labeler.cli.common import TitleText, path_option, user_errors
 from labeler.errors import printable
 
 REPORT_EXAMPLES = """
@@ -50,6 +50,7 @@ Examples:
 @click.option(
     "--images", is_flag=True, help="Also write the charts as PNG files (images/) for report.md."
 )
+@click.option("--title", type=TitleText(), help="The reports' title [the run's].")
 @user_errors
 def report(
     run_dir: Path,
@@ -58,13 +59,18 @@ def report(
     max_docs: int | None,
     no_map_text: bool,
     images: bool,
+    title: str | None,
 ) -> None:
     """Re-render report.html and report.md from a saved run (no refitting)."""
     from labeler.run.layout import check_run, run_lock
     from labeler.views.report import ReportOptions, render_reports
 
     options = ReportOptions(
-        text=not no_text, max_docs=max_docs, map_text=not no_map_text, images=images
+        text=not no_text,
+        max_docs=max_docs,
+        map_text=not no_map_text,
+        images=images,
+        title=title,
     )
     run_dir = check_run(run_dir, "report")
     with contextlib.ExitStack() as stack:

@@ -405,6 +405,7 @@ class CorpusSpec:
     encoding: str | None = None  # None: detected (UTF-8 with or without BOM, else a guess)
     sample: int | None = None  # model a seeded random sample of this many documents
     delimiter: str | None = None  # CSV/TSV; None: detected from the data
+    title: str | None = None  # the reports' title (`--title`); None: from the file's name
 
     def load(self, seed: int = SEED) -> Corpus:
         return load_corpus(

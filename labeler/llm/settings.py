@@ -91,6 +91,7 @@ class LLMSettings:
             "max_tokens": self.max_tokens,
             "context": self.context,
             "prompt": self.prompt,
+            **({"corpus_description": self.corpus_description} if self.corpus_description else {}),
         }
 
 

@@ -143,6 +143,7 @@ def run_pipeline(
         config = fitted_config(model, embeddings)
         config["corpus"] = {
             "name": Path(corpus.path).name,
+            **({"title": corpus.title} if corpus.title else {}),
             "source": str(corpus.path),
             "stats": stats,
             "encoding": stats.get("encoding", corpus.encoding),

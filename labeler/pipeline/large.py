@@ -680,6 +680,7 @@ def _config(
     config["embedding"]["storage"] = "float16 memory map"
     config["corpus"] = {
         "name": Path(corpus.path).name,
+        **({"title": corpus.title} if corpus.title else {}),
         "source": str(corpus.path),
         "stats": {
             "format": Path(str(corpus.path)).suffix.lstrip(".") or "folder",

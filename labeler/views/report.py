@@ -67,6 +67,7 @@ class ReportOptions:
     max_docs: int | None = None
     map_text: bool = True
     images: bool = False
+    title: str | None = None  # overrides the run's title (`labeler report --title`)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#~|])")
@@ -384,6 +385,21 @@ def _public_config(config: dict) -> dict:
     return config
 
 
+TOP_TOPICS = 6  # the largest topics on the first screen
+TITLE_CHARS = 90
+
+
+def report_title(options: ReportOptions, config: dict, folder: str) -> str:
+    """`--title` (of `labeler report`, else of `labeler run`), else the corpus description the
+    labels were asked with (its first sentence), else the corpus file's name."""
+    corpus = config.get("corpus") or {}
+    description = str((config.get("llm") or {}).get("corpus_description") or "").strip()
+    description = re.split(r"(?<=[.!?])\s", description, maxsplit=1)[0]
+    title = options.title or corpus.get("title") or description or corpus.get("name") or folder
+    title = re.sub(r"\s+", " ", str(title)).strip()
+    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1].rstrip() + "…"
+
+
 def report_context(run: Run | Path, options: ReportOptions | None = None) -> dict:
     """Everything both templates need, read from the run directory."""
     options = options or ReportOptions()
@@ -418,7 +434,9 @@ def report_context(run: Run | Path, options: ReportOptions | None = None) -> dic
     corpus = config.get("corpus", {})
     llm = config.get("llm") or {}
     return {
-        "title": corpus.get("name") or run_dir.name,
+        "title": report_title(options, config, run_dir.name),
+        "top_topics": sorted(real, key=lambda t: -t["size"])[:TOP_TOPICS],
+        "flagged": sum(1 for t in real if t.get("label_flags")),
         "manifest": manifest,
         "config": config,
         "guided": guided_summary(config),

@@ -318,6 +318,40 @@ def test_hostile_document_and_label_text_stays_text(banking_run, chromium_browse
     assert all(len(r) == len(table["header"][0]) for r in table["rows"])
 
 
+def test_the_first_screen_names_the_largest_topics(banking_run, chromium_browser, tmp_path):
+    run = copy_run(banking_run, tmp_path)
+    add_label(
+        run, 0, "Card <b>arrival</b> questions", "Customers asking when a card arrives.", "llm"
+    )
+    result = CliRunner().invoke(main, ["report", str(run), "--title", "Bank support questions"])
+    assert result.exit_code == 0, result.output
+    topics = sorted((t for t in topics_of(run) if t["topic"] >= 0), key=lambda t: -t["size"])
+    for t in topics:
+        if t["topic"] == 0:
+            t["label"] = "Card <b>arrival</b> questions"  # the current label (run.sqlite)
+    v = visit(chromium_browser, run / "report.html")
+    page = v.page
+    assert page.title().startswith("Bank support questions")
+    assert page.locator("header h1").inner_text().endswith("Bank support questions")
+    items = page.locator("ol.top-topics li")
+    assert items.count() == min(6, len(topics))
+    for i in range(items.count()):  # the largest first, each inside the first screen
+        assert topics[i]["label"] in items.nth(i).inner_text()
+        box = items.nth(i).bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 1000, (i, box)
+    assert page.locator("ol.top-topics b").count() == 0  # a label's markup stays text
+    settings = page.locator("#how-made table.params")
+    assert not settings.is_visible()  # folded away until asked for
+    page.locator("#how-made > summary").click()
+    assert settings.is_visible() and "Embeddings" in settings.inner_text()
+    v.assert_offline()
+    for name in ("report.html", "report.md"):
+        text = (run / name).read_text(encoding="utf-8")
+        assert str(banking_run.parent) not in text and str(tmp_path) not in text  # no local path
+    markdown = (run / "report.md").read_text(encoding="utf-8")
+    assert markdown.startswith("# Bank support questions")
+
+
 def test_markdown_renders_as_tables_and_sections(banking_run):
     topics = topics_of(banking_run)
     markdown = (banking_run / "report.md").read_text()
@@ -330,8 +364,15 @@ def test_markdown_renders_as_tables_and_sections(banking_run):
         (t["topic"], t["label"], t["size"]) for t in topics
     ]
     headings = re.findall(r"^## (.+)$", markdown, flags=re.M)
-    assert headings[:3] == ["Summary", "Topics", "Topic tree"]
-    assert len(headings) == len(topics) + 3  # and one per topic
+    assert headings[:4] == [
+        "What these documents are about", "How this was made", "Topics", "Topic tree"
+    ]  # fmt: skip
+    assert len(headings) == len(topics) + 4  # and one per topic
+    largest = sorted((t for t in topics if t["topic"] >= 0), key=lambda t: -t["size"])
+    first = markdown.split("## What these documents are about", 1)[1].split("##", 1)[0]
+    items = re.findall(r"^(\d+)\. \*\*(.+?)\*\*", first, flags=re.M)
+    assert [label.replace("\\", "") for _, label in items] == [t["label"] for t in largest[:6]]
+    assert re.search(r"\*\* \(.+\)\n\nThe largest", first)  # a paragraph after the list
     assert "images/" not in markdown  # charts only with --images
 
 
