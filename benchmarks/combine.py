@@ -1,7 +1,8 @@
 """merge_models and partial_fit on labeler beside BERTopic 0.17.4 (run by hand, not in CI).
 
 One BANKING77 slice, embedded once with labeler's packaged model; both libraries get the same
-vectors (`embeddings=`), so embedding time is out of every figure.
+vectors (`embeddings=`), so embedding time is out of every figure; labeler's pass starts with an empty cache folder (its
+merged map and keyword vectors are computed, not read back).
 
 - merge_models: m1 is fitted on the first `--first` intents, m2 on the last `--second` ones,
   `--overlap` of them shared. `merge_models([m1, m2])` should add m2's topics about the held-out
@@ -182,7 +183,12 @@ def main() -> None:
         cmd = [python, __file__, "--pass", target, "--work", str(work)]
         for name in ("per_model", "min_similarity", "batches", "clusters", "seed"):
             cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "HF_HUB_OFFLINE": "1",
+            "LABELER_CACHE_DIR": tempfile.mkdtemp(prefix="cache-", dir=work),
+        }  # cold: no map
         subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
         results[target] = json.loads((work / f"{target}.json").read_text())
 

@@ -120,8 +120,9 @@ class CombineMixin:
         records it); sizes, centres and the decaying word counts cover every batch, and every
         topic is described again from them. `topics_`, `documents_` and `embeddings_` are the
         latest batch's (as BERTopic's `topics_`); `doc_ids_` count documents across batches.
-        `representation_model`'s LLM namers are not called per batch: name the saved run
-        (`labeler label`). `y` is not used (BERTopic's partial_fit ignores it too)."""
+        `representation_model`'s LLM namers are not called per batch, and the model does not
+        save as a run (it holds the latest batch's documents only). `y` is not used (BERTopic's
+        partial_fit ignores it too)."""
         if y is not None:
             raise LabelerError("partial_fit is unsupervised: y is not used (pass y=None)")
         if isinstance(documents, str):

@@ -19,6 +19,7 @@ from sklearn.decomposition import PCA, IncrementalPCA
 from sklearn.feature_extraction.text import CountVectorizer
 
 import labeler
+from labeler import save
 from labeler.bertopic import BERTopic
 from labeler.bertopic.vectorizers import OnlineCountVectorizer
 from labeler.cli import main
@@ -53,7 +54,7 @@ def online_model(n_clusters: int = 8) -> BERTopic:
 
 
 # ------------------------------------------------------------------------------ partial_fit
-def test_partial_fit_over_three_batches_with_the_seeds_components():
+def test_partial_fit_over_three_batches_with_the_seeds_components(tmp_path):
     rows = slice_of(("card_arrival", "exchange_rate", "pending_top_up", "verify_my_identity"),
                     60, 1, "p")  # fmt: skip
     docs = [r["text"] for r in rows]
@@ -90,6 +91,10 @@ def test_partial_fit_over_three_batches_with_the_seeds_components():
     np.testing.assert_array_equal(again, model.topics_)
     info = model.get_topic_info()
     assert info["Count"].sum() == 240 and len(info) == len(model.topic_ids_)
+    # a run holds every document: a model that holds the latest batch is not saved as one
+    with pytest.raises(LabelerError, match="partial_fit"):
+        save(model, tmp_path / "online")
+    assert not (tmp_path / "online").exists()
 
 
 def test_partial_fit_gives_a_new_cluster_the_next_topic_id():
