@@ -1,8 +1,8 @@
 """merge_models and partial_fit on labeler beside BERTopic 0.17.4 (run by hand, not in CI).
 
 One BANKING77 slice, embedded once with labeler's packaged model; both libraries get the same
-vectors (`embeddings=`), so embedding time is out of every figure; labeler's pass starts with an empty cache folder (its
-merged map and keyword vectors are computed, not read back).
+vectors (`embeddings=`), so embedding time is out of every figure; labeler's pass starts with an
+empty cache folder (its merged map and keyword vectors are computed, not read back).
 
 - merge_models: m1 is fitted on the first `--first` intents, m2 on the last `--second` ones,
   `--overlap` of them shared. `merge_models([m1, m2])` should add m2's topics about the held-out
