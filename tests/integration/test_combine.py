@@ -95,6 +95,8 @@ def test_partial_fit_over_three_batches_with_the_seeds_components(tmp_path):
     with pytest.raises(LabelerError, match="partial_fit"):
         save(model, tmp_path / "online")
     assert not (tmp_path / "online").exists()
+    with pytest.raises(LabelerError, match="partial_fit holds only its latest batch"):
+        model.merge_topics(batches[-1], [0, 1])
 
 
 def test_partial_fit_gives_a_new_cluster_the_next_topic_id():
