@@ -11,10 +11,9 @@ empty cache folder (its merged map and keyword vectors are computed, not read ba
   added topic; routed: the share of m2's held-out documents that land in an added topic.
 - partial_fit: the same documents in `--batches` batches with BERTopic's online components
   (IncrementalPCA(n_components=5), MiniBatchKMeans(n_clusters=N, random_state=0),
-  OnlineCountVectorizer(stop_words="english", decay=.01)); seconds for the loop (the median of
-  `--repeat` loops, as the ratio
-  labeler / BERTopic, measured in this run) and the ARI of every batch's topics against the
-  intents.
+  OnlineCountVectorizer(stop_words="english", decay=.01)): seconds for the loop (the median of
+  `--repeat` loops; the ratio labeler / BERTopic is measured in this run) and the ARI of every
+  batch's topics against the intents.
 
     python benchmarks/combine.py --bertopic /work/bt-venv/bin/python
 """
