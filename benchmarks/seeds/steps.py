@@ -872,7 +872,29 @@ S004_TABLES = (
         name="approximate_distribution (topic distribution approximation)",
         expect="len(_) == 2 and len(_[0]) == len(docs)",
     ),
-    _cell(50, ".partial_fit(doc)", name="partial_fit (online)", given=("doc",)),
+    Step(
+        "004",
+        50,
+        "partial_fit (online)",
+        ".partial_fit(doc)",
+        code="""from sklearn.cluster import MiniBatchKMeans
+from sklearn.decomposition import IncrementalPCA
+from bertopic.vectorizers import OnlineCountVectorizer
+
+online_model = BERTopic(
+    umap_model=IncrementalPCA(n_components=5),
+    hdbscan_model=MiniBatchKMeans(n_clusters=50, random_state=0),
+    vectorizer_model=OnlineCountVectorizer(stop_words="english", decay=.01),
+)
+online_model.partial_fit(doc)""",
+        text="cell",
+        note="run on the model of BERTopic's online topic modeling guide (IncrementalPCA, "
+        "MiniBatchKMeans, OnlineCountVectorizer), imports changed as every step's: partial_fit "
+        "needs incremental components, and BERTopic 0.17.4 refuses the README's default model too",
+        given=("doc",),
+        expect="_ is online_model and len(online_model.topics_) == len(doc) and "
+        "len(online_model.get_topic_info()) > 1",
+    ),
     _cell(
         51, ".fit(docs, y=y)", name="fit(docs, y=y) semi-supervised", given=("y (semi-supervised)",)
     ),

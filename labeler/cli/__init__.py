@@ -369,6 +369,7 @@ def _stem(path: Path) -> str:
 def _register() -> None:
     from labeler.cli.eval import EVAL_COMMANDS
     from labeler.cli.llm import LLM_COMMANDS
+    from labeler.cli.merge import MERGE_COMMANDS
     from labeler.cli.review import REVIEW_COMMANDS
     from labeler.cli.share import SHARE_COMMANDS
     from labeler.cli.topics import TOPICS_COMMANDS
@@ -379,6 +380,7 @@ def _register() -> None:
         *SHARE_COMMANDS,
         *EVAL_COMMANDS,
         *TOPICS_COMMANDS,
+        *MERGE_COMMANDS,
     ]:
         main.add_command(command)
 

@@ -31,6 +31,11 @@ class EditsMixin:
     def _fitted_docs(self, docs, method: str) -> None:
         """BERTopic's `docs` argument: the fitted documents, in order (others are refused)."""
         self._check_fitted()
+        if getattr(self, "online_", None) is not None and method != "reduce_outliers":
+            raise LabelerError(
+                f"{method} changes the topics of every fitted document, and a model fitted with "
+                "partial_fit holds only its latest batch: fit the documents with fit() first"
+            )
         if docs is None or [str(d) for d in docs] != self.documents_:
             raise LabelerError(
                 f"{method} works on the fitted documents: pass the {len(self.documents_)} "

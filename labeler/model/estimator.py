@@ -30,6 +30,7 @@ from labeler.embedding.sbert import (
     is_sentence_transformer,
 )
 from labeler.errors import LabelerError
+from labeler.model.combine import CombineMixin
 from labeler.model.edits import EditsMixin
 from labeler.model.figures import FiguresMixin
 from labeler.model.inspection import InspectionMixin
@@ -50,7 +51,9 @@ from labeler.vectors import centre_rows
 log = logging.getLogger("labeler")
 
 
-class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEstimator):
+class TopicModel(
+    EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, CombineMixin, BaseEstimator
+):
     """Embed → UMAP → HDBSCAN → c-TF-IDF → KeyBERT-inspired → MMR.
 
     Parameters
@@ -359,6 +362,7 @@ class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEst
         if not documents:
             raise LabelerError("no documents to fit")
         self._check_parts()
+        self.__dict__.pop("online_", None)  # a fit starts over: no partial_fit state
         seeds, names = self._guidance()  # refused before anything is embedded
         self.timings_: dict[str, float] = {}
         clock = time.perf_counter()
@@ -674,8 +678,11 @@ class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEst
             zero_shot["documents_assigned"] = sum(corpus.sizes[t] for t in self.zeroshot_topics_)
         return self
 
-    def _set_description(self, topics: np.ndarray, corpus: CorpusCounts | None = None) -> None:
-        """c-TF-IDF, the embedding keyword stages and representative documents (describe.py)."""
+    def _set_description(
+        self, topics: np.ndarray, corpus: CorpusCounts | None = None, *, name: bool = True
+    ) -> None:
+        """c-TF-IDF, the embedding keyword stages and representative documents (describe.py);
+        `name`: then `representation_model`'s namers (an LLM) name the topics."""
         embed_words = self._embed_words if self._embedder() is not None else None
         found = describe_topics(
             self.documents_, self.embeddings_, topics, embed_words=embed_words, corpus=corpus,
@@ -695,7 +702,10 @@ class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEst
         self.topic_aspects_ = found.aspects
         self.custom_labels_ = None
         self.hierarchy_ = None  # the topic tree, built on first use (topic_tree())
-        self._name_topics()
+        if name:
+            self._name_topics()
+        else:
+            self.llm_labels_ = {}
 
     def _name_topics(self) -> None:
         """`representation_model`'s topic namers (an LLM: `labeler.represent.chain.TopicNamer`)
@@ -809,10 +819,13 @@ class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEst
     def transform(
         self, documents: Sequence[str], embeddings: np.ndarray | None = None, k: int = 15
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Assign new documents by a similarity-weighted vote of their k nearest fitted ones."""
+        """Assign new documents by a similarity-weighted vote of their k nearest fitted ones
+        (after `partial_fit`: by the incremental reduction and clusterer, as BERTopic)."""
         self._check_fitted()
         if embeddings is None:
             embeddings = self.embed(list(documents))
+        if getattr(self, "online_", None) is not None:
+            return self._online_transform(np.asarray(embeddings, dtype=np.float32))
         queries = unit(np.asarray(embeddings, dtype=np.float32))
         base = unit(self.embeddings_)
         from labeler.embedding.knn import top_k

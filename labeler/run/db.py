@@ -366,6 +366,83 @@ class RunDB:
                 (now(), who, int(revision)),
             )
 
+    # ------------------------------------------------------------------ carrying topics across
+    def topic_state(self) -> dict:
+        """Every label version, review status, review and tree-node name, rows as stored: what
+        another run's `adopt_topics` carries (a merge of runs, `labeler.pipeline.merge`)."""
+        with self._use() as con:
+            return {
+                table: [dict(r) for r in con.execute(f"SELECT * FROM {table} ORDER BY id")]
+                for table in ("label_versions", "reviews", "node_labels")
+            } | {"topic_status": [dict(r) for r in con.execute("SELECT * FROM topic_status")]}
+
+    def adopt_topics(self, state: dict, mapping: dict[int, int], nodes: bool = False) -> None:
+        """Give topics of this run the names and reviews another run's topics had (`state`:
+        its `topic_state()`; `mapping`: its topic → this run's topic), in one transaction.
+
+        Each target topic keeps its own keyword versions (its keyword label names it by its id
+        here) and gets the source topic's other versions after them, in their order; the
+        current one stays current (the keyword label when the source's current label was its
+        keyword label). Its status is the source's, and the source's reviews are appended to the
+        log under the target's id. `nodes`: also the source's tree-node names (their keys name
+        leaf topics by id, so only for a source whose ids are this run's)."""
+        mapping = {int(s): int(t) for s, t in mapping.items() if int(s) >= 0}
+        fields = [c for c in (state["label_versions"][0] if state["label_versions"] else {})
+                  if c not in ("id", "topic", "version", "is_current")]  # fmt: skip
+        with self.transaction() as tx, tx._use() as con:
+            for source, target in mapping.items():
+                rows = [r for r in state["label_versions"] if int(r["topic"]) == source]
+                rows.sort(key=lambda r: int(r["version"]))
+                given = [r for r in rows if r["source"] != "keywords"]
+                current = next((r for r in rows if r["is_current"]), None)
+                con.execute(
+                    "DELETE FROM label_versions WHERE topic = ? AND source != 'keywords'",
+                    (target,),
+                )
+                if not given:
+                    continue
+                base = con.execute(
+                    "SELECT COALESCE(MAX(version), 0) FROM label_versions WHERE topic = ?",
+                    (target,),
+                ).fetchone()[0]
+                keep_keywords = current is None or current["source"] == "keywords"
+                if not keep_keywords:
+                    con.execute(
+                        "UPDATE label_versions SET is_current = 0 WHERE topic = ?", (target,)
+                    )
+                columns = ["topic", "version", "is_current", *fields]
+                marks = ", ".join("?" * len(columns))
+                con.executemany(
+                    f"INSERT INTO label_versions ({', '.join(columns)}) VALUES ({marks})",
+                    [
+                        (target, base + k, int(not keep_keywords and r is current),
+                         *(r[c] for c in fields))
+                        for k, r in enumerate(given, start=1)
+                    ],
+                )  # fmt: skip
+            statuses = [r for r in state["topic_status"] if int(r["topic"]) in mapping]
+            con.executemany(
+                "INSERT OR REPLACE INTO topic_status (topic, status, reviewer, updated_at)"
+                " VALUES (?, ?, ?, ?)",
+                [(mapping[int(r["topic"])], r["status"], r["reviewer"], r["updated_at"])
+                 for r in statuses],
+            )  # fmt: skip
+            review_fields = ("action", "label_before", "label_after", "summary_before",
+                             "summary_after", "note", "reviewer", "created_at")  # fmt: skip
+            con.executemany(
+                f"INSERT INTO reviews (topic, {', '.join(review_fields)})"
+                f" VALUES (?, {', '.join('?' * len(review_fields))})",
+                [(mapping[int(r["topic"])], *(r[c] for c in review_fields))
+                 for r in state["reviews"] if int(r["topic"]) in mapping],
+            )  # fmt: skip
+            if nodes and state["node_labels"]:
+                node_fields = [c for c in state["node_labels"][0] if c != "id"]
+                con.executemany(
+                    f"INSERT INTO node_labels ({', '.join(node_fields)})"
+                    f" VALUES ({', '.join('?' * len(node_fields))})",
+                    [tuple(r[c] for c in node_fields) for r in state["node_labels"]],
+                )
+
     # ------------------------------------------------------------------ the LLM answer cache
     def cached_answer(self, key: str) -> str | None:
         rows = self._rows("SELECT response FROM llm_cache WHERE key = ?", (key,))

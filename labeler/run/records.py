@@ -12,6 +12,7 @@ import pandas as pd
 
 from labeler import __version__, defaults
 from labeler.cluster import default_min_samples
+from labeler.errors import LabelerError
 from labeler.guided import CUSTOM_SOURCE, ZERO_SHOT_SOURCE
 from labeler.represent import CTFIDF, STAGES, keyword_label, topic_vectors
 from labeler.represent import chain as representation
@@ -137,6 +138,12 @@ def save_model(
 
     `documents`: documents.parquet as streamed batches (`documents_block`) of a corpus the model
     was fitted on a sample of; embeddings.npy is then the caller's (`stream_embeddings`)."""
+    if getattr(model, "online_", None) is not None:
+        raise LabelerError(
+            "this model was fitted with partial_fit: it holds only its latest batch of "
+            "documents, and a run holds every document with its topic; fit the documents with "
+            "fit() (or labeler run) to save a run"
+        )
     run_dir = Path(run_dir)
     write_json(run_dir / CONFIG, config)
     if documents is None:
