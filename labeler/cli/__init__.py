@@ -365,6 +365,7 @@ def _register() -> None:
     from labeler.cli.review import REVIEW_COMMANDS
     from labeler.cli.share import SHARE_COMMANDS
     from labeler.cli.topics import TOPICS_COMMANDS
+    from labeler.cli.update import UPDATE_COMMANDS
 
     for command in [
         *LLM_COMMANDS,
@@ -372,6 +373,7 @@ def _register() -> None:
         *SHARE_COMMANDS,
         *EVAL_COMMANDS,
         *TOPICS_COMMANDS,
+        *UPDATE_COMMANDS,
     ]:
         main.add_command(command)
 
