@@ -196,6 +196,12 @@ def main() -> None:
     type=RayAddress(),
     help="Ray cluster to join (with --engine ray) [a local one].",
 )
+@click.option(
+    "--prior",
+    type=path_option(),
+    help="An earlier run of this corpus: topics matching its topics by documents keep their "
+    "labels, summaries and reviews; only the others go to the LLM (may be --out itself).",
+)
 @llm_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @user_errors
@@ -236,6 +242,15 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         )
     if engine == "ray" and embeddings is not None:
         raise LabelerError("--embeddings cannot be combined with --engine ray")
+    prior = opts.pop("prior")
+    if prior is not None:
+        if large:
+            raise LabelerError(
+                "--prior is not available with --sample-fit or --engine ray (the large path)"
+            )
+        from labeler.labels.prior import read_prior
+
+        prior = read_prior(prior)  # whole, now: --out may be the run it names
 
     from labeler.corpus import CorpusSpec
 
@@ -262,8 +277,9 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         from labeler.pipeline.fit import run_pipeline
 
         result = run_pipeline(
-            spec, out, model, embeddings=embeddings, llm=settings, cache_dir=opts["cache_dir"]
-        )
+            spec, out, model, embeddings=embeddings, llm=settings, cache_dir=opts["cache_dir"],
+            prior=prior,
+        )  # fmt: skip
         click.echo(printable(result.accounting))
     else:
         from labeler.pipeline.large import run_large
@@ -290,6 +306,8 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
             f"peak RSS {result.peak_rss_gb:.2f} GB"
         )
     click.echo(line)
+    if result.carried is not None:
+        click.echo(printable(result.carried.line()))
     if result.labels:
         click.echo(result.labels.line())
         if result.labels.tree is not None:
