@@ -396,11 +396,13 @@ def _apply(run, documents, old_embeddings, new: _New, settings, chat, who, cache
         "outliers_after": int((after == OUTLIER).sum()),
     }
     n_joined, n_out = int(joined.sum()), int((topics_new == OUTLIER).sum())
+    formed = n_new - n_joined - n_out
     summary = (
         f"added {n_new:,} documents from {new.source}"
         + (f" ({new.skipped:,} already in the run skipped)" if new.skipped else "")
-        + f": {n_joined:,} joined topics, {n_new - n_joined - n_out:,} formed "
-        f"{len(new_ids)} new topic(s), {n_out:,} outliers"
+        + f": {n_joined:,} joined topics"
+        + (f", {formed:,} formed {len(new_ids)} new topic(s)" if new_ids else ", no new topic")
+        + f", {n_out:,} outliers"
     )
     args = {
         "corpus": new.source,
@@ -449,7 +451,7 @@ def _apply(run, documents, old_embeddings, new: _New, settings, chat, who, cache
     )  # fmt: skip
     ask = sorted({*new_ids, *changed})
     if settings is not None and ask:
-        from labeler.labels.labeling import label_topics
+        from labeler.labels.labeling import PROTECTED, label_topics
 
         try:
             update.llm = label_topics(run, settings, topics=ask, chat=chat, cache_dir=cache_dir)
@@ -457,7 +459,8 @@ def _apply(run, documents, old_embeddings, new: _New, settings, chat, who, cache
             update.llm_error = str(exc)
             log.warning("revision %d keeps keyword labels: %s", revision, exc)
         else:
-            update.relabelled = ask
+            kept = {*PROTECTED, "not_a_topic"}  # label_topics leaves their labels as they are
+            update.relabelled = [t for t in ask if db.status_names().get(t) not in kept]
             db.set_revision_calls(revision, update.llm.calls)
             if named_tree:
                 update.parents = name_changed_parents(run, settings, chat, cache_dir)
