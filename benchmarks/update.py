@@ -88,6 +88,23 @@ def bertopic_seconds(work: Path, texts: list[str], vectors: np.ndarray) -> float
     return float(done.stdout.strip().splitlines()[-1])
 
 
+def why_unmatched(old, new, carried) -> tuple[int, int]:
+    """The old topics whose names the refit did not keep: (merged: at least half of the old
+    topic is inside one refit topic, which is mostly other documents; split or gone: no refit
+    topic holds half of it)."""
+    kept = {carried.matches[t][0] for t in carried.carried}
+    merged = split = 0
+    for t, texts in old.members.items():
+        if t in kept:
+            continue
+        best = max((len(texts & m) for m in new.members.values()), default=0)
+        if best >= 0.5 * len(texts):
+            merged += 1
+        else:
+            split += 1
+    return merged, split
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpora", nargs="*", default=["banking77", "clinc150",
@@ -167,6 +184,9 @@ def main() -> None:
             refit_s = time.perf_counter() - clock
             carried = refit.carried
             kept_old = len({carried.matches[t][0] for t in carried.carried})
+            merged, split = why_unmatched(
+                read_prior(folder / "fit"), read_prior(refit.run_dir), carried
+            )
             refit_topics = len(carried.carried) + len(carried.unmatched)
             rows.append({
                 "corpus": name, "docs": len(base), "topics": len(before),
@@ -176,7 +196,7 @@ def main() -> None:
                 "refit_topics": refit_topics, "kept_old": kept_old / max(len(before), 1),
                 "named": len(carried.carried) / max(refit_topics, 1),
                 "refit_asked": refit.labels.topics if refit.labels else 0,
-                "refit_s": refit_s,
+                "refit_s": refit_s, "merged": merged, "split": split,
             })  # fmt: skip
             print(json.dumps(rows[-1]), file=sys.stderr)
     finally:
@@ -186,16 +206,17 @@ def main() -> None:
           "+ 1% for the refit with --prior\n")  # fmt: skip
     print("| corpus | topics | update +5%: new / changed topics | labels reused (≥95%) | "
           "LLM asked, of topics (≤10%) | update s | vs labeler fit | vs BERTopic refit | undo "
-          "exact | refit +1%: topics | old names kept (≥95%) | refit topics named from prior | "
-          "LLM asked (refit) |")  # fmt: skip
-    print("|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+          "exact | refit +1%: topics | old names kept (≥95%) | not kept: merged / split or gone | "
+          "refit topics named from prior | LLM asked (refit) |")  # fmt: skip
+    print("|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---:|")
     for r in rows:
         bt = f"{r['update_s'] / r['bt_s']:.2f}×" if r["bt_s"] else "–"
         print(
             f"| {r['corpus']} | {r['topics']} | {r['new']} / {r['changed']} | "
             f"{r['reused']:.1%} | {r['asked']:.1%} | {r['update_s']:.1f} | "
             f"{r['update_s'] / r['fit_s']:.2f}× | {bt} | {'yes' if r['undo'] else 'NO'} | "
-            f"{r['refit_topics']} | {r['kept_old']:.1%} | {r['named']:.1%} | {r['refit_asked']} |"
+            f"{r['refit_topics']} | {r['kept_old']:.1%} | {r['merged']} / {r['split']} | "
+            f"{r['named']:.1%} | {r['refit_asked']} |"
         )
 
 

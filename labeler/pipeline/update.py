@@ -380,6 +380,8 @@ def _apply(run, documents, old_embeddings, new: _New, settings, chat, who, cache
         kept.append(t)  # grew without changing: its record as it was, with its new size
         size = int((after == t).sum())
         out.append({**old, "size": size, "share": round(size / n, 5)})
+    for record in out:  # every share is of the grown corpus
+        record["share"] = round(int(record["size"]) / n, 5)
     if kept and "representative" in docs.columns:
         was = np.concatenate([documents["representative"].to_numpy(bool), np.zeros(n_new, bool)])
         rows_kept = np.isin(after, kept)
