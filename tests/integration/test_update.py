@@ -243,3 +243,17 @@ def test_match_topics_rules():
     assert 6 not in found or found[6][0] == 1
     assert found[7][0] == 2  # 4 of its 7 documents were topic 2, all of topic 2 is in it
     assert match_topics(old, {9: set("xyz")}) == {}
+
+
+def test_python_api_save_with_prior_and_update(labelled, new_rows, tmp_path):
+    from labeler import load_run, save
+    from labeler.api import update
+
+    copy = save(load_run(labelled), tmp_path / "copy", prior=labelled)
+    old = labels(labelled)
+    assert labels(copy) == old  # the same documents: every topic matched, every name carried
+    assert "Since the last update" not in (copy / "report.md").read_text()
+    corpus = write_jsonl(tmp_path / "few.jsonl", new_rows["same"][:5])
+    done = update(copy, corpus, id_column="id")  # no LLM: keyword labels
+    assert done.added == 5 and done.llm is None
+    assert "Since the last update" in (copy / "report.md").read_text()  # rendered once after
