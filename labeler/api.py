@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from labeler.labels.labeling import label_topics
+from labeler.labels.prior import carry_labels, read_prior
 from labeler.run.folder import Run, as_run
 from labeler.run.records import model_config, save_model
 from labeler.views.report import render_reports
@@ -19,18 +20,58 @@ if TYPE_CHECKING:
     from labeler.llm.asker import LabelStats
     from labeler.llm.client import ChatModel
     from labeler.llm.settings import LLMSettings
+    from labeler.pipeline.update import Update
 
 
-def save(model, run_dir: str | Path, config: dict | None = None) -> Path:
+def save(
+    model, run_dir: str | Path, config: dict | None = None, prior: str | Path | None = None
+) -> Path:
     """Save a fitted TopicModel as a run folder, reports included. (`run_dir` and
-    `label_run`'s `run_dir` keep 0.1.0's names: they are the public API's.)"""
+    `label_run`'s `run_dir` keep 0.1.0's names: they are the public API's.)
+
+    `prior`: an earlier run whose topics' labels, summaries and reviews go to the topics that
+    match them by documents (`labeler.labels.prior`; it may be `run_dir` itself)."""
     config = config or model_config(model)
+    old = read_prior(prior) if prior is not None else None  # before run_dir is replaced
 
     def writer(staging: Path) -> None:
         save_model(model, staging, config)
-        render_reports(Run(staging, check=False))
+        if old is None:
+            render_reports(Run(staging, check=False))
 
-    return Run.create(Path(run_dir), writer).path
+    run = Run.create(Path(run_dir), writer)
+    if old is not None:
+        carry_labels(run, old)
+        render_reports(run)
+    return run.path
+
+
+def update(
+    run_dir: Run | str | Path,
+    corpus: str | Path,
+    *,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    settings: LLMSettings | None = None,
+    chat: ChatModel | None = None,
+    cache_dir: Path | None = None,
+    who: str | None = None,
+) -> Update:
+    """`labeler update`: add the documents of `corpus` to a saved run without refitting (one
+    revision, which `labeler.surgery.undo` takes back), under the run's lock; the reports are
+    rendered once after it."""
+    from labeler.corpus import CorpusSpec
+    from labeler.pipeline.update import update_run
+    from labeler.run.layout import run_lock
+
+    run = as_run(run_dir)
+    with run_lock(run.path):
+        done = update_run(
+            run, CorpusSpec(Path(corpus), text_column, id_column), settings=settings, chat=chat,
+            who=who, cache_dir=cache_dir,
+        )  # fmt: skip
+        render_reports(run)
+    return done
 
 
 def label_run(

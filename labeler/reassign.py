@@ -188,3 +188,29 @@ def outliers_reassigned(
         order = order[: max(int(limit), 0)]
     after[matches.rows[order]] = matches.nearest[order]
     return after
+
+
+# ---------------------------------------------------------------------------- new documents
+def knn_vote(
+    queries: np.ndarray, base: np.ndarray, base_topics: np.ndarray, k: int = 15
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each query's topic by a similarity-weighted vote of its `k` nearest `base` rows (cosine;
+    the outliers vote too, so a query among outliers stays one): (topics, the winner's share of
+    the votes, the neighbours' positions in `base`, their similarities). `TopicModel.transform`
+    and `labeler update` assign new documents with it."""
+    from labeler.embedding.knn import top_k
+
+    queries = vectors.unit(np.asarray(queries, dtype=np.float32))
+    near_sims, nearest = top_k(queries, vectors.unit(np.asarray(base, dtype=np.float32)), k)
+    base_topics = np.asarray(base_topics, dtype=np.int64)
+    topics = np.empty(len(queries), dtype=np.int64)
+    shares = np.empty(len(queries), dtype=np.float32)
+    for row, idx in enumerate(nearest):
+        weights = np.clip(near_sims[row], 0, None) + 1e-6
+        votes: dict[int, float] = {}
+        for t, w in zip(base_topics[idx], weights):
+            votes[int(t)] = votes.get(int(t), 0.0) + float(w)
+        best = max(votes, key=votes.get)
+        topics[row] = best
+        shares[row] = votes[best] / sum(votes.values())
+    return topics, shares, nearest, near_sims

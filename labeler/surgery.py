@@ -258,7 +258,7 @@ def plan_merge(run: Run, topics: Sequence[int], embed: Embed | None = None) -> P
     return _plan(run, "merge", {"topics": ids}, summary, docs, before, after, embed)
 
 
-def _next_id(run: Run, topics: np.ndarray) -> int:
+def next_topic_id(run: Run, topics: np.ndarray) -> int:
     """After the highest topic id the run ever had: a new topic never inherits an old topic's
     label history."""
     history = {int(r["topic"]) for r in run.db.label_history()}
@@ -288,7 +288,7 @@ def plan_split(run: Run, topic: int, embed: Embed | None = None) -> Plan:
     sizes = np.bincount(parts)
     order = np.argsort(-sizes, kind="stable")
     after = before.copy()
-    new_id = _next_id(run, before)
+    new_id = next_topic_id(run, before)
     new_ids = []
     for part in order[1:]:
         after[members[parts == part]] = new_id
@@ -472,7 +472,7 @@ def apply(
     # replace_topics also rebuilds the topic tree (hierarchy.json), keeping the old groups where
     # the topics did not change: those parents keep their names and reviews, with or without an
     # LLM; with one, the parents whose children changed are named again below.
-    tree_named = _tree_named(run)
+    named_tree = tree_named(run)
     run.replace_topics(plan.documents, plan.records, change=record)
     revision = made["revision"]
     change = Change(
@@ -491,13 +491,13 @@ def apply(
         else:
             change.relabelled = relabel
             db.set_revision_calls(revision, change.llm.calls)
-            if tree_named:
-                change.parents = _name_changed_parents(run, settings, chat, cache_dir)
+            if named_tree:
+                change.parents = name_changed_parents(run, settings, chat, cache_dir)
     run.refresh()
     return change
 
 
-def _tree_named(run: Run) -> bool:
+def tree_named(run: Run) -> bool:
     """Whether the tree's parents have names beyond their keywords (a tree never named stays
     so: a change to the topics does not start naming it)."""
     tree = run.hierarchy() or {}
@@ -507,7 +507,7 @@ def _tree_named(run: Run) -> bool:
     )
 
 
-def _name_changed_parents(run: Run, settings, chat, cache_dir) -> int:
+def name_changed_parents(run: Run, settings, chat, cache_dir) -> int:
     """Name the tree's parents whose children changed (the rest kept their names through the
     rebuild): never left as keyword ids where an LLM is configured. Returns how many."""
     from labeler.labels.naming import name_tree

@@ -202,6 +202,12 @@ def main() -> None:
     type=TitleText(),
     help="The reports' title [--corpus-description's first sentence, else the file's name].",
 )
+@click.option(
+    "--prior",
+    type=path_option(),
+    help="An earlier run of this corpus: topics matching its topics by documents keep their "
+    "labels, summaries and reviews; only the others go to the LLM (may be --out itself).",
+)
 @llm_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @user_errors
@@ -242,6 +248,15 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         )
     if engine == "ray" and embeddings is not None:
         raise LabelerError("--embeddings cannot be combined with --engine ray")
+    prior = opts.pop("prior")
+    if prior is not None:
+        if large:
+            raise LabelerError(
+                "--prior is not available with --sample-fit or --engine ray (the large path)"
+            )
+        from labeler.labels.prior import read_prior
+
+        prior = read_prior(prior)  # whole, now: --out may be the run it names
 
     from labeler.corpus import CorpusSpec
 
@@ -269,8 +284,9 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         from labeler.pipeline.fit import run_pipeline
 
         result = run_pipeline(
-            spec, out, model, embeddings=embeddings, llm=settings, cache_dir=opts["cache_dir"]
-        )
+            spec, out, model, embeddings=embeddings, llm=settings, cache_dir=opts["cache_dir"],
+            prior=prior,
+        )  # fmt: skip
         click.echo(printable(result.accounting))
     else:
         from labeler.pipeline.large import run_large
@@ -297,6 +313,8 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
             f"peak RSS {result.peak_rss_gb:.2f} GB"
         )
     click.echo(line)
+    if result.carried is not None:
+        click.echo(printable(result.carried.line()))
     if result.labels:
         click.echo(result.labels.line())
         if result.labels.tree is not None:
@@ -373,6 +391,7 @@ def _register() -> None:
     from labeler.cli.review import REVIEW_COMMANDS
     from labeler.cli.share import SHARE_COMMANDS
     from labeler.cli.topics import TOPICS_COMMANDS
+    from labeler.cli.update import UPDATE_COMMANDS
 
     for command in [
         *LLM_COMMANDS,
@@ -381,6 +400,7 @@ def _register() -> None:
         *EVAL_COMMANDS,
         *TOPICS_COMMANDS,
         *MERGE_COMMANDS,
+        *UPDATE_COMMANDS,
     ]:
         main.add_command(command)
 

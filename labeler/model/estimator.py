@@ -826,21 +826,9 @@ class TopicModel(
             embeddings = self.embed(list(documents))
         if getattr(self, "online_", None) is not None:
             return self._online_transform(np.asarray(embeddings, dtype=np.float32))
-        queries = unit(np.asarray(embeddings, dtype=np.float32))
-        base = unit(self.embeddings_)
-        from labeler.embedding.knn import top_k
+        from labeler.reassign import knn_vote
 
-        topics = np.empty(len(queries), dtype=np.int64)
-        probs = np.empty(len(queries), dtype=np.float32)
-        near_sims, nearest = top_k(queries, base, k)  # on the GPU when there is one
-        for row, idx in enumerate(nearest):
-            weights = np.clip(near_sims[row], 0, None) + 1e-6
-            votes: dict[int, float] = {}
-            for t, w in zip(self.topics_[idx], weights):
-                votes[int(t)] = votes.get(int(t), 0.0) + float(w)
-            best = max(votes, key=votes.get)
-            topics[row] = best
-            probs[row] = votes[best] / sum(votes.values())
+        topics, probs, _, _ = knn_vote(embeddings, self.embeddings_, self.topics_, k)
         return topics, probs
 
     def find_topics(self, query: str, top_n: int = 5) -> tuple[list[int], list[float]]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from labeler.corpus import CorpusSpec, languages
 from labeler.errors import LabelerError, printable
+from labeler.labels.prior import Carried, Prior, carry_labels
 from labeler.model import TopicModel
 from labeler.run.folder import Run
 from labeler.run.layout import check_out, run_lock
@@ -98,6 +99,7 @@ class RunResult:
     sample_fit: int | None = None
     peak_rss_gb: float | None = None
     timings: dict | None = None
+    carried: Carried | None = None  # `--prior`: the names and reviews carried from an old run
 
 
 def run_pipeline(
@@ -108,11 +110,18 @@ def run_pipeline(
     embeddings: Path | None = None,
     llm: LLMSettings | None = None,
     cache_dir: Path | None = None,
+    prior: Prior | None = None,
+    chat=None,
 ) -> RunResult:
     """Read `corpus`, fit `model` (on precomputed `embeddings` when given), write the run folder
     `out`, then label it with `llm` (None: keyword labels only). The reports are rendered once:
     in the staging folder without an LLM (a finished run always has them), after labeling with
     one (even when labeling fails).
+
+    `prior` (`labels.prior.read_prior`: an old run, read before anything is written): its
+    topics' labels and reviews are carried to the new topics that match them by documents, and
+    only the others are labelled (`labels.prior.carry_labels`); the reports then after both.
+    `chat`: a ChatModel object to label with instead of the one `llm` names.
 
     With precomputed embeddings, `model.embedding_model` is the model that made them (it embeds
     keyword candidates and later queries in the same space), or None to skip the embedding keyword
@@ -158,11 +167,18 @@ def run_pipeline(
             save_model(model, staging, config, frame)
             new = Run(staging, check=False)
             new.db.add_answers(earlier_answers)
-            if llm is None:
+            if llm is None and prior is None:
                 render_reports(new)
 
         run = Run.create(out, writer)
-        labels = label_and_render(run, llm, cache_dir)
+        carried = None
+        if prior is not None:
+            carried = carry_labels(run, prior)
+            log.info("%s", carried.line())
+        labels = label_and_render(
+            run, llm, cache_dir, topics=carried.unmatched if carried else None,
+            render=prior is not None, chat=chat,
+        )  # fmt: skip
     return RunResult(
         run_dir=run.path,
         model=model,
@@ -171,6 +187,7 @@ def run_pipeline(
         outlier_share=float((model.topics_ < 0).sum()) / len(loaded),
         labels=labels,
         accounting=loaded.accounting(),
+        carried=carried,
     )
 
 
@@ -194,17 +211,27 @@ def fitted_config(model: TopicModel, embeddings: Path | None) -> dict:
 
 
 def label_and_render(
-    run: Run, llm: LLMSettings | None, cache_dir: Path | None, timings: dict | None = None
+    run: Run,
+    llm: LLMSettings | None,
+    cache_dir: Path | None,
+    timings: dict | None = None,
+    *,
+    topics: list[int] | None = None,
+    render: bool = False,
+    chat=None,
 ) -> LabelStats | None:
-    """A new run's label step and tree names with `llm` (None: none), then its one render:
-    without an LLM the staging folder was rendered already; with one the reports are rendered
-    after labeling, also when it fails, so a finished run always has them."""
+    """A new run's label step (`topics`: only those; None: all) and tree names with `llm`
+    (None: none), then its one render: without an LLM the staging folder was rendered already
+    (`render`: render now all the same); with one the reports are rendered after labeling, also
+    when it fails, so a finished run always has them."""
     if llm is None:
+        if render:
+            render_reports(run)
         return None
     from labeler.labels.labeling import label_topics
 
     try:
-        labels = label_topics(run, llm, cache_dir=cache_dir, tree=True)
+        labels = label_topics(run, llm, topics=topics, chat=chat, cache_dir=cache_dir, tree=True)
     finally:
         clock = time.perf_counter()
         render_reports(run)

@@ -35,6 +35,7 @@ from labeler.run.layout import (
     file_problem,
     read_json,
     write_json,
+    write_npy,
     write_parquet,
     write_run_dir,
 )
@@ -226,19 +227,27 @@ class Run:
         sync_labels(self.path, self.db)
 
     def replace_topics(
-        self, documents, records: list[dict], change: Callable[[RunDB], None] | None = None
+        self,
+        documents,
+        records: list[dict],
+        change: Callable[[RunDB], None] | None = None,
+        embeddings=None,
     ) -> None:
         """Replace documents.parquet and topics.json and apply `change` to the database as one
         step: the files are written inside the database transaction, and restored if it fails.
+        `embeddings`: embeddings.npy's new array too (`labeler update` appends rows to both).
 
         documents.parquet is written before topics.json, so even a kill between the two leaves
         every document in a topic that exists."""
-        saved = {name: (self.path / name).read_bytes() for name in (DOCUMENTS, TOPICS)}
+        names = (DOCUMENTS, TOPICS) if embeddings is None else (DOCUMENTS, EMBEDDINGS, TOPICS)
+        saved = {name: (self.path / name).read_bytes() for name in names}
         try:
             with self.db.transaction() as tx:
                 if change is not None:
                     change(tx)
                 write_parquet(self.path / DOCUMENTS, documents)
+                if embeddings is not None:
+                    write_npy(self.path / EMBEDDINGS, embeddings)
                 write_json(self.path / TOPICS, records)
         except BaseException:
             for name, data in saved.items():
@@ -284,16 +293,19 @@ class Run:
     def revision_dir(self, revision: int) -> Path:
         return self.path / REVISIONS / str(int(revision))
 
-    def keep_files(self, revision: int, db: RunDB | None = None) -> Path:
+    def keep_files(
+        self, revision: int, db: RunDB | None = None, extra: tuple[str, ...] = ()
+    ) -> Path:
         """Keep the files a change is about to replace (and the label state) as revision
-        `revision`'s, for undo. Hard links where the file system has them: every writer replaces
-        files by renaming a new one into place, so the old bytes stay as they are at no cost
-        until the change replaces them (a copy otherwise)."""
+        `revision`'s, for undo; `extra`: more of the run's files it replaces (embeddings.npy for
+        `labeler update`, which appends rows to it). Hard links where the file system has them:
+        every writer replaces files by renaming a new one into place, so the old bytes stay as
+        they are at no cost until the change replaces them (a copy otherwise)."""
         folder = self.revision_dir(revision)
         if folder.exists():  # left by a change whose transaction was rolled back
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        for name in REVISION_FILES:
+        for name in (*REVISION_FILES, *extra):
             source = self.path / name
             if not source.is_file():
                 continue
@@ -313,7 +325,10 @@ class Run:
                 f"revision {revision}'s saved files are missing ({', '.join(missing)} in "
                 f"{folder}): it cannot be undone"
             )
-        return {n: (folder / n if (folder / n).is_file() else None) for n in REVISION_FILES}
+        kept = {n: (folder / n if (folder / n).is_file() else None) for n in REVISION_FILES}
+        if (folder / EMBEDDINGS).is_file():  # kept only by a change that replaced it (an update)
+            kept[EMBEDDINGS] = folder / EMBEDDINGS
+        return kept
 
     def restore_files(
         self, files: dict[str, Path | None], change: Callable[[RunDB], None] | None = None

@@ -430,6 +430,7 @@ def report_context(run: Run | Path, options: ReportOptions | None = None) -> dic
     }
     real = [t for t in topics if not t["is_outlier"]]
     outliers = sum(t["size"] for t in topics if t["is_outlier"])
+    revisions = run_view.revisions(run)
     n_docs = int(len(documents))
     corpus = config.get("corpus", {})
     llm = config.get("llm") or {}
@@ -452,7 +453,8 @@ def report_context(run: Run | Path, options: ReportOptions | None = None) -> dic
             "outlier_share": outliers / n_docs if n_docs else 0.0,
         },
         "review": run_view.review_progress(topics),
-        "revisions": run_view.revisions(run),
+        "revisions": revisions,
+        "last_update": run_view.last_update(revisions, topics),
         "evaluation": evaluated,
         "options": options,
         **charts_data,

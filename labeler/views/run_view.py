@@ -114,3 +114,44 @@ def revisions(run: Run | Path) -> dict | None:
         return None
     live = [r["id"] for r in rows if not r.get("undone_at")]
     return {"current": live[-1] if live else 0, "history": rows}
+
+
+def last_update(revisions: dict | None, topics: list[dict]) -> dict | None:
+    """The report's "since the last update" section: the latest `labeler update` revision not
+    undone, with its new topics and the topics whose document counts changed (before → after,
+    current labels), or None when the run was never updated."""
+    if not revisions:
+        return None
+    live = [r for r in revisions["history"] if r["action"] == "update" and not r.get("undone_at")]
+    if not live:
+        return None
+    row = live[-1]
+    args = row["args"]
+    by_id = {int(t["topic"]): t for t in topics}
+    changed = set(args.get("changed", []))
+
+    def label(t: int) -> str:
+        found = by_id.get(t)
+        return str(found.get("label") or "") if found else "(no longer a topic)"
+
+    counts = {int(t): tuple(c) for t, c in (args.get("counts") or {}).items()}
+    new = [{"topic": t, "label": label(t), "size": counts.get(t, (0, 0))[1]}
+           for t in args.get("new_topics", [])]  # fmt: skip
+    moved = [
+        {"topic": t, "label": label(t), "before": b, "after": a, "changed": t in changed}
+        for t, (b, a) in counts.items()
+        if t >= 0 and t not in args.get("new_topics", [])
+    ]
+    moved.sort(key=lambda m: (-(m["after"] - m["before"]), m["topic"]))
+    return {
+        "revision": row["id"],
+        "created_at": row["created_at"],
+        "corpus": args.get("corpus"),
+        "documents": int(args.get("documents", 0)),
+        "skipped": int(args.get("skipped_duplicates", 0)),
+        "joined": int(args.get("joined", 0)),
+        "outliers": counts.get(-1, (row["outliers_before"], row["outliers_after"])),
+        "new": new,
+        "grew": [m for m in moved if m["after"] > m["before"]],
+        "shrank": [m for m in moved if m["after"] < m["before"]],
+    }

@@ -1,0 +1,225 @@
+"""A growing corpus (issue 23 item 3; run by hand, not in CI): `labeler update` and
+`labeler run --prior`, measured against the issue's targets.
+
+Per corpus, a seeded permutation gives a base slice (--max-docs), the next 5% and the next 1%:
+
+- fit the base (labels from the counting fake chat model of tests/fakes.py, or --llm small);
+- `update` with the next 5%: labels reused (old topics whose label and summary did not change;
+  target ≥ 95%), topics the LLM was asked about (new and changed ones, per old topic; target
+  ≤ 10%), seconds (the new documents embedded first, cached) against BERTopic refitting base +
+  5% on the same embeddings (the way to take new documents in on BERTopic, whose `transform`
+  never makes a topic), and undo byte for byte;
+- refit base + 1% with `--prior` (the base run): old names kept (old topics whose label a new
+  topic carries; target ≥ 95%), refit topics named from the prior, and topics the LLM was asked.
+
+    nice -n 10 env LABELER_CACHE_DIR=/work/cache-bench HF_HUB_OFFLINE=1 \\
+        python benchmarks/update.py --corpora banking77 clinc150 stackoverflow_titles
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+SHARED = Path(os.environ.get("LABELER_SHARED_DATA", ROOT.parent / "shared" / "data"))
+BERTOPIC_PYTHON = os.environ.get("BERTOPIC_PYTHON", "/work/bt-venv/bin/python")
+FILES = ("documents.parquet", "embeddings.npy", "topics.json", "config.json", "hierarchy.json")
+
+BERTOPIC_FIT = """
+import sys, time, json, numpy as np
+from bertopic import BERTopic
+from umap import UMAP
+texts = json.load(open(sys.argv[1])); vectors = np.load(sys.argv[2])
+start = time.perf_counter()
+BERTopic(umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
+         random_state=42)).fit_transform(texts, vectors)
+print(time.perf_counter() - start)
+"""
+
+
+def texts_of(name: str) -> list[str]:
+    with gzip.open(SHARED / f"{name}.jsonl.gz", "rt", encoding="utf-8") as fh:
+        texts = [json.loads(line)["text"] for line in fh]
+    seen, unique = set(), []
+    for t in texts:  # distinct texts: a duplicate would be "already in the run"
+        if t.strip() and t not in seen:
+            seen.add(t)
+            unique.append(t)
+    order = np.random.default_rng(0).permutation(len(unique))
+    return [unique[i] for i in order]
+
+
+def write(path: Path, texts: list[str]) -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for t in texts:
+            fh.write(json.dumps({"text": t}) + "\n")
+    return path
+
+
+def digest(run: Path) -> dict[str, str]:
+    return {n: hashlib.sha256((run / n).read_bytes()).hexdigest() for n in FILES}
+
+
+def bertopic_seconds(work: Path, texts: list[str], vectors: np.ndarray) -> float | None:
+    if not Path(BERTOPIC_PYTHON).exists():
+        return None
+    (work / "bt.json").write_text(json.dumps(texts))
+    np.save(work / "bt.npy", vectors)
+    done = subprocess.run(
+        [BERTOPIC_PYTHON, "-c", BERTOPIC_FIT, str(work / "bt.json"), str(work / "bt.npy")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode:
+        print(done.stderr[-1000:], file=sys.stderr)
+        return None
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def why_unmatched(old, new, carried) -> tuple[int, int]:
+    """The old topics whose names the refit did not keep: (merged: at least half of the old
+    topic is inside one refit topic, which is mostly other documents; split or gone: no refit
+    topic holds half of it)."""
+    kept = {carried.matches[t][0] for t in carried.carried}
+    merged = split = 0
+    for t, texts in old.members.items():
+        if t in kept:
+            continue
+        best = max((len(texts & m) for m in new.members.values()), default=0)
+        if best >= 0.5 * len(texts):
+            merged += 1
+        else:
+            split += 1
+    return merged, split
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpora", nargs="*", default=["banking77", "clinc150",
+                                                         "stackoverflow_titles"])  # fmt: skip
+    parser.add_argument("--max-docs", type=int, default=2000)
+    parser.add_argument("--llm", default="fake", help="fake (counting, in-process) or small")
+    parser.add_argument("--no-bertopic", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from fakes import FakeChat
+
+    from labeler import surgery
+    from labeler.corpus import CorpusSpec
+    from labeler.labels.labeling import LLMSettings
+    from labeler.labels.prior import read_prior
+    from labeler.model import TopicModel
+    from labeler.pipeline.fit import run_pipeline
+    from labeler.pipeline.update import update_run
+    from labeler.run.db import RunDB
+    from labeler.run.folder import Run
+
+    if args.llm == "fake":
+        settings = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", concurrency=2)
+        chat = FakeChat
+    else:
+        settings, chat = LLMSettings(provider=args.llm), lambda: None
+
+    def labels(run: Path) -> dict[int, tuple]:
+        rows = RunDB(run).current_labels().items()
+        return {t: (r["label"], r["summary"]) for t, r in rows if t >= 0}
+
+    rows = []
+    work = Path(tempfile.mkdtemp(prefix="update-bench-"))
+    try:
+        for name in args.corpora:
+            texts = texts_of(name)
+            n = args.max_docs
+            base, more5, more1 = texts[:n], texts[n : n + n // 20], texts[n : n + n // 100]
+            folder = work / name
+            folder.mkdir()
+            clock = time.perf_counter()
+            fitted = run_pipeline(
+                CorpusSpec(write(folder / "base.jsonl", base)), folder / "run", TopicModel(),
+                llm=settings, chat=chat(),
+            )  # fmt: skip
+            fit_s = time.perf_counter() - clock
+            run = fitted.run_dir
+            shutil.copytree(run, folder / "fit")
+            before, before_files = labels(run), digest(run)
+
+            # the new documents embedded first (cached): the update's seconds are its own work,
+            # as BERTopic's refit below starts from the same vectors
+            new_vectors = Run(run).model().embed(more5, show_progress=False)
+            asked_chat = chat()
+            clock = time.perf_counter()
+            done = update_run(
+                Run(run), CorpusSpec(write(folder / "more5.jsonl", more5)), settings=settings,
+                chat=asked_chat,
+            )  # fmt: skip
+            update_s = time.perf_counter() - clock
+            after = labels(run)
+            reused = sum(after.get(t) == v for t, v in before.items())
+            asked = done.llm.topics if done.llm is not None else 0
+            surgery.undo(run)
+            undo_ok = digest(run) == before_files
+
+            bt_s = None
+            if not args.no_bertopic:
+                vectors = np.concatenate([np.load(run / "embeddings.npy"), new_vectors])
+                bt_s = bertopic_seconds(folder, base + more5, vectors)
+
+            clock = time.perf_counter()
+            refit = run_pipeline(
+                CorpusSpec(write(folder / "plus1.jsonl", base + more1)), folder / "refit",
+                TopicModel(), llm=settings, prior=read_prior(folder / "fit"), chat=chat(),
+            )  # fmt: skip
+            refit_s = time.perf_counter() - clock
+            carried = refit.carried
+            kept_old = len({carried.matches[t][0] for t in carried.carried})
+            merged, split = why_unmatched(
+                read_prior(folder / "fit"), read_prior(refit.run_dir), carried
+            )
+            refit_topics = len(carried.carried) + len(carried.unmatched)
+            rows.append({
+                "corpus": name, "docs": len(base), "topics": len(before),
+                "added": done.added, "new": len(done.new_topics), "changed": len(done.changed),
+                "reused": reused / max(len(before), 1), "asked": asked / max(len(before), 1),
+                "update_s": update_s, "fit_s": fit_s, "bt_s": bt_s, "undo": undo_ok,
+                "refit_topics": refit_topics, "kept_old": kept_old / max(len(before), 1),
+                "named": len(carried.carried) / max(refit_topics, 1),
+                "refit_asked": refit.labels.topics if refit.labels else 0,
+                "refit_s": refit_s, "merged": merged, "split": split,
+            })  # fmt: skip
+            print(json.dumps(rows[-1]), file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"LLM: {args.llm}; slices of {args.max_docs:,} documents, + 5% for update, "
+          "+ 1% for the refit with --prior\n")  # fmt: skip
+    print("| corpus | topics | update +5%: new / changed topics | labels reused (≥95%) | "
+          "LLM asked, of topics (≤10%) | update s | BERTopic refit s | ratio | undo "
+          "exact | refit +1%: topics | old names kept (≥95%) | not kept: merged / split or gone | "
+          "refit topics named from prior | LLM asked (refit) |")  # fmt: skip
+    print("|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---:|")
+    for r in rows:
+        bt = f"{r['bt_s']:.1f} | {r['update_s'] / r['bt_s']:.2f}×" if r["bt_s"] else "– | –"
+        print(
+            f"| {r['corpus']} | {r['topics']} | {r['new']} / {r['changed']} | "
+            f"{r['reused']:.1%} | {r['asked']:.1%} | {r['update_s']:.1f} | "
+            f"{bt} | {'yes' if r['undo'] else 'NO'} | "
+            f"{r['refit_topics']} | {r['kept_old']:.1%} | {r['merged']} / {r['split']} | "
+            f"{r['named']:.1%} | {r['refit_asked']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
