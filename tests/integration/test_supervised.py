@@ -12,15 +12,19 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import read_corpus, write_jsonl
+from fakes import FakeChat
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import adjusted_rand_score
 
 from labeler import TopicModel, load_run
+from labeler.api import label_run
 from labeler.bertopic import BERTopic
 from labeler.bertopic.cluster import BaseCluster
 from labeler.bertopic.dimensionality import BaseDimensionalityReduction
 from labeler.cli import main
 from labeler.errors import LabelerError
+from labeler.labels.labeling import LLMSettings
+from labeler.run.db import RunDB
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +163,13 @@ def test_cli_given_labels_are_the_topics(mode, labelled_file, banking_rows, tmp_
     model = load_run(out)  # the run reopens as a fitted model, its supervision recorded
     assert model.supervision_["mode"] == mode
     assert len(model.topic_ids_) == 6
+    # LLM labels, as for clustered topics: every given topic is asked once and labelled.
+    chat = FakeChat()
+    stats = label_run(out, LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake"), chat=chat)
+    current = RunDB(out).current_labels()
+    assert stats.topics == 6 and {r["source"] for r in current.values()} == {"llm"}
+    assert len(chat.calls) == 6
+    assert "Topics from labels" in (out / "report.md").read_text()  # rendered again, still said
 
 
 def test_cli_partial_treats_empty_labels_as_unknown(labelled_file, tmp_path):
