@@ -134,6 +134,8 @@ def plan(model, y, n: int) -> Supervision | None:
         raise LabelerError(
             "supervised topics need at least two classes among the labelled documents"
         )
+    if found.mode == "manual" and not (found.y >= 0).any():
+        raise LabelerError("manual topics need y to give at least one document a topic (not -1)")
     return found
 
 

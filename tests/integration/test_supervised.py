@@ -119,6 +119,7 @@ def test_bad_targets_are_refused_before_embedding(slice_600):
         (BERTopic(), np.full(len(y), -2), "-1 marks an unknown"),
         (BERTopic(zeroshot_topic_list=["cards"]), y, "cannot be combined"),
         (BERTopic(hdbscan_model=LogisticRegression()), np.where(y == 0, 0, -1), "two classes"),
+        (manual_model(), np.full(len(y), -1), "at least one document"),
     ]
     for model, targets, message in cases:
         with pytest.raises(LabelerError, match=message):
