@@ -79,9 +79,17 @@ def default_epochs(n_docs: int) -> int:
     return 200 if n_docs < 10_000 else 100
 
 
+# How much a semi-supervised reduction follows the given classes (UMAP's `target_weight`, 0 to
+# 1). UMAP's default 0.5 pulls the labelled documents into tight groups that leave the rest
+# behind: on 1,000 BANKING77 queries with 20% labelled, ARI 0.37 at 0.5 and 0.47 at 0.1 (after
+# `labeler.model.supervised.split_by_labels`).
+TARGET_WEIGHT = 0.1
+
+
 def _umap(
-    knn, n_components, min_dist, n_neighbors, seed, n_epochs, init="spectral", low_memory=True
-):
+    knn, n_components, min_dist, n_neighbors, seed, n_epochs, init="spectral", low_memory=True,
+    y=None,
+):  # fmt: skip
     import umap
 
     with warnings.catch_warnings():
@@ -96,8 +104,10 @@ def _umap(
             n_epochs=n_epochs,
             init=init,
             low_memory=low_memory,  # UMAP's own neighbour search only: the graph is given
+            target_weight=TARGET_WEIGHT,
         )
-        return reducer.fit_transform(np.zeros((knn[0].shape[0], 1), dtype=np.float32))
+        # `y`: UMAP's target-supervised mode (categorical, -1 unknown), the semi-supervised fit.
+        return reducer.fit_transform(np.zeros((knn[0].shape[0], 1), dtype=np.float32), y)
 
 
 def reduce(
@@ -108,8 +118,10 @@ def reduce(
     n_epochs: int | None = None,
     with_layout: bool = True,
     low_memory: bool = True,
+    y: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """5-d UMAP for clustering and 2-d UMAP for the map, from one shared neighbour graph."""
+    """5-d UMAP for clustering and 2-d UMAP for the map, from one shared neighbour graph; with
+    targets `y` (one int per document, -1 unknown) both are target-supervised."""
     n = embeddings.shape[0]
     n_neighbors = max(2, min(n_neighbors, n - 1))
     knn = knn_cosine(embeddings, n_neighbors, seed)
@@ -118,7 +130,7 @@ def reduce(
         unit = vectors.unit(embeddings)
         return unit[:, :n_components], unit[:, :2] if with_layout else None
     n_epochs = n_epochs or default_epochs(n)
-    reduced = _umap(knn, n_components, 0.0, n_neighbors, seed, n_epochs, low_memory=low_memory)
+    reduced = _umap(knn, n_components, 0.0, n_neighbors, seed, n_epochs, low_memory=low_memory, y=y)
     layout = None
     if with_layout:
         # Start the map from the clustering layout's main axes: same graph, same neighbourhoods,
@@ -129,7 +141,7 @@ def reduce(
         start = 10.0 * start / max(float(np.abs(start).max()), 1e-9)
         layout = _umap(
             knn, 2, 0.1, n_neighbors, seed, n_epochs, init=start.astype(np.float32),
-            low_memory=low_memory,
+            low_memory=low_memory, y=y,
         )  # fmt: skip
     return reduced, layout
 
@@ -158,6 +170,19 @@ class BaseDimensionalityReduction:
         return X
 
 
+class BaseCluster:
+    """BERTopic's pass-through clusterer (`bertopic.cluster`): `hdbscan_model=` this skips the
+    clustering, so the topics are the assignments given to `fit(docs, y=y)` (manual topic
+    modelling, `labeler.model.supervised`)."""
+
+    def fit(self, X, y=None):
+        self.labels_ = None if y is None else np.asarray(y)
+        return self
+
+    def transform(self, X):
+        return X
+
+
 def check_reducer(model) -> None:
     has = {name for name in ("fit", "transform", "fit_transform") if hasattr(model, name)}
     if "fit_transform" not in has and not {"fit", "transform"} <= has:
@@ -171,18 +196,30 @@ def check_clusterer(model) -> None:
         raise LabelerError(f"hdbscan_model: {type(model).__name__} has no fit method")
 
 
-def reduce_with(model, embeddings: np.ndarray):
+def reduce_with(model, embeddings: np.ndarray, y: np.ndarray | None = None):
     """A user's reduction of the embeddings: a clone of `model` (a deep copy when it is not a
-    scikit-learn estimator) fitted on them. Returns the fitted copy and the reduced vectors."""
+    scikit-learn estimator) fitted on them, with the targets `y` (-1 unknown) when given and it
+    takes them (UMAP's target-supervised mode, as BERTopic passes them). Returns the fitted copy
+    and the reduced vectors."""
     from sklearn.base import clone
 
     fitted = clone(model, safe=False)
-    if hasattr(fitted, "fit_transform"):
-        reduced = fitted.fit_transform(embeddings)
-    else:
-        fitted.fit(embeddings)
-        reduced = fitted.transform(embeddings)
+    extra = {} if y is None else {"y": y}
+    try:
+        reduced = _fit_reduce(fitted, embeddings, extra)
+    except TypeError:
+        if not extra:
+            raise
+        fitted = clone(model, safe=False)
+        reduced = _fit_reduce(fitted, embeddings, {})  # a reduction that takes no targets
     return fitted, np.nan_to_num(np.asarray(reduced, dtype=np.float32))
+
+
+def _fit_reduce(fitted, embeddings: np.ndarray, extra: dict):
+    if hasattr(fitted, "fit_transform"):
+        return fitted.fit_transform(embeddings, **extra)
+    fitted.fit(embeddings, **extra)
+    return fitted.transform(embeddings)
 
 
 def cluster_with(model, reduced: np.ndarray, soft: bool = False):

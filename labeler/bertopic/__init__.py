@@ -2,7 +2,7 @@
 `labeler.bertopic` (`from labeler.bertopic import BERTopic`, `from labeler.bertopic.
 representation import KeyBERTInspired`, `from labeler.bertopic.vectorizers import
 ClassTfidfTransformer`, `from labeler.bertopic.dimensionality import
-BaseDimensionalityReduction`).
+BaseDimensionalityReduction`, `from labeler.bertopic.cluster import BaseCluster`).
 
 `BERTopic` is a `TopicModel` under BERTopic's constructor vocabulary: the same estimator, fit
 and fitted attributes, and the same run folder when saved (docs/bertopic.md has what differs).

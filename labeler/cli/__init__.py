@@ -39,6 +39,7 @@ Examples:
   labeler run corpus.jsonl.gz --sample 2000 --seed 7
   labeler run posts.parquet --embeddings vectors.npy --llm none
   labeler run tickets.csv --zero-shot names.txt --seed-topics seeds.txt
+  labeler run tickets.csv --label-column queue --supervision partial
   labeler run tickets.csv --llm-base-url http://gpu-box:8000/v1 --llm-model Qwen2.5-7B-Instruct
   labeler relabel reports/tickets --prompt prompts/my_label.jinja
   labeler labels reports/tickets
@@ -66,6 +67,18 @@ def main() -> None:
 @click.option("--id-column", help="Column of document ids, kept as given [row numbers].")
 @click.option("--time-column", help="Column of timestamps, carried to the outputs.")
 @click.option("--class-column", help="Column of known classes, carried to the outputs.")
+@click.option(
+    "--label-column",
+    help="Column of given labels the topics are fitted on (with --supervision); empty values "
+    "are unknown.",
+)
+@click.option(
+    "--supervision",
+    type=click.Choice(["full", "partial", "manual"]),
+    help="How --label-column makes the topics: full, the labels are the topics (a classifier "
+    "assigns unlabelled rows); partial, labels steer the clustering and the rest is discovered; "
+    "manual, the labels are the topic assignments as given (empty: outliers), no clustering.",
+)
 @click.option(
     "--encoding",
     help="Text encoding of the corpus [detected: UTF-8 with or without BOM, else a guess].",
@@ -223,7 +236,13 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     sample_fit, engine = opts.pop("sample_fit"), opts.pop("engine")
     address = opts.pop("ray_address")
     seeds, names, min_similarity = _guidance(opts)
+    supervision = _supervision(opts, seeds, names)
     large = engine == "ray" or sample_fit or _is_large(corpus)
+    if supervision and large:
+        raise LabelerError(
+            "--supervision is not available with --sample-fit or --engine ray (or a Parquet "
+            "corpus over the automatic large-corpus threshold: pass --sample N)"
+        )
     if (seeds or names) and engine == "ray":
         raise LabelerError("--seed-topics and --zero-shot are not available with --engine ray")
     if address and engine != "ray":
@@ -263,6 +282,7 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     spec = CorpusSpec(
         corpus, opts["text_column"], opts["id_column"], opts["time_column"],
         opts["class_column"], opts["encoding"], opts["sample"], opts["delimiter"],
+        opts["label_column"],
         title=opts.pop("title"),
     )  # fmt: skip
     chosen = None
@@ -279,13 +299,14 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
             opts["embedding_model"] or DEFAULT_MODEL, backend, opts["embedding_base_url"],
             opts["cache_dir"],
         )  # fmt: skip
-    model = _topic_model(opts, chosen, seeds, names, min_similarity)
+    model = _topic_model(opts, chosen, seeds, names, min_similarity, supervision)
     if not large:
         from labeler.pipeline.fit import run_pipeline
 
         result = run_pipeline(
             spec, out, model, embeddings=embeddings, llm=settings, cache_dir=opts["cache_dir"],
             prior=prior,
+            supervision=supervision,
         )  # fmt: skip
         click.echo(printable(result.accounting))
     else:
@@ -322,12 +343,19 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     click.echo(printable(str(result.run_dir / "report.html")))
 
 
-def _topic_model(opts: dict, spec: str | None, seeds, names, min_similarity):
+def _topic_model(opts: dict, spec: str | None, seeds, names, min_similarity, supervision=None):
     """The one `TopicModel` of `labeler run`, whatever the corpus size: the same parameters
     reach the ordinary and the large path, so both record the same `config.json` params.
     `spec`: the embedding backend's spec (None: precomputed --embeddings, with the optional
-    --embedding-model that made them)."""
+    --embedding-model that made them). `supervision`: full and manual bring their clusterer
+    (`labeler.model.supervised.components`)."""
     from labeler.model import TopicModel
+
+    parts = {}
+    if supervision is not None:
+        from labeler.model.supervised import components
+
+        parts = components(supervision)
 
     embedding_model = opts["embedding_model"]
     if spec is not None:
@@ -353,7 +381,25 @@ def _topic_model(opts: dict, spec: str | None, seeds, names, min_similarity):
         cache_dir=str(opts["cache_dir"]) if opts["cache_dir"] else None,
         use_cache=not opts["no_cache"],
         show_progress=log.isEnabledFor(logging.INFO),
+        **parts,
     )
+
+
+def _supervision(opts: dict, seeds, names) -> str | None:
+    """--supervision and --label-column, checked before the corpus is read."""
+    mode, column = opts["supervision"], opts["label_column"]
+    if mode is None and column is None:
+        return None
+    if column is None:
+        raise LabelerError("--supervision needs --label-column: the column of given labels")
+    if mode is None:
+        raise LabelerError(
+            "--label-column needs --supervision full, partial or manual (to carry a column of "
+            "known classes for `labeler eval`, use --class-column)"
+        )
+    if seeds or names:
+        raise LabelerError("--supervision cannot be combined with --seed-topics or --zero-shot")
+    return mode
 
 
 def _guidance(opts: dict) -> tuple[list[list[str]] | None, list[str] | None, float]:

@@ -54,6 +54,9 @@ class Corpus:
     timestamps: list | None = None
     classes: list | None = None
     stats: dict = field(default_factory=dict)
+    # `--label-column`'s values (the given labels of a supervised run; "" where empty), kept
+    # for the fit only: they are not a column of documents.parquet.
+    labels: list | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -289,6 +292,7 @@ def load_corpus(
     sample: int | None = None,
     seed: int = SEED,
     delimiter: str | None = None,
+    label_column: str | None = None,
 ) -> Corpus:
     """Read a corpus; drop (and count, by reason) rows without text; count, but keep,
     duplicates. `encoding=None` detects it; `delimiter=None` detects it for delimited text."""
@@ -320,6 +324,7 @@ def load_corpus(
     ids = list(_column(table, id_column, "--id-column", path)) if id_column else list(table.ids)
     times = _column(table, time_column, "--time-column", path) if time_column else None
     classes = _column(table, class_column, "--class-column", path) if class_column else None
+    given = _column(table, label_column, "--label-column", path) if label_column else None
     for name in table.duplicate_columns:
         table.warnings.append(f"column {name!r} appears more than once: the first one is read")
 
@@ -366,9 +371,13 @@ def load_corpus(
     class_values = None
     if classes is not None:
         class_values = [as_text(classes[i], encoding)[0] or "" for i in keep]
+    label_values = None
+    if given is not None:
+        label_values = [as_text(given[i], encoding)[0] or "" for i in keep]
     for warning in table.warnings:
         log.warning("%s", warning)
     return Corpus(
+        labels=label_values,
         texts=texts,
         doc_ids=kept_ids,
         source=str(path),
@@ -387,6 +396,7 @@ def load_corpus(
             "id_column": id_column,
             "time_column": time_column,
             "class_column": class_column,
+            **({"label_column": label_column} if label_column else {}),
             **{k: v for k, v in table.info.items() if v not in (None, {}, [])},
             "warnings": list(table.warnings),
         },
@@ -405,10 +415,12 @@ class CorpusSpec:
     encoding: str | None = None  # None: detected (UTF-8 with or without BOM, else a guess)
     sample: int | None = None  # model a seeded random sample of this many documents
     delimiter: str | None = None  # CSV/TSV; None: detected from the data
+    label_column: str | None = None  # the given labels of a supervised run (--label-column)
     title: str | None = None  # the reports' title (`--title`); None: from the file's name
 
     def load(self, seed: int = SEED) -> Corpus:
         return load_corpus(
             self.path, self.text_column, self.id_column, self.time_column, self.class_column,
             self.encoding, self.sample, seed, delimiter=self.delimiter,
+            label_column=self.label_column,
         )  # fmt: skip

@@ -30,6 +30,7 @@ from labeler.embedding.sbert import (
     is_sentence_transformer,
 )
 from labeler.errors import LabelerError
+from labeler.model import supervised
 from labeler.model.combine import CombineMixin
 from labeler.model.edits import EditsMixin
 from labeler.model.figures import FiguresMixin
@@ -211,6 +212,10 @@ class TopicModel(
         `topics_per_class()` without arguments.
     umap_model_, hdbscan_model_ : object
         The fitted copies of `umap_model` and `hdbscan_model` (a fit with them only).
+    supervision_ : dict or None
+        A fit with `y` (`labeler.model.supervised`): its mode ("partial": semi-supervised,
+        "full": a classifier's classes, "manual": the given topics), documents, labelled
+        documents and classes; None without `y`.
     """
 
     def __init__(
@@ -357,13 +362,19 @@ class TopicModel(
         documents: Sequence[str],
         embeddings: np.ndarray | None = None,
         doc_ids: Sequence | None = None,
+        y: Sequence[int] | np.ndarray | None = None,
     ) -> TopicModel:
+        """Fit the topics of `documents` (on precomputed `embeddings` when given; `doc_ids`
+        are kept as given). `y`, BERTopic's targets (one int per document, -1 unknown), makes
+        the fit semi-supervised, supervised or manual, by the clusterer
+        (`labeler.model.supervised`)."""
         documents = [str(d) for d in documents]
         if not documents:
             raise LabelerError("no documents to fit")
         self._check_parts()
         self.__dict__.pop("online_", None)  # a fit starts over: no partial_fit state
         seeds, names = self._guidance()  # refused before anything is embedded
+        given = supervised.plan(self, y, len(documents))
         self.timings_: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -399,12 +410,17 @@ class TopicModel(
                 "topics": len(seeds),
                 "documents_nudged": [int((nearest == s).sum()) for s in range(len(seeds))],
             }
-        reduced, layout = self._reduce(clustered)
+        self.supervision_ = given.record() if given is not None else None
+        reduced, layout = self._reduce(clustered, given.steering() if given else None)
         self.layout_ = layout
         self.timings_["reduce"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        self._cluster(embeddings, clustered, reduced, names)
+        if given is not None and given.given_topics:
+            log.info("topics from the given %s labels (%s)", given.mode, self.supervision_)
+            supervised.assign(self, given, embeddings, reduced)
+        else:
+            self._cluster(embeddings, clustered, reduced, names, given)
         self.timings_["cluster"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -452,9 +468,12 @@ class TopicModel(
         clustered: np.ndarray,
         reduced: np.ndarray,
         names: list[str] | None,
+        given: supervised.Supervision | None = None,
     ) -> None:
         """Zero-shot names first (labeler.guided), HDBSCAN (or `hdbscan_model`) on the rest,
-        catch-all splits, clustered topics about a name joined to it, then the --topics merge.
+        catch-all splits, a semi-supervised fit's clusters split along the given classes
+        (`given`, `labeler.model.supervised.split_by_labels`), clustered topics about a name
+        joined to it, then the --topics merge.
 
         `clustered`: the embeddings as clustering sees them (nudged towards seed topics);
         `embeddings`: the documents' own, which names are compared with."""
@@ -484,6 +503,8 @@ class TopicModel(
         topics, self.splits_ = clustering.split_catch_all(
             topics, clustered[rest], self.min_cluster_size_, self.max_topic_share, seed=self.seed
         )
+        if given is not None and given.steering() is not None:  # semi-supervised
+            topics = supervised.split_by_labels(topics, given.y[rest], embeddings[rest])
         for decision in self.splits_:
             log.info(
                 "topic of %.0f%% of the documents: sub-group silhouette %.3f, %s",
@@ -591,18 +612,23 @@ class TopicModel(
             )
         return seeds, names
 
-    def fit_transform(self, documents, embeddings=None, doc_ids=None):
-        self.fit(documents, embeddings, doc_ids)
+    def fit_transform(self, documents, embeddings=None, doc_ids=None, y=None):
+        self.fit(documents, embeddings, doc_ids, y=y)
         return self.topics_, self.probabilities_
 
     def _model_name(self) -> str:
         model = self.embedding_spec()
         return model if isinstance(model, str) or model is None else getattr(model, "key", "custom")
 
-    def _reduce(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _reduce(
+        self, embeddings: np.ndarray, y: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The clustering space and the map; `y` (-1 unknown): target-supervised."""
         if self.umap_model is not None:
-            return self._reduce_with_model(embeddings)
+            return self._reduce_with_model(embeddings, y)
         params = ("reduce-v1", self.n_neighbors, self.n_components, self.seed, self.layout)
+        if y is not None:
+            params += ("targets", y)
         cache = ArrayCache(self.cache_dir) if self.use_cache else None
         key = ArrayCache.key(embeddings, *params) if cache else ""
         hit = cache.get(key) if cache else None
@@ -614,7 +640,7 @@ class TopicModel(
         log.info("UMAP: %d-d for clustering and 2-d for the map", self.n_components)
         reduced, layout = clustering.reduce(
             embeddings, self.n_neighbors, self.n_components, self.seed, with_layout=self.layout,
-            low_memory=self.low_memory,
+            low_memory=self.low_memory, y=y,
         )  # fmt: skip
         if layout is None:
             layout = np.zeros((len(embeddings), 2), dtype=np.float32)
@@ -622,12 +648,14 @@ class TopicModel(
             cache.put(key, reduced=reduced, layout=layout)
         return reduced, layout
 
-    def _reduce_with_model(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """`umap_model`'s reduction; the map is labeler's 2-d UMAP of the embeddings (cached)
-        unless the reduction is 2-d itself."""
+    def _reduce_with_model(
+        self, embeddings: np.ndarray, y: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`umap_model`'s reduction (given the targets `y` when it takes them); the map is
+        labeler's 2-d UMAP of the embeddings (cached) unless the reduction is 2-d itself."""
         log.info("reducing with %s", type(self.umap_model).__name__)
         self.reduction_cached_ = False
-        self.umap_model_, reduced = clustering.reduce_with(self.umap_model, embeddings)
+        self.umap_model_, reduced = clustering.reduce_with(self.umap_model, embeddings, y)
         if reduced.ndim != 2 or reduced.shape[0] != len(embeddings):
             raise LabelerError(
                 f"umap_model gave shape {reduced.shape}: one row per document was expected"
@@ -820,12 +848,16 @@ class TopicModel(
         self, documents: Sequence[str], embeddings: np.ndarray | None = None, k: int = 15
     ) -> tuple[np.ndarray, np.ndarray]:
         """Assign new documents by a similarity-weighted vote of their k nearest fitted ones
-        (after `partial_fit`: by the incremental reduction and clusterer, as BERTopic)."""
+        (after `partial_fit`: by the incremental reduction and clusterer, as BERTopic; after a
+        supervised fit, a classifier as `hdbscan_model`: by the classifier)."""
         self._check_fitted()
         if embeddings is None:
             embeddings = self.embed(list(documents))
         if getattr(self, "online_", None) is not None:
             return self._online_transform(np.asarray(embeddings, dtype=np.float32))
+        by_classifier = supervised.predict(self, np.asarray(embeddings, dtype=np.float32))
+        if by_classifier is not None:
+            return by_classifier
         from labeler.reassign import knn_vote
 
         topics, probs, _, _ = knn_vote(embeddings, self.embeddings_, self.topics_, k)

@@ -112,6 +112,7 @@ def run_pipeline(
     cache_dir: Path | None = None,
     prior: Prior | None = None,
     chat=None,
+    supervision: str | None = None,
 ) -> RunResult:
     """Read `corpus`, fit `model` (on precomputed `embeddings` when given), write the run folder
     `out`, then label it with `llm` (None: keyword labels only). The reports are rendered once:
@@ -125,7 +126,13 @@ def run_pipeline(
 
     With precomputed embeddings, `model.embedding_model` is the model that made them (it embeds
     keyword candidates and later queries in the same space), or None to skip the embedding keyword
-    stages."""
+    stages.
+
+    `supervision` ("full", "partial" or "manual", `labeler.model.supervised`) fits on the given
+    labels of `corpus.label_column`: an empty value is unknown (partial), an outlier (manual)
+    or assigned by the classifier (full); config.json's `supervision` records the mode."""
+    if supervision is not None and not corpus.label_column:
+        raise LabelerError("--supervision needs --label-column: the column of given labels")
     out = check_out(out)
     if model.use_cache:  # a cache folder that cannot be one fails now, not after the corpus
         from labeler.embedding.cache import default_cache_dir, ensure_folder
@@ -147,9 +154,20 @@ def run_pipeline(
                     "precomputed embeddings: KeyBERT/MMR keyword stages need --embedding-model "
                     "(the model that made the vectors) and are skipped"
                 )
-        model.fit(loaded.texts, vectors, loaded.doc_ids)
+        y = names = None
+        if supervision is not None:
+            from labeler.model.supervised import labels_to_targets
+
+            y, names = labels_to_targets(loaded.labels, supervision)
+            log.info(
+                "%s supervision: %d of %d documents labelled, %d classes",
+                supervision, int((y >= 0).sum()), len(y), len(names),
+            )  # fmt: skip
+        model.fit(loaded.texts, vectors, loaded.doc_ids, y=y)
 
         config = fitted_config(model, embeddings)
+        if supervision is not None:
+            config["supervision"] = supervised_record(model, supervision, corpus, names)
         config["corpus"] = {
             "name": Path(corpus.path).name,
             **({"title": corpus.title} if corpus.title else {}),
@@ -189,6 +207,17 @@ def run_pipeline(
         accounting=loaded.accounting(),
         carried=carried,
     )
+
+
+def supervised_record(model: TopicModel, mode: str, corpus: CorpusSpec, names) -> dict:
+    """config.json's `supervision` for `labeler run --supervision`: the fit's record, the label
+    column, and (full, manual) each topic's given label."""
+    from labeler.model.supervised import class_topics
+
+    record = {**(model.supervision_ or {}), "mode": mode, "label_column": corpus.label_column}
+    if mode != "partial":
+        record["topics"] = class_topics(model, names)
+    return record
 
 
 def fitted_config(model: TopicModel, embeddings: Path | None) -> dict:

@@ -364,6 +364,9 @@ def model_config(model) -> dict:
             **getattr(model, "guided_", {}),
         },
         "timings_s": {k: round(v, 3) for k, v in getattr(model, "timings_", {}).items()},
+        # A fit with y (labeler.model.supervised): its mode, labelled documents and classes;
+        # `labeler run --label-column` adds the column and the classes' names.
+        "supervision": getattr(model, "supervision_", None),
     }
 
 
@@ -528,6 +531,7 @@ def read_model(cls, path: Path):
         t: row["label"] for t, row in labels.items() if row.get("source") == ZERO_SHOT_SOURCE
     }
     model.guided_ = {k: v for k, v in config.get("guided", {}).items() if not k.endswith("_list")}
+    model.supervision_ = config.get("supervision")
     # The fitted c-TF-IDF is not stored (its vocabulary is rebuilt from the documents: same
     # texts, topics and parameters, same weights; a user's vectorizer or weighting object is
     # not in the run, so its run reopens with labeler's).

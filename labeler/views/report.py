@@ -359,6 +359,38 @@ def guided_summary(config: dict) -> list[str]:
     return lines
 
 
+def supervision_summary(config: dict) -> str | None:
+    """How given labels made the topics (config.json's `supervision`), one sentence; None for a
+    fit without them."""
+    given = config.get("supervision") or {}
+    mode = given.get("mode")
+    if not mode:
+        return None
+    column = given.get("label_column")
+    where = f" of column {column}" if column else ""
+    labelled, documents = given.get("labelled", 0), given.get("documents", 0)
+    classes = given.get("classes", 0)
+    if mode == "manual":
+        rest = documents - labelled
+        outliers = f", the other {rest:,} outliers" if rest else ""
+        return (
+            f"manual: the topics are the given assignments{where} ({classes} topics, "
+            f"{labelled:,} of {documents:,} documents assigned{outliers}); no clustering"
+        )
+    if mode == "full":
+        rest = documents - labelled
+        line = (
+            f"supervised: the topics are the given labels{where} ({classes} classes, "
+            f"{labelled:,} of {documents:,} documents labelled)"
+        )
+        return line + (f"; a classifier assigned the other {rest:,}" if rest else "")
+    return (
+        f"semi-supervised: the given labels{where} ({labelled:,} of {documents:,} documents, "
+        f"{classes} classes) steer the reduction and split clusters along them; the rest is "
+        "clustered as usual"
+    )
+
+
 def public_name(value):
     """A setting as a shared report may show it: a local file's path becomes its file name
     (a report travels; where the corpus, a prompt or a model file sat on one machine does not).
@@ -441,6 +473,7 @@ def report_context(run: Run | Path, options: ReportOptions | None = None) -> dic
         "manifest": manifest,
         "config": config,
         "guided": guided_summary(config),
+        "supervision": supervision_summary(config),
         "corpus": corpus,
         "llm": llm if llm.get("provider") not in (None, "none") else None,
         "topics": topics,
