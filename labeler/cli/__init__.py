@@ -38,6 +38,7 @@ Examples:
   labeler run corpus.jsonl.gz --sample 2000 --seed 7
   labeler run posts.parquet --embeddings vectors.npy --llm none
   labeler run tickets.csv --zero-shot names.txt --seed-topics seeds.txt
+  labeler run photos.csv --text-column caption --image-column path --modality both
   labeler run tickets.csv --llm-base-url http://gpu-box:8000/v1 --llm-model Qwen2.5-7B-Instruct
   labeler relabel reports/tickets --prompt prompts/my_label.jinja
   labeler labels reports/tickets
@@ -65,6 +66,24 @@ def main() -> None:
 @click.option("--id-column", help="Column of document ids, kept as given [row numbers].")
 @click.option("--time-column", help="Column of timestamps, carried to the outputs.")
 @click.option("--class-column", help="Column of known classes, carried to the outputs.")
+@click.option(
+    "--image-column",
+    help="Column of image paths (absolute, or relative to the corpus file's folder): "
+    "multimodal topics, with image exemplars in the report.",
+)
+@click.option(
+    "--modality",
+    type=click.Choice(["text", "image", "both"]),
+    help="What topics are made from with --image-column [both: text and image vectors "
+    "concatenated, each unit length].",
+)
+@click.option(
+    "--image-model",
+    default=defaults.IMAGE_MODEL,
+    show_default=True,
+    help="Image embedder: 'features' (offline colour and texture, no weights), a "
+    "sentence-transformers CLIP model (clip-ViT-B-32) or open_clip:ARCH/PRETRAINED.",
+)
 @click.option(
     "--encoding",
     help="Text encoding of the corpus [detected: UTF-8 with or without BOM, else a guess].",
@@ -236,12 +255,24 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         )
     if engine == "ray" and embeddings is not None:
         raise LabelerError("--embeddings cannot be combined with --engine ray")
+    if opts["modality"] in ("image", "both") and not opts["image_column"]:
+        raise LabelerError(f"--modality {opts['modality']} needs --image-column")
+    if opts["image_column"] and large:
+        raise LabelerError(
+            "--image-column cannot be combined with --sample-fit or --engine ray (nor a Parquet "
+            "corpus above 200,000 rows): multimodal topics fit the whole corpus"
+        )
+    if opts["image_column"]:
+        from labeler.embedding.images import make_image_embedder
+
+        make_image_embedder(opts["image_model"])  # a malformed spec fails now
 
     from labeler.corpus import CorpusSpec
 
     spec = CorpusSpec(
         corpus, opts["text_column"], opts["id_column"], opts["time_column"],
         opts["class_column"], opts["encoding"], opts["sample"], opts["delimiter"],
+        opts["image_column"],
     )  # fmt: skip
     chosen = None
     if embeddings is None:
@@ -328,6 +359,8 @@ def _topic_model(opts: dict, spec: str | None, seeds, names, min_similarity):
         cache_dir=str(opts["cache_dir"]) if opts["cache_dir"] else None,
         use_cache=not opts["no_cache"],
         show_progress=log.isEnabledFor(logging.INFO),
+        image_model=opts["image_model"],
+        modality=opts["modality"],
     )
 
 

@@ -54,6 +54,7 @@ class Corpus:
     timestamps: list | None = None
     classes: list | None = None
     stats: dict = field(default_factory=dict)
+    images: list | None = None  # --image-column: an absolute path or None per document
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -64,6 +65,8 @@ class Corpus:
             frame["timestamp"] = self.timestamps
         if self.classes is not None:
             frame["class"] = self.classes
+        if self.images is not None:
+            frame["image"] = self.images
         return frame
 
     def accounting(self) -> str:
@@ -289,9 +292,11 @@ def load_corpus(
     sample: int | None = None,
     seed: int = SEED,
     delimiter: str | None = None,
+    image_column: str | None = None,
 ) -> Corpus:
     """Read a corpus; drop (and count, by reason) rows without text; count, but keep,
-    duplicates. `encoding=None` detects it; `delimiter=None` detects it for delimited text."""
+    duplicates. `encoding=None` detects it; `delimiter=None` detects it for delimited text.
+    `image_column`: image paths, absolute or relative to the corpus file's folder."""
     path = Path(path)
     try:
         exists = path.exists()
@@ -320,6 +325,7 @@ def load_corpus(
     ids = list(_column(table, id_column, "--id-column", path)) if id_column else list(table.ids)
     times = _column(table, time_column, "--time-column", path) if time_column else None
     classes = _column(table, class_column, "--class-column", path) if class_column else None
+    pictures = _column(table, image_column, "--image-column", path) if image_column else None
     for name in table.duplicate_columns:
         table.warnings.append(f"column {name!r} appears more than once: the first one is read")
 
@@ -366,6 +372,12 @@ def load_corpus(
     class_values = None
     if classes is not None:
         class_values = [as_text(classes[i], encoding)[0] or "" for i in keep]
+    image_paths = None
+    if pictures is not None:
+        base = path if path.is_dir() else path.parent
+        image_paths = [_image_path(pictures[i], base, encoding) for i in keep]
+        if all(p is None for p in image_paths):
+            raise LabelerError(f"--image-column {image_column!r} holds no image path")
     for warning in table.warnings:
         log.warning("%s", warning)
     return Corpus(
@@ -374,6 +386,7 @@ def load_corpus(
         source=str(path),
         timestamps=timestamps,
         classes=class_values,
+        images=image_paths,
         stats={
             "format": fmt,
             "rows": rows,
@@ -387,10 +400,20 @@ def load_corpus(
             "id_column": id_column,
             "time_column": time_column,
             "class_column": class_column,
+            **({"image_column": image_column} if image_column else {}),
             **{k: v for k, v in table.info.items() if v not in (None, {}, [])},
             "warnings": list(table.warnings),
         },
     )
+
+
+def _image_path(value, base: Path, encoding: str | None) -> str | None:
+    """One --image-column cell as an absolute path (relative ones are from `base`), or None."""
+    text = as_text(value, encoding)[0]
+    if not text or not text.strip():
+        return None
+    found = Path(text.strip()).expanduser()
+    return str(found if found.is_absolute() else (base / found).absolute())
 
 
 @dataclass(frozen=True)
@@ -405,9 +428,11 @@ class CorpusSpec:
     encoding: str | None = None  # None: detected (UTF-8 with or without BOM, else a guess)
     sample: int | None = None  # model a seeded random sample of this many documents
     delimiter: str | None = None  # CSV/TSV; None: detected from the data
+    image_column: str | None = None  # image paths, relative to the corpus file's folder
 
     def load(self, seed: int = SEED) -> Corpus:
         return load_corpus(
             self.path, self.text_column, self.id_column, self.time_column, self.class_column,
             self.encoding, self.sample, seed, delimiter=self.delimiter,
+            image_column=self.image_column,
         )  # fmt: skip

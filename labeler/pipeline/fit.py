@@ -138,7 +138,7 @@ def run_pipeline(
                     "precomputed embeddings: KeyBERT/MMR keyword stages need --embedding-model "
                     "(the model that made the vectors) and are skipped"
                 )
-        model.fit(loaded.texts, vectors, loaded.doc_ids)
+        model.fit(loaded.texts, vectors, loaded.doc_ids, images=loaded.images)
 
         config = fitted_config(model, embeddings)
         config["corpus"] = {
