@@ -882,7 +882,8 @@ S004_TABLES = (
         54,
         ".fit(docs, images=images)",
         name="fit(docs, images=images) multimodal",
-        skip="needs images: no image set or image model is packaged",
+        given=("images",),
+        expect="_ is topic_model and topic_model.modality_ == 'both'",
     ),
     _cell(
         55,
