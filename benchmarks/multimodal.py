@@ -76,10 +76,13 @@ import numpy as np
 from bertopic import BERTopic
 docs = json.load(open(sys.argv[1])); vectors = np.load(sys.argv[2])
 from umap import UMAP
+def fit():
+    model = BERTopic(min_topic_size=int(sys.argv[3]), umap_model=UMAP(
+        n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=42))
+    return model.fit_transform(docs, vectors)[0]
+fit()  # warm-up: numba's JIT
 started = time.perf_counter()
-model = BERTopic(umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0,
-                 metric="cosine", random_state=42))
-topics, _ = model.fit_transform(docs, vectors)
+topics = fit()
 print(json.dumps({"topics": [int(t) for t in topics], "seconds": time.perf_counter() - started}))
 """
 
@@ -88,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="documents (and images)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--min-cluster-size", type=int, default=20, help="for every fit")
     parser.add_argument("--bertopic", help="a Python that imports bertopic: its text-only row")
     args = parser.parse_args()
 
@@ -109,23 +113,29 @@ def main() -> None:
             topics = np.asarray(topics)
             found = len({int(t) for t in topics if t >= 0})
             scores = [adjusted_rand_score(truth, topics) for truth in (kinds, captions, pairs)]
+            clustered = topics >= 0  # purity: each topic's commonest image kind, over its docs
+            held = sum(np.bincount(kinds[topics == t]).max() for t in set(topics[clustered]))
+            purity = held / max(int(clustered.sum()), 1)
             return (
-                f"| {name} | {scores[0]:.3f} | {scores[1]:.3f} | {scores[2]:.3f} | {found} | "
-                f"{(topics < 0).mean():.1%} | {seconds:.2f} |"
+                f"| {name} | {scores[0]:.3f} | {purity:.3f} | {scores[1]:.3f} | {scores[2]:.3f} "
+                f"| {found} | {(topics < 0).mean():.1%} | {seconds:.2f} |"
             )
 
         lines = [
             f"Synthetic set: {args.n} documents, 3 image kinds × 2 caption topics (seed "
-            f"{args.seed}); ARI against each truth.",
+            f"{args.seed}); min cluster size {args.min_cluster_size}; ARI against each truth.",
             "",
-            "| fit | ARI image kind | ARI caption topic | ARI kind × topic | topics | outliers "
-            "| fit s |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| fit | ARI image kind | image-kind purity | ARI caption topic | ARI kind × topic "
+            "| topics | outliers | fit s |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         TopicModel(use_cache=False, seed=args.seed).fit(docs, vectors)  # warm-up: numba's JIT
         timings = {}
         for modality in ("image", "text", "both"):
-            model = TopicModel(modality=modality, use_cache=False, seed=args.seed)
+            model = TopicModel(
+                modality=modality, use_cache=False, seed=args.seed,
+                min_cluster_size=args.min_cluster_size,
+            )  # fmt: skip
             clock = time.perf_counter()
             model.fit(docs, vectors, images=paths)
             timings[modality] = time.perf_counter() - clock
@@ -135,7 +145,7 @@ def main() -> None:
             np.save(folder / "vectors.npy", vectors)
             done = subprocess.run(
                 [args.bertopic, "-c", BERTOPIC, str(folder / "docs.json"),
-                 str(folder / "vectors.npy")],
+                 str(folder / "vectors.npy"), str(args.min_cluster_size)],
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
             result = json.loads(done.stdout.strip().splitlines()[-1])

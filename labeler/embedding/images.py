@@ -87,6 +87,8 @@ def check_image_paths(images: Sequence, n_documents: int) -> list[str | None]:
             raise LabelerError(
                 f"images holds paths to image files (str or Path), not {type(value).__name__}"
             )
+    if all(p is None for p in paths):
+        raise LabelerError("images holds no path: give one image path (or None) per document")
     return paths
 
 

@@ -153,6 +153,10 @@ def test_missing_image_warns_once_and_keeps_the_document(corpus, caplog, tmp_pat
         )
     with pytest.raises(LabelerError, match="one path .* per document"):
         TopicModel(use_cache=False).fit(docs, images=images[:5])
+    with pytest.raises(LabelerError, match="holds no path"):
+        TopicModel(use_cache=False).fit(docs[:2], images=[None, ""])
+    with pytest.raises(LabelerError, match="not Image"):
+        TopicModel(use_cache=False).fit(docs[:1], images=[Image.new("RGB", (4, 4))])
     with pytest.raises(LabelerError, match="needs images"):
         TopicModel(modality="image", use_cache=False).fit(docs)
 
@@ -257,3 +261,19 @@ def test_cli_refuses_modality_without_images(corpus, tmp_path):
         ["run", str(corpus["csv"]), "--image-column", "nope", "--out", str(tmp_path / "y")],
     )
     assert result.exit_code != 0 and "--image-column" in result.output
+
+
+def test_merged_topics_keep_their_images(image_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(image_run, run)
+    ids = [t["topic"] for t in json.loads((run / "topics.json").read_text()) if t["topic"] >= 0]
+    result = CliRunner().invoke(main, ["topics", str(run), "merge", str(ids[0]), str(ids[1])])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    documents = pd.read_parquet(run / "documents.parquet")
+    assert documents["image"].notna().sum() == N
+    model = load_run(run)
+    merged = model.representative_images_[ids[0]]
+    assert merged and all(model.topics_[model.image_paths_.index(p)] == ids[0] for p in merged)
+    assert "data:image/jpeg" in (run / "report.html").read_text()
