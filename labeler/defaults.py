@@ -15,3 +15,8 @@ N_CANDIDATE_WORDS = 30  # c-TF-IDF candidates the embedding stages re-rank
 N_REPRESENTATIVE_DOCS = 5
 MMR_DIVERSITY = 0.3
 LANGUAGE = "english"  # the documents' language (BERTopic's parameter): stop words, the model
+# Multimodal topics (labeler.embedding.images): the offline image features, and the image
+# exemplars per topic (thumbnails of at most THUMBNAIL_PX a side) in the report and review app.
+IMAGE_MODEL = "features"
+N_IMAGE_EXEMPLARS = 6
+THUMBNAIL_PX = 96

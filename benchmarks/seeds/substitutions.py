@@ -343,6 +343,27 @@ def _two_models(ns: dict) -> dict:
     }
 
 
+def _images(ns: dict) -> dict:
+    """One small synthetic PNG per document of `docs`, in the pass' folder: a flat colour whose
+    hue follows the post's newsgroup, with noise (no image set is available offline)."""
+    from PIL import Image
+
+    targets = _targets(ns)
+    folder = Path.cwd() / "seed-images"
+    folder.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    paths = []
+    for i, target in enumerate(targets):
+        hue = int(255 * target / 20)
+        pixels = np.zeros((32, 32, 3), dtype=np.uint8) + np.array([hue, 200, 200], dtype=np.uint8)
+        image = Image.fromarray(pixels, "HSV").convert("RGB")
+        noisy = np.asarray(image, dtype=np.float64) + rng.normal(0, 8, (32, 32, 3))
+        path = folder / f"post-{i:04d}.png"
+        Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path)
+        paths.append(str(path))
+    return {"images": paths}
+
+
 @dataclass(frozen=True)
 class Given:
     means: str
@@ -378,6 +399,11 @@ GIVENS = {
     ),
     "y (supervised)": Given(
         "the newsgroup ids of `docs`", lambda ns: {"y": [int(t) for t in _targets(ns)]}
+    ),
+    "images": Given(
+        "one synthetic 32×32 PNG per post of `docs`, its hue set by the post's newsgroup "
+        "(Pillow, in the pass' folder: no image set is packaged)",
+        _images,
     ),
     "classes": Given(
         "the newsgroup name of each of `docs`",

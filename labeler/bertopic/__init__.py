@@ -92,6 +92,8 @@ class BERTopic(TopicModel):
         layout: bool = True,
         cache_dir: str | None = None,
         use_cache: bool = True,
+        image_model=defaults.IMAGE_MODEL,
+        modality: str | None = None,
     ):
         super().__init__(
             embedding_model=embedding_model,
@@ -125,6 +127,8 @@ class BERTopic(TopicModel):
             calculate_probabilities=calculate_probabilities,
             language=language,
             low_memory=low_memory,
+            image_model=image_model,
+            modality=modality,
         )
 
     def embedding_spec(self):

@@ -40,6 +40,7 @@ Examples:
   labeler run posts.parquet --embeddings vectors.npy --llm none
   labeler run tickets.csv --zero-shot names.txt --seed-topics seeds.txt
   labeler run tickets.csv --label-column queue --supervision partial
+  labeler run photos.csv --text-column caption --image-column path --modality both
   labeler run tickets.csv --llm-base-url http://gpu-box:8000/v1 --llm-model Qwen2.5-7B-Instruct
   labeler relabel reports/tickets --prompt prompts/my_label.jinja
   labeler labels reports/tickets
@@ -78,6 +79,24 @@ def main() -> None:
     help="How --label-column makes the topics: full, the labels are the topics (a classifier "
     "assigns unlabelled rows); partial, labels steer the clustering and the rest is discovered; "
     "manual, the labels are the topic assignments as given (empty: outliers), no clustering.",
+)
+@click.option(
+    "--image-column",
+    help="Column of image paths (absolute, or relative to the corpus file's folder): "
+    "multimodal topics, with image exemplars in the report.",
+)
+@click.option(
+    "--modality",
+    type=click.Choice(["text", "image", "both"]),
+    help="What topics are made from with --image-column [both: text and image vectors "
+    "concatenated, each unit length].",
+)
+@click.option(
+    "--image-model",
+    default=defaults.IMAGE_MODEL,
+    show_default=True,
+    help="Image embedder: 'features' (offline colour and texture, no weights), a "
+    "sentence-transformers CLIP model (clip-ViT-B-32) or open_clip:ARCH/PRETRAINED.",
 )
 @click.option(
     "--encoding",
@@ -276,6 +295,17 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         from labeler.labels.prior import read_prior
 
         prior = read_prior(prior)  # whole, now: --out may be the run it names
+    if opts["modality"] in ("image", "both") and not opts["image_column"]:
+        raise LabelerError(f"--modality {opts['modality']} needs --image-column")
+    if opts["image_column"] and large:
+        raise LabelerError(
+            "--image-column cannot be combined with --sample-fit or --engine ray (nor a Parquet "
+            "corpus above 200,000 rows): multimodal topics fit the whole corpus"
+        )
+    if opts["image_column"]:
+        from labeler.embedding.images import make_image_embedder
+
+        make_image_embedder(opts["image_model"])  # a malformed spec fails now
 
     from labeler.corpus import CorpusSpec
 
@@ -283,6 +313,7 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         corpus, opts["text_column"], opts["id_column"], opts["time_column"],
         opts["class_column"], opts["encoding"], opts["sample"], opts["delimiter"],
         opts["label_column"],
+        opts["image_column"],
         title=opts.pop("title"),
     )  # fmt: skip
     chosen = None
@@ -382,6 +413,8 @@ def _topic_model(opts: dict, spec: str | None, seeds, names, min_similarity, sup
         use_cache=not opts["no_cache"],
         show_progress=log.isEnabledFor(logging.INFO),
         **parts,
+        image_model=opts["image_model"],
+        modality=opts["modality"],
     )
 
 

@@ -57,6 +57,7 @@ class Corpus:
     # `--label-column`'s values (the given labels of a supervised run; "" where empty), kept
     # for the fit only: they are not a column of documents.parquet.
     labels: list | None = None
+    images: list | None = None  # --image-column: an absolute path or None per document
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -67,6 +68,8 @@ class Corpus:
             frame["timestamp"] = self.timestamps
         if self.classes is not None:
             frame["class"] = self.classes
+        if self.images is not None:
+            frame["image"] = self.images
         return frame
 
     def accounting(self) -> str:
@@ -293,9 +296,11 @@ def load_corpus(
     seed: int = SEED,
     delimiter: str | None = None,
     label_column: str | None = None,
+    image_column: str | None = None,
 ) -> Corpus:
     """Read a corpus; drop (and count, by reason) rows without text; count, but keep,
-    duplicates. `encoding=None` detects it; `delimiter=None` detects it for delimited text."""
+    duplicates. `encoding=None` detects it; `delimiter=None` detects it for delimited text.
+    `image_column`: image paths, absolute or relative to the corpus file's folder."""
     path = Path(path)
     try:
         exists = path.exists()
@@ -325,6 +330,7 @@ def load_corpus(
     times = _column(table, time_column, "--time-column", path) if time_column else None
     classes = _column(table, class_column, "--class-column", path) if class_column else None
     given = _column(table, label_column, "--label-column", path) if label_column else None
+    pictures = _column(table, image_column, "--image-column", path) if image_column else None
     for name in table.duplicate_columns:
         table.warnings.append(f"column {name!r} appears more than once: the first one is read")
 
@@ -374,6 +380,12 @@ def load_corpus(
     label_values = None
     if given is not None:
         label_values = [as_text(given[i], encoding)[0] or "" for i in keep]
+    image_paths = None
+    if pictures is not None:
+        base = path if path.is_dir() else path.parent
+        image_paths = [_image_path(pictures[i], base, encoding) for i in keep]
+        if all(p is None for p in image_paths):
+            raise LabelerError(f"--image-column {image_column!r} holds no image path")
     for warning in table.warnings:
         log.warning("%s", warning)
     return Corpus(
@@ -383,6 +395,7 @@ def load_corpus(
         source=str(path),
         timestamps=timestamps,
         classes=class_values,
+        images=image_paths,
         stats={
             "format": fmt,
             "rows": rows,
@@ -397,10 +410,20 @@ def load_corpus(
             "time_column": time_column,
             "class_column": class_column,
             **({"label_column": label_column} if label_column else {}),
+            **({"image_column": image_column} if image_column else {}),
             **{k: v for k, v in table.info.items() if v not in (None, {}, [])},
             "warnings": list(table.warnings),
         },
     )
+
+
+def _image_path(value, base: Path, encoding: str | None) -> str | None:
+    """One --image-column cell as an absolute path (relative ones are from `base`), or None."""
+    text = as_text(value, encoding)[0]
+    if not text or not text.strip():
+        return None
+    found = Path(text.strip()).expanduser()
+    return str(found if found.is_absolute() else (base / found).absolute())
 
 
 @dataclass(frozen=True)
@@ -416,6 +439,7 @@ class CorpusSpec:
     sample: int | None = None  # model a seeded random sample of this many documents
     delimiter: str | None = None  # CSV/TSV; None: detected from the data
     label_column: str | None = None  # the given labels of a supervised run (--label-column)
+    image_column: str | None = None  # image paths, relative to the corpus file's folder
     title: str | None = None  # the reports' title (`--title`); None: from the file's name
 
     def load(self, seed: int = SEED) -> Corpus:
@@ -423,4 +447,5 @@ class CorpusSpec:
             self.path, self.text_column, self.id_column, self.time_column, self.class_column,
             self.encoding, self.sample, seed, delimiter=self.delimiter,
             label_column=self.label_column,
+            image_column=self.image_column,
         )  # fmt: skip

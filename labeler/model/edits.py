@@ -42,10 +42,16 @@ class EditsMixin:
                 "documents given to fit, in the same order"
             )
 
-    @staticmethod
-    def _no_images(images) -> None:
-        if images is not None:
-            raise LabelerError("labeler models text: images are not supported (pass images=None)")
+    def _no_images(self, images) -> None:
+        """Topic surgery keeps the fitted images: `images` may only repeat them."""
+        if images is None:
+            return
+        fitted = getattr(self, "image_paths_", None)
+        given = [None if p is None else str(p) for p in images]
+        if fitted is None or given != list(fitted):
+            raise LabelerError(
+                "images: the surgery keeps the images given to fit; pass those (or None)"
+            )
 
     def merge_topics(self, docs: Sequence[str], topics_to_merge: Sequence, images=None) -> None:
         """Merge topics, as BERTopic's `merge_topics`: `[1, 2, 3]` merges topics 1, 2 and 3;

@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator
 from labeler import cluster as clustering
 from labeler import defaults, guided
 from labeler import tree as topic_tree
+from labeler.embedding import images as images_mod
 from labeler.embedding.cache import ArrayCache
 from labeler.embedding.sbert import (
     DEFAULT_MODEL,
@@ -146,6 +147,16 @@ class TopicModel(
     low_memory : bool, default False
         Passed to UMAP when labeler builds it (it changes nothing there: labeler gives UMAP its
         neighbour graph).
+    image_model : str or ImageEmbedder, default "features"
+        What embeds `fit(..., images=)`: "features" (labeler's offline colour and texture
+        features, no weights), a sentence-transformers CLIP id or path ("clip-ViT-B-32"),
+        "open_clip:ARCH/PRETRAINED", or any object with `key` and `embed_images(images)`
+        (`labeler.embedding.images.ImageEmbedder`).
+    modality : {"text", "image", "both"} or None, default None
+        What the topics are made from when `fit` has images: the texts, the images (documents
+        without a usable image by their text), or both (unit text and image vectors
+        concatenated, each scaled by 1/√2: cosine similarity is the mean of the two). None:
+        "both" with images, "text" without.
 
     Objects given as parameters (models, vectorizers) are recorded in a run's config.json by
     class and parameters; a model reopened from a run (`Run.model()`, `labeler.load_run`) has
@@ -216,6 +227,17 @@ class TopicModel(
         A fit with `y` (`labeler.model.supervised`): its mode ("partial": semi-supervised,
         "full": a classifier's classes, "manual": the given topics), documents, labelled
         documents and classes; None without `y`.
+    modality_ : str
+        What the topics were made from: "text", "image" or "both".
+    image_paths_ : list of str or None, or None
+        Each document's image path as given to `fit` (None: no images).
+    image_embeddings_ : ndarray of shape (n_documents, image_dim) or None
+        Unit image vectors, zeros for documents without a usable image.
+    has_image_ : ndarray of bool of shape (n_documents,) or None
+        Which documents have a usable image.
+    representative_images_ : dict of int to list of str
+        Per topic, the paths of up to 6 images nearest the centre of its image vectors (empty
+        without images).
     """
 
     def __init__(
@@ -252,6 +274,8 @@ class TopicModel(
         calculate_probabilities: bool = False,
         language: str = defaults.LANGUAGE,
         low_memory: bool = False,
+        image_model=defaults.IMAGE_MODEL,
+        modality: str | None = None,
     ):
         self.embedding_model = embedding_model
         self.n_neighbors = n_neighbors
@@ -284,6 +308,8 @@ class TopicModel(
         self.calculate_probabilities = calculate_probabilities
         self.language = language
         self.low_memory = low_memory
+        self.image_model = image_model
+        self.modality = modality
 
     def __getstate__(self):
         """Pickling (and copy.deepcopy) leave out the loaded embedder, which is rebuilt on use."""
@@ -363,21 +389,27 @@ class TopicModel(
         embeddings: np.ndarray | None = None,
         doc_ids: Sequence | None = None,
         y: Sequence[int] | np.ndarray | None = None,
+        images: Sequence | None = None,
     ) -> TopicModel:
         """Fit the topics of `documents` (on precomputed `embeddings` when given; `doc_ids`
         are kept as given). `y`, BERTopic's targets (one int per document, -1 unknown), makes
         the fit semi-supervised, supervised or manual, by the clusterer
-        (`labeler.model.supervised`)."""
+        (`labeler.model.supervised`); `images` (one path or None per document) makes
+        multimodal topics (`modality`, `image_model`)."""
         documents = [str(d) for d in documents]
         if not documents:
             raise LabelerError("no documents to fit")
         self._check_parts()
         self.__dict__.pop("online_", None)  # a fit starts over: no partial_fit state
+        paths = self._check_images(images, len(documents))
         seeds, names = self._guidance()  # refused before anything is embedded
         given = supervised.plan(self, y, len(documents))
         self.timings_: dict[str, float] = {}
         clock = time.perf_counter()
+        self._embed_images(paths)  # first: an image model that cannot load fails at once
+        self.timings_["embed_images"] = time.perf_counter() - clock
 
+        clock = time.perf_counter()
         if embeddings is None:
             log.info("embedding %d documents with %s", len(documents), self._model_name())
             embeddings = self.embed(documents)
@@ -411,6 +443,10 @@ class TopicModel(
                 "documents_nudged": [int((nearest == s).sum()) for s in range(len(seeds))],
             }
         self.supervision_ = given.record() if given is not None else None
+        if self.modality_ != "text":
+            clustered = images_mod.combine(
+                clustered, self.image_embeddings_, self.has_image_, self.modality_
+            )
         reduced, layout = self._reduce(clustered, given.steering() if given else None)
         self.layout_ = layout
         self.timings_["reduce"] = time.perf_counter() - clock
@@ -426,8 +462,50 @@ class TopicModel(
         clock = time.perf_counter()
         self._set_description(self.topics_)
         self.labels_.update(self.zeroshot_topics_)
+        self._set_image_exemplars()
         self.timings_["describe"] = time.perf_counter() - clock
         return self
+
+    # ------------------------------------------------------------------ images
+    def _check_images(self, images, n_documents: int) -> list[str | None] | None:
+        """`images` and `modality`, checked before anything is embedded."""
+        modality = self.modality
+        if modality is not None and modality not in images_mod.MODALITIES:
+            raise LabelerError(
+                f"modality is one of {', '.join(images_mod.MODALITIES)} (or None), not {modality!r}"
+            )
+        if images is None:
+            if modality in ("image", "both"):
+                raise LabelerError(f"modality={modality!r} needs images: fit(docs, images=paths)")
+            self.modality_ = "text"
+            return None
+        paths = images_mod.check_image_paths(images, n_documents)
+        self.modality_ = modality or "both"
+        images_mod.make_image_embedder(self.image_model)  # a bad image_model fails here
+        return paths
+
+    def _embed_images(self, paths: list[str | None] | None) -> None:
+        self.image_paths_ = paths
+        self.image_embeddings_ = self.has_image_ = None
+        if paths is None:
+            return
+        embedder = images_mod.make_image_embedder(self.image_model)
+        log.info("embedding %d images with %s", sum(p is not None for p in paths), embedder.key)
+        self.image_embeddings_, self.has_image_ = images_mod.embed_image_paths(
+            embedder, paths, show_progress=self.show_progress
+        )
+
+    def _set_image_exemplars(self) -> None:
+        """`representative_images_`: per topic, the images nearest its image centre."""
+        self.representative_images_: dict[int, list[str]] = {}
+        if getattr(self, "image_embeddings_", None) is None:
+            return
+        rows = images_mod.exemplar_rows(
+            self.image_embeddings_, self.has_image_, self.topics_, defaults.N_IMAGE_EXEMPLARS
+        )
+        self.representative_images_ = {
+            t: [self.image_paths_[i] for i in found] for t, found in rows.items()
+        }
 
     def _param(self, name: str) -> str:
         """A TopicModel parameter's name in this class (BERTopic calls some differently)."""
@@ -612,8 +690,8 @@ class TopicModel(
             )
         return seeds, names
 
-    def fit_transform(self, documents, embeddings=None, doc_ids=None, y=None):
-        self.fit(documents, embeddings, doc_ids, y=y)
+    def fit_transform(self, documents, embeddings=None, doc_ids=None, y=None, images=None):
+        self.fit(documents, embeddings, doc_ids, y=y, images=images)
         return self.topics_, self.probabilities_
 
     def _model_name(self) -> str:

@@ -163,7 +163,7 @@ def run_pipeline(
                 "%s supervision: %d of %d documents labelled, %d classes",
                 supervision, int((y >= 0).sum()), len(y), len(names),
             )  # fmt: skip
-        model.fit(loaded.texts, vectors, loaded.doc_ids, y=y)
+        model.fit(loaded.texts, vectors, loaded.doc_ids, y=y, images=loaded.images)
 
         config = fitted_config(model, embeddings)
         if supervision is not None:

@@ -21,7 +21,7 @@ from labeler.represent import topic_vectors, unit
 from labeler.review import flags as flagging
 from labeler.run.folder import RunLike, as_run
 from labeler.run.layout import DOCUMENTS, EMBEDDINGS, check_files
-from labeler.views import run_view
+from labeler.views import run_view, thumbnails
 
 DOC_CHARS = 2000  # a document longer than this is cut on the page and in the API
 SAMPLE_DOCS = 6  # random documents per topic, beside the representative ones
@@ -171,6 +171,8 @@ class ReviewRun:
         texts = record.get("representative_docs", [])
         detail["representative_docs"] = [{"doc_id": d, "text": _cut(t)} for d, t in zip(ids, texts)]
         detail["sample_docs"] = self.sample_documents(topic, set(ids))
+        # A multimodal run's image exemplars, inline (data: URIs; never a path on the page).
+        detail["images"] = thumbnails.topic_thumbnails(self.run).get(topic, [])
         history = [self._version(v) for v in record.get("history", [])]
         detail["history"] = history
         current = next((v for v in reversed(history) if v["is_current"]), None)

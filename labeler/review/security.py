@@ -25,7 +25,7 @@ from starlette.requests import Request
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = [

@@ -33,6 +33,9 @@ CONFIG = "config.json"
 TOPICS = "topics.json"
 DOCUMENTS = "documents.parquet"
 EMBEDDINGS = "embeddings.npy"
+# A multimodal run's unit image vectors (zeros where a document has no usable image), row for row
+# with documents.parquet, whose `image` column holds each document's image path.
+IMAGE_EMBEDDINGS = "image_embeddings.npy"
 DATABASE = "run.sqlite"
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"

@@ -24,6 +24,7 @@ from labeler.run.layout import (
     DOCUMENTS,
     EMBEDDINGS,
     HIERARCHY,
+    IMAGE_EMBEDDINGS,
     TOPICS,
     atomic_write,
     check_run,
@@ -110,7 +111,7 @@ def documents_block(
         }
     )
     if corpus_frame is not None:
-        for column in ("timestamp", "class"):
+        for column in ("timestamp", "class", "image"):
             if column in corpus_frame:
                 frame[column] = corpus_frame[column].to_numpy()
     return frame
@@ -119,12 +120,24 @@ def documents_block(
 def documents_frame(model, corpus_frame: pd.DataFrame | None = None) -> pd.DataFrame:
     texts = pd.Series(model.documents_)
     representative = {i for idx in model.representative_rows_.values() for i in idx}
+    paths = getattr(model, "image_paths_", None)
+    if paths is not None and (corpus_frame is None or "image" not in corpus_frame):
+        corpus_frame = (
+            pd.DataFrame(index=range(len(texts))) if corpus_frame is None else (corpus_frame.copy())
+        )
+        corpus_frame["image"] = image_column(paths)
     return documents_block(
         model.doc_ids_, model.documents_, model.topics_, model.assigned_probabilities_,
         model.layout_,
         [i in representative for i in range(len(texts))], texts.duplicated(keep=False).to_numpy(),
         corpus_frame,
     )  # fmt: skip
+
+
+def image_column(paths: list) -> list:
+    """documents.parquet's `image`: each image's absolute path (for thumbnails; a report never
+    shows it), None for a document without one."""
+    return [None if p is None else str(Path(p).expanduser().absolute()) for p in paths]
 
 
 def save_model(
@@ -149,6 +162,8 @@ def save_model(
     if documents is None:
         write_parquet(run_dir / DOCUMENTS, documents_frame(model, corpus_frame))
         write_npy(run_dir / EMBEDDINGS, model.embeddings_.astype(np.float32))
+        if getattr(model, "image_embeddings_", None) is not None:
+            write_npy(run_dir / IMAGE_EMBEDDINGS, model.image_embeddings_.astype(np.float32))
     else:
         write_parquet_batches(run_dir / DOCUMENTS, documents)
     write_json(run_dir / TOPICS, topic_records(model, model.layout_))
@@ -367,6 +382,26 @@ def model_config(model) -> dict:
         # A fit with y (labeler.model.supervised): its mode, labelled documents and classes;
         # `labeler run --label-column` adds the column and the classes' names.
         "supervision": getattr(model, "supervision_", None),
+        **_images_record(model),
+    }
+
+
+def _images_record(model) -> dict:
+    """config.json's `images` (a fit with images only): the modality, the image model, and how
+    many documents had a usable image."""
+    if getattr(model, "image_embeddings_", None) is None:
+        return {}
+    from labeler.embedding.images import make_image_embedder
+
+    given = sum(p is not None for p in model.image_paths_)
+    return {
+        "images": {
+            "modality": model.modality_,
+            "model": make_image_embedder(model.image_model).key,
+            "dim": int(model.image_embeddings_.shape[1]),
+            "documents_with_image": int(model.has_image_.sum()),
+            "unreadable": int(given - model.has_image_.sum()),
+        }
     }
 
 
@@ -489,6 +524,7 @@ def read_model(cls, path: Path):
     model.probability_method_ = "assigned"
     model.layout_ = documents[["x", "y"]].to_numpy(dtype=np.float32)
     set_slice_columns(model, documents)
+    _read_images(model, run_dir, documents, config)
     hdb = config.get("hdbscan", {})
     model.min_cluster_size_ = hdb.get("min_cluster_size") or model.min_cluster_size
     model.topic_ids_ = sorted(int(r["topic"]) for r in topics)
@@ -547,6 +583,28 @@ def read_model(cls, path: Path):
     whole = tree_path.is_file() and file_problem(run_dir, HIERARCHY) is None
     model.hierarchy_ = tree_nodes(read_json(tree_path), model.doc_ids_) if whole else None
     return model
+
+
+def _read_images(model, run_dir: Path, documents: pd.DataFrame, config: dict) -> None:
+    """A multimodal run's image paths and vectors, back on the model (None without images)."""
+    model.image_paths_ = model.image_embeddings_ = model.has_image_ = None
+    model.representative_images_ = {}
+    model.modality_ = (config.get("images") or {}).get("modality", "text")
+    path = run_dir / IMAGE_EMBEDDINGS
+    if "image" not in documents or not path.is_file():
+        return
+    vectors = np.load(path, allow_pickle=False)
+    if vectors.ndim != 2 or len(vectors) != len(documents):
+        return
+    from labeler.embedding.images import exemplar_rows
+
+    model.image_paths_ = [None if p is None or p != p else str(p) for p in documents["image"]]
+    model.image_embeddings_ = vectors
+    model.has_image_ = np.linalg.norm(vectors, axis=1) > 0
+    rows = exemplar_rows(vectors, model.has_image_, model.topics_, defaults.N_IMAGE_EXEMPLARS)
+    model.representative_images_ = {
+        t: [model.image_paths_[i] for i in found] for t, found in rows.items()
+    }
 
 
 def load_run(path: str | Path, model_class=None):

@@ -42,7 +42,7 @@ from labeler.run.layout import (
     read_json,
     write_text,
 )
-from labeler.views import charts, evaluation, run_view
+from labeler.views import charts, evaluation, run_view, thumbnails
 
 log = logging.getLogger("labeler")
 
@@ -450,6 +450,10 @@ def report_context(run: Run | Path, options: ReportOptions | None = None) -> dic
     stages = [(key, title) for key, title in STAGES if topics and key in topics[0]]
     structure = _topic_structure(run, documents, topics)
     _prepare_topics(topics, stages, structure["nearest"], options)
+    # Image exemplars are documents' content: a report without text leaves them out too.
+    shown = thumbnails.topic_thumbnails(run) if options.text else {}
+    for record in topics:
+        record["thumbnails"] = shown.get(record["topic"], [])
     tree = _tree(run, documents, topics)
     sizes = {t["topic"]: t["size"] for t in topics}
     charts_data = {

@@ -28,13 +28,12 @@ GAPS = {
     "004.72": "visualize_distribution(probs[0]) on a model fitted without "
     "calculate_probabilities (the README's call fails on BERTopic too)",
 }
-# Skips by design: shell lines, Colab, images, the LLM (run by hand: seed_steps.py --llm), and
+# Skips by design: shell lines, Colab, the LLM (run by hand: seed_steps.py --llm), and
 # the steps whose input an earlier gap did not make.
 SKIPS = {
     "001.1": "a shell command", "001.2": "a shell command", "003.1": "a shell command",
     "004.1": "a shell command", "004.2": "a shell command", "001.6": "Google Colab only",
     "002.8": "needs top_n_words", "004.18": "needs an LLM server",
-    "004.54": "needs images",
 }  # fmt: skip
 
 
