@@ -15,3 +15,10 @@ N_CANDIDATE_WORDS = 30  # c-TF-IDF candidates the embedding stages re-rank
 N_REPRESENTATIVE_DOCS = 5
 MMR_DIVERSITY = 0.3
 LANGUAGE = "english"  # the documents' language (BERTopic's parameter): stop words, the model
+# approximate_distribution (BERTopic's defaults): tokens per window, tokens between windows, the
+# least window-topic similarity counted, documents per batch; the run keeps MIX_TOP topics each
+DISTRIBUTION_WINDOW = 4
+DISTRIBUTION_STRIDE = 1
+DISTRIBUTION_MIN_SIMILARITY = 0.1
+DISTRIBUTION_BATCH_SIZE = 1000
+MIX_TOP = 3

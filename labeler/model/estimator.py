@@ -30,6 +30,7 @@ from labeler.embedding.sbert import (
     is_sentence_transformer,
 )
 from labeler.errors import LabelerError
+from labeler.model.distribution import DistributionMixin
 from labeler.model.edits import EditsMixin
 from labeler.model.figures import FiguresMixin
 from labeler.model.inspection import InspectionMixin
@@ -50,7 +51,9 @@ from labeler.vectors import centre_rows
 log = logging.getLogger("labeler")
 
 
-class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEstimator):
+class TopicModel(
+    EditsMixin, InspectionMixin, DistributionMixin, SlicesMixin, FiguresMixin, BaseEstimator
+):
     """Embed → UMAP → HDBSCAN → c-TF-IDF → KeyBERT-inspired → MMR.
 
     Parameters
@@ -134,7 +137,10 @@ class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEst
         (`hdbscan.all_points_membership_vectors`) when labeler's HDBSCAN (or a given
         `hdbscan.HDBSCAN`) made the topics and each cluster became one topic, else a softmax of
         each document's cosine similarity to the topic centres (`probability_method_` says
-        which).
+        which). HDBSCAN's rows sum to 1 (every document, outliers included, has a membership
+        vector); so do the softmax's. `transform` then returns each new document's share of its
+        nearest fitted documents' vote per topic (no HDBSCAN is kept after the fit). Without it,
+        one probability per document (its own topic's).
     language : str, default "english"
         The documents' language: any other ("multilingual", "german", ...) replaces the default
         embedding model by paraphrase-multilingual-MiniLM-L12-v2 (not packaged: it must be on
@@ -807,7 +813,12 @@ class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEst
     def transform(
         self, documents: Sequence[str], embeddings: np.ndarray | None = None, k: int = 15
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Assign new documents by a similarity-weighted vote of their k nearest fitted ones."""
+        """Assign new documents by a similarity-weighted vote of their k nearest fitted ones.
+
+        Returns (topics, probabilities): the winning topic's share of the vote per document; with
+        `calculate_probabilities`, an (n_documents, n_topics) array instead, each topic's share of
+        the vote (columns: topics 0, 1, ... in id order; the outliers' share is left out, so a
+        row sums to 1 or less, and its largest column is the assigned topic unless that is -1)."""
         self._check_fitted()
         if embeddings is None:
             embeddings = self.embed(list(documents))
@@ -817,6 +828,9 @@ class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEst
 
         topics = np.empty(len(queries), dtype=np.int64)
         probs = np.empty(len(queries), dtype=np.float32)
+        full = bool(self.calculate_probabilities)
+        columns = {t: i for i, t in enumerate(t for t in sorted(self.topic_ids_) if t != OUTLIER)}
+        matrix = np.zeros((len(queries), len(columns)), dtype=np.float32) if full else None
         near_sims, nearest = top_k(queries, base, k)  # on the GPU when there is one
         for row, idx in enumerate(nearest):
             weights = np.clip(near_sims[row], 0, None) + 1e-6
@@ -824,9 +838,14 @@ class TopicModel(EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, BaseEst
             for t, w in zip(self.topics_[idx], weights):
                 votes[int(t)] = votes.get(int(t), 0.0) + float(w)
             best = max(votes, key=votes.get)
+            total = sum(votes.values())
             topics[row] = best
-            probs[row] = votes[best] / sum(votes.values())
-        return topics, probs
+            probs[row] = votes[best] / total
+            if full:
+                for t, v in votes.items():
+                    if t in columns:
+                        matrix[row, columns[t]] = v / total
+        return topics, (matrix if full else probs)
 
     def find_topics(self, query: str, top_n: int = 5) -> tuple[list[int], list[float]]:
         """Topics whose centre is most similar to the query, outliers excluded."""
