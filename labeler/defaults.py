@@ -22,3 +22,4 @@ DISTRIBUTION_STRIDE = 1
 DISTRIBUTION_MIN_SIMILARITY = 0.1
 DISTRIBUTION_BATCH_SIZE = 1000
 MIX_TOP = 3
+MIX_SHOWN = 0.05  # the report and the review app show a document's other topics from this share up

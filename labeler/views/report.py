@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from labeler import tree as topic_tree
+from labeler.defaults import MIX_SHOWN
 from labeler.errors import LabelerError
 from labeler.figures import _style as figure_style
 from labeler.represent import STAGES as KEYWORD_STAGES
@@ -148,9 +149,6 @@ def _documents(run: Run, text: bool) -> pd.DataFrame:
     available = set(pq.read_schema(run_dir / DOCUMENTS).names)
     wanted = ["doc_id", "topic", "x", "y", "timestamp", "class"] + (["text"] if text else [])
     return pd.read_parquet(run_dir / DOCUMENTS, columns=[c for c in wanted if c in available])
-
-
-MIX_SHOWN = 0.05  # another topic's share of an example document shown from this share up
 
 
 def _mixes(run: Run) -> dict:

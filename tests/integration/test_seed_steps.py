@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 GAPS = {
     "002.7": "the article's own code calls CountVectorizer.get_feature_names (gone from "
     "scikit-learn 1.2; it fails on BERTopic too)",
-    "004.49": "approximate_distribution (issue 23 item 2)",
     "004.50": "partial_fit (issue 23)",
     "004.51": "fit(docs, y=y), semi-supervised (issue 23 item 1)",
     "004.52": "fit(docs, y=y), supervised (issue 23 item 1)",
