@@ -201,8 +201,8 @@ def test_the_report_shows_an_example_documents_mix_escaped(banking_run, tmp_path
     run = tmp_path / "run"
     shutil.copytree(banking_run, run)
     page = (run / "report.html").read_text()
-    mixes = re.findall(r'<div class="doc-mix">(\d+)% this topic; also (\d+)% <a href="#topic-(\d+)">',
-                       page)  # fmt: skip
+    shape = r'<div class="doc-mix">(\d+)% this topic; also (\d+)% <a href="#topic-(\d+)">'
+    mixes = re.findall(shape, page)
     assert len(mixes) >= 5
     frame = pd.read_parquet(run / "documents.parquet")
     reps = frame[frame["representative"]]
