@@ -137,9 +137,11 @@ def main() -> None:
         rows.append((name, ours, theirs))
     print(f"{args.n:,} documents per corpus (seed {args.seed}), same MiniLM embeddings; "
           "ratio = BERTopic's seconds / labeler's\n")  # fmt: skip
-    print("| corpus | system | topics | fit (s) | fit + calculate_probabilities (s) "
-          "| probabilities: argmax = topic | approximate_distribution (s) | ratio "
-          "| + calculate_tokens (s) | ratio | approx: top = topic | approx: any topic |")
+    print(
+        "| corpus | system | topics | fit (s) | fit + calculate_probabilities (s) "
+        "| probabilities: argmax = topic | approximate_distribution (s) | ratio "
+        "| + calculate_tokens (s) | ratio | approx: top = topic | approx: any topic |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, ours, theirs in rows:
         for system, r in (("labeler", ours), ("BERTopic 0.17.4", theirs)):

@@ -59,13 +59,13 @@ class DistributionMixin:
             raise LabelerError(f"batch_size is a number of documents or None, not {batch_size!r}")
         ids = [t for t in sorted(self.topic_ids_) if t != OUTLIER]
         embed = vectors = None
-        if use_embedding_model:
+        if use_embedding_model and ids:
             if self._embedder() is None:
                 raise LabelerError(
                     "use_embedding_model=True embeds each window: this model has no embedding_model"
                 )
             embed = self._embed_words
-            vectors = np.stack([self.topic_centres_[t] for t in ids]) if ids else None
+            vectors = np.stack([self.topic_centres_[t] for t in ids])
         progress = None
         if self.show_progress:
 
