@@ -157,9 +157,10 @@ def main() -> None:
     print()
     for name, ours, theirs in rows:
         extra = theirs["fit_probs"] - theirs["fit_plain"], ours["fit_probs"] - ours["fit_plain"]
+        rows_max = ours["probs_row_max"], theirs["probs_row_max"]
         print(f"- {name}: calculate_probabilities adds {extra[1]:+.1f} s to labeler's fit and "
-              f"{extra[0]:+.1f} s to BERTopic's; rows sum to at most "
-              f"{ours['probs_row_max']:.4f} (labeler), {theirs['probs_row_max']:.4f} (BERTopic)")  # fmt: skip
+              f"{extra[0]:+.1f} s to BERTopic's; rows sum to at most {rows_max[0]:.4f} "
+              f"(labeler), {rows_max[1]:.4f} (BERTopic)")  # fmt: skip
 
 
 if __name__ == "__main__":
