@@ -32,23 +32,53 @@ from labeler import defaults
 MIX_TOP = defaults.MIX_TOP  # topics kept per document in the run (documents.parquet's mix columns)
 
 
-def token_sets(tokens: list[str], window: int, stride: int, padding: bool) -> list[list[int]]:
-    """The token positions of each window over one document, in BERTopic's order: the whole
-    document when it is shorter than `window`; else a window at every `stride`-th token, kept
-    when full (or always with `padding`, which also adds the shorter windows that end in the
-    document's first tokens)."""
-    n = len(tokens)
+def window_spans(n: int, window: int, stride: int, padding: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The windows over a document of `n` tokens as (starts, stops), in BERTopic's order: the
+    whole document when it is shorter than `window`; else a window at every `stride`-th token,
+    kept when full (or always with `padding`, which also adds the shorter windows that end in
+    the document's first tokens)."""
     if n < window:
-        return [list(range(n))]
-    sets = []
-    for start in range(0, n, stride):
-        stop = min(start + window, n)
-        if padding or stop - start == window:
-            sets.append(list(range(start, stop)))
-    if padding:
-        t = math.ceil(window / stride) - 1
-        sets = [list(range(0, window - (t - i) * stride)) for i in range(t)] + sets
-    return sets
+        return np.array([0]), np.array([n])
+    starts = np.arange(0, n, stride)
+    stops = np.minimum(starts + window, n)
+    if not padding:
+        full = stops - starts == window
+        return starts[full], stops[full]
+    t = math.ceil(window / stride) - 1
+    first = np.array([window - (t - i) * stride for i in range(t)], dtype=np.int64)
+    return np.concatenate([np.zeros(t, dtype=np.int64), starts]), np.concatenate([first, stops])
+
+
+def token_sets(tokens: list[str], window: int, stride: int, padding: bool) -> list[list[int]]:
+    """The token positions of each window over one document (`window_spans` as lists)."""
+    starts, stops = window_spans(len(tokens), window, stride, padding)
+    return [list(range(a, b)) for a, b in zip(starts.tolist(), stops.tolist())]
+
+
+def _spans(tokens: list[list[str]], window: int, stride: int, padding: bool):
+    """Every window of a batch: (starts, stops) in the batch's flattened tokens, and how many
+    windows each document has."""
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in tokens])]).astype(np.int64)
+    starts, stops, counts = [], [], []
+    for d, t in enumerate(tokens):
+        a, b = window_spans(len(t), window, stride, padding)
+        starts.append(a + offsets[d])
+        stops.append(b + offsets[d])
+        counts.append(len(a))
+    return np.concatenate(starts), np.concatenate(stops), np.asarray(counts), offsets
+
+
+def _cover(starts: np.ndarray, stops: np.ndarray, columns: np.ndarray | None, width: int):
+    """A windows × `width` sparse count matrix: window w counts its tokens (positions
+    starts[w]..stops[w]), each as its column (`columns[position]`, or the position itself)."""
+    lengths = stops - starts
+    total = int(lengths.sum())
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    positions = np.repeat(starts, lengths) + (np.arange(total) - np.repeat(indptr[:-1], lengths))
+    indices = positions if columns is None else columns[positions]
+    matrix = sp.csr_matrix((np.ones(total), indices, indptr), shape=(len(starts), width))
+    matrix.sum_duplicates()
+    return matrix
 
 
 def _word_counts_add_up(vectorizer, separator: str) -> bool:
@@ -123,24 +153,14 @@ def approximate_distribution(
     for begin in range(0, len(documents), step):
         batch = documents[begin : begin + step]
         tokens = [tokenize(d) if tokenize else [] for d in batch]
-        sets = [token_sets(t, window, stride, padding) for t in tokens]
+        starts, stops, counts, offsets = _spans(tokens, window, stride, padding)
         similarity = _similarity(
-            ctfidf, vectorizer, topics_rows, tokens, sets, separator, n_topics, embed,
+            ctfidf, vectorizer, topics_rows, tokens, starts, stops, separator, n_topics, embed,
             topic_vectors,
         )  # fmt: skip
         similarity[similarity < min_similarity] = 0
-        counts = [len(s) for s in sets]
-        starts = np.concatenate([[0], np.cumsum(counts)])
         if calculate_tokens:
-            offsets = np.concatenate([[0], np.cumsum([len(t) for t in tokens])])
-            cols = [offsets[d] + np.asarray(s, dtype=np.int64)
-                    for d, doc_sets in enumerate(sets) for s in doc_sets]  # fmt: skip
-            lengths = [len(c) for c in cols]
-            cover = sp.csr_matrix(
-                (np.ones(sum(lengths)), (np.repeat(np.arange(len(cols)), lengths),
-                 np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64))),
-                shape=(len(cols), int(offsets[-1])),
-            )  # fmt: skip
+            cover = _cover(starts, stops, None, int(offsets[-1]))
             per_token = np.asarray(cover.T @ similarity)  # every token of the batch × topics
             batch_distr = np.zeros((len(batch), n_topics))
             for d in range(len(batch)):
@@ -154,7 +174,7 @@ def approximate_distribution(
             owner = np.repeat(np.arange(len(batch)), counts)
             gather = sp.csr_matrix(
                 (np.ones(len(owner)), (owner, np.arange(len(owner)))),
-                shape=(len(batch), int(starts[-1])),
+                shape=(len(batch), len(owner)),
             )
             batch_distr = np.asarray(gather @ similarity)
         distributions.append(_normalize_rows(batch_distr))
@@ -165,40 +185,29 @@ def approximate_distribution(
     return np.vstack(distributions), token_arrays
 
 
-def _similarity(ctfidf, vectorizer, topics_rows, tokens, sets, separator, n_topics, embed,
-                topic_vectors) -> np.ndarray:  # fmt: skip
+def _similarity(ctfidf, vectorizer, topics_rows, tokens, starts, stops, separator, n_topics,
+                embed, topic_vectors) -> np.ndarray:  # fmt: skip
     """Each window's similarity to each topic (windows of the batch in order × topics)."""
-    n_windows = sum(len(s) for s in sets)
-    if embed is not None:
-        sentences = [separator.join(t[i] for i in s) for t, doc in zip(tokens, sets) for s in doc]
-        vectors = _unit_rows(np.asarray(embed(sentences), dtype=np.float64))
-        return vectors @ np.asarray(topic_vectors, dtype=np.float64).T
-    if topics_rows is None or n_topics == 0:
+    n_windows = len(starts)
+    if embed is None and (topics_rows is None or n_topics == 0):
         return np.zeros((n_windows, n_topics))
-    if _word_counts_add_up(vectorizer, separator):
-        vocabulary = {}
-        flat = []
-        for t in tokens:
-            for word in t:
-                flat.append(vocabulary.setdefault(word, len(vocabulary)))
-        unique = sorted(vocabulary, key=vocabulary.get)
-        per_word = vectorizer.transform(unique).tocsr() if unique else None
-        offsets = np.concatenate([[0], np.cumsum([len(t) for t in tokens])])
-        flat = np.asarray(flat, dtype=np.int64)
-        cols = [flat[offsets[d] + np.asarray(s, dtype=np.int64)]
-                for d, doc in enumerate(sets) for s in doc]  # fmt: skip
-        lengths = [len(c) for c in cols]
-        windows = sp.csr_matrix(
-            (np.ones(sum(lengths)), (np.repeat(np.arange(len(cols)), lengths),
-             np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64))),
-            shape=(len(cols), len(unique)),
-        )  # fmt: skip
-        counts = (windows @ per_word) if per_word is not None else None
-        if counts is None:
-            return np.zeros((n_windows, n_topics))
-    else:
-        sentences = [separator.join(t[i] for i in s) for t, doc in zip(tokens, sets) for s in doc]
+    if embed is not None or not _word_counts_add_up(vectorizer, separator):
+        flat = [word for t in tokens for word in t]
+        sentences = [separator.join(flat[a:b]) for a, b in zip(starts.tolist(), stops.tolist())]
+        if embed is not None:
+            vectors = _unit_rows(np.asarray(embed(sentences), dtype=np.float64))
+            return vectors @ np.asarray(topic_vectors, dtype=np.float64).T
         counts = vectorizer.transform(sentences)
+    else:
+        vocabulary: dict[str, int] = {}
+        ids = np.fromiter(
+            (vocabulary.setdefault(word, len(vocabulary)) for t in tokens for word in t),
+            dtype=np.int64,
+        )
+        if not vocabulary:
+            return np.zeros((n_windows, n_topics))
+        per_word = vectorizer.transform(list(vocabulary)).tocsr()  # dicts keep their order
+        counts = _cover(starts, stops, ids, len(vocabulary)) @ per_word
     weighted = ctfidf.weighting_.transform(sp.csr_matrix(counts, dtype=np.float64))
     return np.asarray((_unit_rows(weighted.astype(np.float64)) @ topics_rows).todense())
 
