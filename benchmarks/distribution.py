@@ -16,7 +16,7 @@ how often its top topic is the document's own, and the share of documents it giv
 Ratios are BERTopic's time over labeler's (above 1: labeler is faster), measured in the same run.
 
     python benchmarks/distribution.py --bertopic /work/bt-venv/bin/python
-    python benchmarks/distribution.py --corpus banking77 --corpus 20newsgroups --n 2000
+    python benchmarks/distribution.py --corpus banking77 --corpus 20newsgroups --n 2000  # longer documents
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def main() -> None:
                         help="a Python that imports bertopic 0.17")  # fmt: skip
     parser.add_argument("--work", type=Path, default=None, help="keep slices and vectors here")
     args = parser.parse_args()
-    corpora = args.corpus or ["banking77", "20newsgroups"]
+    corpora = args.corpus or ["banking77", "ag_news_test"]
     work = args.work or Path(tempfile.mkdtemp(prefix="labeler-distribution-"))
     work.mkdir(parents=True, exist_ok=True)
     rows = []
