@@ -20,3 +20,12 @@ LANGUAGE = "english"  # the documents' language (BERTopic's parameter): stop wor
 IMAGE_MODEL = "features"
 N_IMAGE_EXEMPLARS = 6
 THUMBNAIL_PX = 96
+
+# approximate_distribution (BERTopic's defaults): tokens per window, tokens between windows, the
+# least window-topic similarity counted, documents per batch; the run keeps MIX_TOP topics each
+DISTRIBUTION_WINDOW = 4
+DISTRIBUTION_STRIDE = 1
+DISTRIBUTION_MIN_SIMILARITY = 0.1
+DISTRIBUTION_BATCH_SIZE = 1000
+MIX_TOP = 3
+MIX_SHOWN = 0.05  # the report and the review app show a document's other topics from this share up

@@ -46,9 +46,10 @@ from labeler.cluster import default_min_cluster_size, subgroups
 from labeler.errors import LabelerError
 from labeler.guided import ZERO_SHOT_SOURCE
 from labeler.represent import CTFIDF, DESCRIBE_PARAMS, STAGES, describe_topics
+from labeler.represent.distribution import approximate_distribution, top_topics
 from labeler.run.folder import LABEL_STATE, Run, RunLike, as_run
 from labeler.run.layout import read_json, run_lock
-from labeler.run.records import params_from_config
+from labeler.run.records import MIX_COLUMNS, mix_frame, params_from_config
 
 log = logging.getLogger("labeler")
 
@@ -146,6 +147,14 @@ def replan(
         **{k: params[k] for k in DESCRIBE_PARAMS if k in params},
     )  # fmt: skip
     n = len(docs)
+    if set(MIX_COLUMNS) <= set(docs.columns):
+        # Each document's mix over the new topics, from the refitted c-TF-IDF (whatever the fit
+        # took it from: its topics no longer exist as they were).
+        ids = [t for t in present if t >= 0]
+        distribution, _ = approximate_distribution(found.ctfidf, ids, texts)
+        mixed = mix_frame(*top_topics(distribution, ids))
+        for column in MIX_COLUMNS:
+            docs[column] = mixed[column].to_list()
     if "representative" in docs.columns:
         docs.loc[docs["topic"].isin(touched).to_numpy(), "representative"] = False
     out, labels = [], {}

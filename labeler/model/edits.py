@@ -215,9 +215,10 @@ class EditsMixin:
           (BERTopic leaves it an outlier);
         - "probabilities": the most probable topic of `probabilities` (default `probabilities_`,
           the distribution `calculate_probabilities=True` gives), threshold on the probability;
-        - "distributions" (BERTopic's default): labeler has no `approximate_distribution`, so
-          this is the c-TF-IDF strategy, the similarity of the document's words to each topic's
-          (`distributions_params` is accepted and changes nothing).
+        - "distributions" (BERTopic's default): the largest share of the outlier's
+          `approximate_distribution` (with `min_similarity=0` and `distributions_params`, as
+          BERTopic's), threshold on the share; a document none of whose windows resembles a
+          topic stays an outlier.
 
         `threshold`: the least similarity (or probability) a document needs to move; a match at
         0 or below never moves it."""
@@ -232,7 +233,9 @@ class EditsMixin:
         known = ("distributions", *reassign.STRATEGIES)
         if name not in known:
             raise LabelerError(f"strategy {strategy!r}: choose one of {', '.join(known)}")
-        name = "c-tf-idf" if name == "distributions" else name
+        if name == "distributions":
+            probabilities = self._outlier_distributions(topics, distributions_params)
+            name = "probabilities"
         if name == "probabilities" and probabilities is None:
             if np.ndim(self.probabilities_) != 2:
                 raise LabelerError(
@@ -257,6 +260,29 @@ class EditsMixin:
             probabilities=probabilities,
         )  # fmt: skip
         return reassign.outliers_reassigned(topics, matches, threshold=threshold).tolist()
+
+    def _outlier_distributions(self, topics: np.ndarray, params: dict | None) -> np.ndarray:
+        """The outliers' `approximate_distribution` rows as a (documents, topics of `topics`)
+        matrix (zeros elsewhere), for the "distributions" strategy of `reduce_outliers`."""
+        params = {"min_similarity": 0, **(params or {})}
+        unknown = set(params) - {"window", "stride", "min_similarity", "batch_size", "padding",
+                                 "use_embedding_model", "separator"}  # fmt: skip
+        if unknown:
+            raise LabelerError(
+                f"distributions_params: approximate_distribution takes no "
+                f"{', '.join(sorted(unknown))}"
+            )
+        ids = reassign.topic_ids(topics)
+        rows = np.flatnonzero(topics == OUTLIER)
+        matrix = np.zeros((len(topics), len(ids)))
+        if rows.size and ids:
+            distr, _ = self.approximate_distribution([self.documents_[i] for i in rows], **params)
+            own = [t for t in sorted(self.topic_ids_) if t != OUTLIER]
+            where = {t: i for i, t in enumerate(ids)}
+            for column, t in enumerate(own):
+                if t in where:
+                    matrix[rows, where[t]] = distr[:, column]
+        return matrix
 
     def update_topics(
         self,

@@ -33,6 +33,7 @@ from labeler.embedding.sbert import (
 from labeler.errors import LabelerError
 from labeler.model import supervised
 from labeler.model.combine import CombineMixin
+from labeler.model.distribution import DistributionMixin
 from labeler.model.edits import EditsMixin
 from labeler.model.figures import FiguresMixin
 from labeler.model.inspection import InspectionMixin
@@ -54,7 +55,13 @@ log = logging.getLogger("labeler")
 
 
 class TopicModel(
-    EditsMixin, InspectionMixin, SlicesMixin, FiguresMixin, CombineMixin, BaseEstimator
+    EditsMixin,
+    InspectionMixin,
+    DistributionMixin,
+    SlicesMixin,
+    FiguresMixin,
+    CombineMixin,
+    BaseEstimator,
 ):
     """Embed → UMAP → HDBSCAN → c-TF-IDF → KeyBERT-inspired → MMR.
 
@@ -139,7 +146,10 @@ class TopicModel(
         (`hdbscan.all_points_membership_vectors`) when labeler's HDBSCAN (or a given
         `hdbscan.HDBSCAN`) made the topics and each cluster became one topic, else a softmax of
         each document's cosine similarity to the topic centres (`probability_method_` says
-        which).
+        which). HDBSCAN's rows sum to 1 (every document, outliers included, has a membership
+        vector); so do the softmax's. `transform` then returns each new document's share of its
+        nearest fitted documents' vote per topic (no HDBSCAN is kept after the fit). Without it,
+        one probability per document (its own topic's).
     language : str, default "english"
         The documents' language: any other ("multilingual", "german", ...) replaces the default
         embedding model by paraphrase-multilingual-MiniLM-L12-v2 (not packaged: it must be on
@@ -927,7 +937,12 @@ class TopicModel(
     ) -> tuple[np.ndarray, np.ndarray]:
         """Assign new documents by a similarity-weighted vote of their k nearest fitted ones
         (after `partial_fit`: by the incremental reduction and clusterer, as BERTopic; after a
-        supervised fit, a classifier as `hdbscan_model`: by the classifier)."""
+        supervised fit, a classifier as `hdbscan_model`: by the classifier).
+
+        Returns (topics, probabilities): the winning topic's share of the vote per document; with
+        `calculate_probabilities`, an (n_documents, n_topics) array instead, each topic's share of
+        the vote (columns: topics 0, 1, ... in id order; the outliers' share is left out, so a
+        row sums to 1 or less, and its largest column is the assigned topic unless that is -1)."""
         self._check_fitted()
         if embeddings is None:
             embeddings = self.embed(list(documents))
@@ -938,8 +953,18 @@ class TopicModel(
             return by_classifier
         from labeler.reassign import knn_vote
 
-        topics, probs, _, _ = knn_vote(embeddings, self.embeddings_, self.topics_, k)
-        return topics, probs
+        topics, probs, nearest, near_sims = knn_vote(embeddings, self.embeddings_, self.topics_, k)
+        if not self.calculate_probabilities:
+            return topics, probs
+        columns = {t: i for i, t in enumerate(t for t in sorted(self.topic_ids_) if t != OUTLIER)}
+        matrix = np.zeros((len(topics), len(columns)), dtype=np.float32)
+        for row, idx in enumerate(nearest):
+            weights = np.clip(near_sims[row], 0, None) + 1e-6
+            total = float(weights.sum())
+            for t, w in zip(self.topics_[idx], weights):
+                if int(t) in columns:
+                    matrix[row, columns[int(t)]] += float(w) / total
+        return topics, matrix
 
     def find_topics(self, query: str, top_n: int = 5) -> tuple[list[int], list[float]]:
         """Topics whose centre is most similar to the query, outliers excluded."""

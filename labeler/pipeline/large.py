@@ -47,6 +47,7 @@ from labeler.errors import LabelerError
 from labeler.model import TopicModel
 from labeler.pipeline.fit import RunResult, fitted_config, label_and_render
 from labeler.represent import CorpusCounts, unit
+from labeler.represent.distribution import top_topics
 from labeler.run.folder import Run
 from labeler.run.layout import CONFIG, check_out, run_lock, write_json
 from labeler.run.records import (
@@ -540,16 +541,20 @@ def _duplicates(hashes: np.ndarray) -> np.ndarray:
     return counts[inverse] > 1
 
 
-def _document_batches(staging: Path, assignment: Assignment, representative, duplicate):
-    """documents.parquet in batches (`run.records.documents_block`), from the cleaned rows."""
+def _document_batches(model, staging: Path, assignment: Assignment, representative, duplicate):
+    """documents.parquet in batches (`run.records.documents_block`), from the cleaned rows; each
+    document's mix of topics from `approximate_distribution` over the corpus' topics."""
     start = 0
+    ids = [t for t in sorted(model.topic_ids_) if t >= 0]
     for batch in pq.ParquetFile(staging / CLEAN).iter_batches(batch_size=BATCH):
         frame = batch.to_pandas()
         stop = start + len(frame)
+        distribution, _ = model.approximate_distribution(frame["text"].astype(str).tolist())
         yield documents_block(
             frame["doc_id"], frame["text"], assignment.topics[start:stop],
             assignment.probabilities[start:stop], assignment.layout[start:stop],
             representative[start:stop], duplicate[start:stop], frame,
+            mix=top_topics(distribution, ids),
         )  # fmt: skip
         start = stop
 
@@ -633,7 +638,8 @@ def run_large(
             representative[rows[idx]] = True
         duplicate = _duplicates(done.hashes)
         config = _config(model, corpus, embeddings, llm, done, engine, fit_n, duplicate)
-        batches = _document_batches(staging, assignment, representative, duplicate)
+        config["distribution"]["mix"] = "approximate_distribution"  # the sample's is not all
+        batches = _document_batches(model, staging, assignment, representative, duplicate)
         save_model(model, staging, config, documents=batches)
         new = Run(staging, check=False)
         new.db.add_answers(earlier_answers)

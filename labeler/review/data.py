@@ -15,12 +15,15 @@ import threading
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
+from labeler.defaults import MIX_SHOWN
 from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.represent import topic_vectors, unit
 from labeler.review import flags as flagging
 from labeler.run.folder import RunLike, as_run
 from labeler.run.layout import DOCUMENTS, EMBEDDINGS, check_files
+from labeler.run.records import MIX_COLUMNS
 from labeler.views import run_view, thumbnails
 
 DOC_CHARS = 2000  # a document longer than this is cut on the page and in the API
@@ -81,7 +84,10 @@ class ReviewRun:
         stamp = self._stamp()
         if stamp == self._docs_stamp:
             return
-        docs = pd.read_parquet(self.run_dir / DOCUMENTS, columns=["doc_id", "text", "topic"])
+        columns = ["doc_id", "text", "topic"]
+        available = set(pq.read_schema(self.run_dir / DOCUMENTS).names)
+        columns += [c for c in MIX_COLUMNS if c in available]  # runs before them lack them
+        docs = pd.read_parquet(self.run_dir / DOCUMENTS, columns=columns)
         embeddings = np.load(self.run_dir / EMBEDDINGS, allow_pickle=False)
         topics = docs["topic"].to_numpy(dtype=np.int64)
         self._docs = docs
@@ -173,6 +179,7 @@ class ReviewRun:
         detail["sample_docs"] = self.sample_documents(topic, set(ids))
         # A multimodal run's image exemplars, inline (data: URIs; never a path on the page).
         detail["images"] = thumbnails.topic_thumbnails(self.run).get(topic, [])
+        self._add_mix(topic, detail["representative_docs"] + detail["sample_docs"], records)
         history = [self._version(v) for v in record.get("history", [])]
         detail["history"] = history
         current = next((v for v in reversed(history) if v["is_current"]), None)
@@ -204,6 +211,26 @@ class ReviewRun:
         version["request"] = _json_list(row.get("request"))
         version["params"] = _json_list(row.get("params"))
         return version
+
+    def _add_mix(self, topic: int, shown: list[dict], records: list[dict]) -> None:
+        """Each shown document's other topics with their shares (documents.parquet's mix, when
+        the run has one): `also` = [{id, label, share}], from a share of 5% up (empty for a
+        run without a mix)."""
+        for doc in shown:
+            doc["also"] = []
+        docs = self.documents()
+        if not set(MIX_COLUMNS) <= set(docs.columns) or not shown:
+            return
+        labels = {r["topic"]: r["label"] for r in records}
+        rows = docs[docs["doc_id"].isin([d["doc_id"] for d in shown])]
+        mixes = {_plain(d): list(zip(t, v)) for d, t, v in
+                 zip(rows["doc_id"], rows["mix_topics"], rows["mix_shares"])}  # fmt: skip
+        for doc in shown:
+            mix = mixes.get(doc["doc_id"], [])
+            doc["also"] = [
+                {"id": int(t), "label": labels[int(t)], "share": round(float(v), 4)}
+                for t, v in mix if int(t) != topic and int(t) in labels and v >= MIX_SHOWN
+            ]  # fmt: skip
 
     def sample_documents(self, topic: int, exclude: set) -> list[dict]:
         """A seeded random sample of the topic's other documents: the same on every visit."""

@@ -93,11 +93,36 @@ def _id_column(ids: list) -> list:
     return [str(v) for v in ids]
 
 
+MIX_COLUMNS = ("mix_topics", "mix_shares")
+
+
+def mix_frame(topics: list[list[int]], shares: list[list[float]]) -> pd.DataFrame:
+    """documents.parquet's mix columns: each document's top topics (largest share first) and
+    their shares, as lists (Parquet list<int64> and list<double>; an empty list where no topic
+    has a share)."""
+    return pd.DataFrame(
+        {
+            "mix_topics": [[int(t) for t in row] for row in topics],
+            "mix_shares": [[round(float(v), 4) for v in row] for row in shares],
+        }
+    )
+
+
 def documents_block(
-    doc_ids, texts, topics, probabilities, layout, representative, duplicate, corpus_frame=None
+    doc_ids,
+    texts,
+    topics,
+    probabilities,
+    layout,
+    representative,
+    duplicate,
+    corpus_frame=None,
+    mix: tuple[list[list[int]], list[list[float]]] | None = None,
 ) -> pd.DataFrame:
     """documents.parquet's columns, in order, for some rows of the corpus (all of them, or one
-    streamed batch on the large path)."""
+    streamed batch on the large path). `mix`: each document's top topics and their shares
+    (`TopicModel.topic_mix`, `labeler.represent.distribution.top_topics`); older runs (0.1.0's
+    fixture) have no mix columns, and readers do without them."""
     frame = pd.DataFrame(
         {
             "doc_id": _id_column(list(doc_ids)),
@@ -110,6 +135,10 @@ def documents_block(
             "duplicate": np.asarray(duplicate, dtype=bool),
         }
     )
+    if mix is not None:
+        mixed = mix_frame(*mix)
+        for column in MIX_COLUMNS:
+            frame[column] = mixed[column].to_list()
     if corpus_frame is not None:
         for column in ("timestamp", "class", "image"):
             if column in corpus_frame:
@@ -126,11 +155,12 @@ def documents_frame(model, corpus_frame: pd.DataFrame | None = None) -> pd.DataF
             pd.DataFrame(index=range(len(texts))) if corpus_frame is None else (corpus_frame.copy())
         )
         corpus_frame["image"] = image_column(paths)
+    topics, shares, _ = model.topic_mix()
     return documents_block(
         model.doc_ids_, model.documents_, model.topics_, model.assigned_probabilities_,
         model.layout_,
         [i in representative for i in range(len(texts))], texts.duplicated(keep=False).to_numpy(),
-        corpus_frame,
+        corpus_frame, mix=(topics, shares),
     )  # fmt: skip
 
 
@@ -364,6 +394,8 @@ def model_config(model) -> dict:
             "model": _json_param(getattr(model, "hdbscan_model", None)),
             "probabilities": getattr(model, "probability_method_", "assigned"),
         },
+        # documents.parquet's mix_topics / mix_shares: where each document's top topics come from
+        "distribution": {"mix": model.mix_method(), "mix_top": defaults.MIX_TOP},
         "vectorizer": _vectorizer_record(model),
         "representation": {
             "stages": [s.name for s in STAGES if s.name in model.keywords_],

@@ -69,6 +69,21 @@ def documents_table(run: Run | Path, records: list[dict], text: bool = True) -> 
         frame = frame.drop(columns=["text"], errors="ignore")
     labels = {r["topic"]: r["label"] for r in records}
     frame.insert(frame.columns.get_loc("topic") + 1, "topic_label", frame["topic"].map(labels))
+    return _flat_mix(frame)
+
+
+def _flat_mix(frame: pd.DataFrame) -> pd.DataFrame:
+    """The mix's lists as scalar columns: mix_topic_1, mix_share_1, ... (empty past a
+    document's last topic), where the run has a mix."""
+    if not {"mix_topics", "mix_shares"} <= set(frame.columns):
+        return frame
+    topics, shares = frame.pop("mix_topics"), frame.pop("mix_shares")
+    width = max((len(t) for t in topics), default=0)
+    for k in range(width):
+        frame[f"mix_topic_{k + 1}"] = pd.array(
+            [int(t[k]) if len(t) > k else None for t in topics], dtype="Int64"
+        )
+        frame[f"mix_share_{k + 1}"] = [float(v[k]) if len(v) > k else None for v in shares]
     return frame
 
 

@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from labeler import tree as topic_tree
+from labeler.defaults import MIX_SHOWN
 from labeler.errors import LabelerError
 from labeler.figures import _style as figure_style
 from labeler.represent import STAGES as KEYWORD_STAGES
@@ -117,6 +118,7 @@ def environment() -> Environment:
     env.filters["md_quote"] = md_quote
     env.filters["script_json"] = script_json
     env.filters["pct"] = lambda v: f"{100 * float(v):.1f}%"
+    env.filters["share"] = lambda v: f"{100 * float(v):.0f}%"
     env.filters["thousands"] = lambda v: f"{int(v):,}"
     env.filters["cut"] = lambda v, n=DOC_CHARS: v if len(v) <= n else v[: n - 1].rstrip() + "…"
     return env
@@ -148,6 +150,34 @@ def _documents(run: Run, text: bool) -> pd.DataFrame:
     available = set(pq.read_schema(run_dir / DOCUMENTS).names)
     wanted = ["doc_id", "topic", "x", "y", "timestamp", "class"] + (["text"] if text else [])
     return pd.read_parquet(run_dir / DOCUMENTS, columns=[c for c in wanted if c in available])
+
+
+def _mixes(run: Run) -> dict:
+    """The representative documents' mix of topics (documents.parquet's `mix_topics` and
+    `mix_shares`, by doc_id): empty for a run without them (0.1.0's)."""
+    path = run.path / DOCUMENTS
+    available = set(pq.read_schema(path).names)
+    wanted = ["doc_id", "representative", "mix_topics", "mix_shares"]
+    if not set(wanted) <= available:
+        return {}
+    frame = pd.read_parquet(path, columns=wanted, filters=[("representative", "==", True)])
+    return {
+        doc_id: list(zip((int(t) for t in topics), (float(v) for v in shares)))
+        for doc_id, topics, shares in zip(frame["doc_id"], frame["mix_topics"],
+                                          frame["mix_shares"])
+    }  # fmt: skip
+
+
+def _doc_mix(mix: list[tuple[int, float]], own: int, names: dict[int, str]) -> dict | None:
+    """What an example document's mix says beside its own topic: its own share, and the other
+    topics from MIX_SHOWN up ("also 20% 3: Card delivery")."""
+    if not mix:
+        return None
+    also = [{"topic": t, "name": names[t], "share": v}
+            for t, v in mix if t != own and t in names and v >= MIX_SHOWN]  # fmt: skip
+    if not also:
+        return None
+    return {"own": dict(mix).get(own, 0.0), "also": also}
 
 
 def _topic_structure(run: Run, documents: pd.DataFrame, topics: list[dict]) -> dict:
@@ -235,15 +265,23 @@ def _tree(run: Run, documents: pd.DataFrame, topics: list[dict]) -> dict | None:
     }
 
 
-def _prepare_topics(topics: list[dict], stages: list, nearest: dict, options: ReportOptions):
-    """Add what the templates show per topic: colour, display name, examples, search text."""
+def _prepare_topics(topics: list[dict], stages: list, nearest: dict, options: ReportOptions,
+                    mixes: dict | None = None):  # fmt: skip
+    """Add what the templates show per topic: colour, display name, examples (with their mix of
+    topics, where the run keeps one), search text."""
     labels = {t["topic"]: t["label"] for t in topics}
+    names = {t: display_name(t, label) for t, label in labels.items() if t >= 0}
+    mixes = mixes or {}
     for record in topics:
         record["colour"] = charts.colour(record["topic"])
         record["name"] = display_name(record["topic"], record["label"])
         texts = record.get("representative_docs") or []
         ids = record.get("representative_doc_ids") or [None] * len(texts)
-        examples = [{"text": text, "id": doc_id} for text, doc_id in zip(texts, ids)]
+        examples = [
+            {"text": text, "id": doc_id,
+             "mix": _doc_mix(mixes.get(doc_id, []), record["topic"], names)}
+            for text, doc_id in zip(texts, ids)
+        ]  # fmt: skip
         if not options.text:
             examples = []
         elif options.max_docs is not None:
@@ -449,7 +487,7 @@ def report_context(run: Run | Path, options: ReportOptions | None = None) -> dic
     documents = _documents(run, map_text)
     stages = [(key, title) for key, title in STAGES if topics and key in topics[0]]
     structure = _topic_structure(run, documents, topics)
-    _prepare_topics(topics, stages, structure["nearest"], options)
+    _prepare_topics(topics, stages, structure["nearest"], options, _mixes(run))
     # Image exemplars are documents' content: a report without text leaves them out too.
     shown = thumbnails.topic_thumbnails(run) if options.text else {}
     for record in topics:

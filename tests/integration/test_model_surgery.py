@@ -140,7 +140,7 @@ def test_reduce_outliers_moves_outliers_and_leaves_the_model(model, docs, strate
     assert (new[before >= 0] == before[before >= 0]).all()  # only outliers move
     assert set(new[before == -1].tolist()) - {-1} <= set(topics_of(model))
     assert (model.topics_ == before).all() and model.labels_ == labels  # the model is unchanged
-    high = 1.01 if strategy == "probabilities" else 0.99
+    high = 1.01 if strategy in ("probabilities", "distributions") else 0.99
     unmoved = model.reduce_outliers(docs, model.topics_, strategy=strategy, threshold=high)
     assert unmoved == before.tolist()
 

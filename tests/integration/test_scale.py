@@ -69,6 +69,12 @@ def test_large_run_writes_a_complete_run_folder(large_run, banking_rows):
     assert flagged == {d for r in topics for d in r["representative_doc_ids"]}
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "fitted on a seeded sample of 300 documents, the other 300 assigned" in html
+    # Every document's mix of topics, streamed with its batch, over the corpus' topics.
+    assert config["distribution"]["mix"] == "approximate_distribution"
+    ids = {r["topic"] for r in real}
+    assert all(set(m) <= ids and len(m) <= 3 for m in docs["mix_topics"])
+    own = [m[0] == t for m, t in zip(docs["mix_topics"], docs["topic"]) if len(m) and t >= 0]
+    assert len(own) > 400 and np.mean(own) >= 0.6
 
 
 def test_assigned_documents_join_the_topic_of_their_intent(large_run):

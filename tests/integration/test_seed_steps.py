@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 GAPS = {
     "002.7": "the article's own code calls CountVectorizer.get_feature_names (gone from "
     "scikit-learn 1.2; it fails on BERTopic too)",
-    "004.49": "approximate_distribution (issue 23 item 2)",
     "004.72": "visualize_distribution(probs[0]) on a model fitted without "
     "calculate_probabilities (the README's call fails on BERTopic too)",
 }
