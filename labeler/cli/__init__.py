@@ -321,7 +321,7 @@ def _stop_words(language: str, label_language: str | None) -> str | None:
     code = language_code(language)
     if code is None and language.strip().lower() != "multilingual":
         raise LabelerError(
-            f"--language {printable(language[:40])}: give english, multilingual, or a language "
+            f"--language {printable(language[:40])!r}: give english, multilingual, or a language "
             "as an ISO 639-1 code or English name (german, de)"
         )
     label = None
@@ -329,7 +329,7 @@ def _stop_words(language: str, label_language: str | None) -> str | None:
         label = language_code(label_language)
         if label is None:
             raise LabelerError(
-                f"--label-language {printable(label_language[:40])}: give a language as an ISO "
+                f"--label-language {printable(label_language[:40])!r}: give a language as an ISO "
                 "639-1 code or English name, e.g. de, fr, german"
             )
     parts = list(dict.fromkeys(c for c in ("english" if code == "en" else code, label) if c))

@@ -223,15 +223,18 @@ def label_topics(
     chat: ChatModel | None = None,
     cache_dir: Path | None = None,
     tree: bool = False,
+    label_language: str | None = None,
 ) -> LabelStats:
     """Label (or relabel) the topics of a saved run; returns what it cost.
 
     With `tree`, the topic tree's layers above the topics are named afterwards with the same
     model (`labeler.labels.naming`; its cost in `stats.tree`): nodes whose children's names did not
-    change find their answers cached. `settings.label_language` (else the one the run's labels
-    were asked in, config.json's `llm.label_language`): the prompt asks for that language, and an
-    answer that py3langid finds in another is asked about once, then kept, flagged
-    `wrong-language`. Ends with `run.refresh()`; the reports are the caller's."""
+    change find their answers cached. `label_language` (else `settings.label_language`, else the
+    one the run's labels were asked in, config.json's `llm.label_language`): the prompt asks for
+    that language, and an answer that py3langid finds in another is asked about once, then
+    kept, flagged `wrong-language`. Ends with `run.refresh()`; the reports are the caller's."""
+    if label_language is not None:
+        settings = dataclasses.replace(settings, label_language=label_language)
     settings = with_label_language(run, settings)
     prompt = load_prompt(settings.prompt)
     repair = load_prompt("repair")

