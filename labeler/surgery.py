@@ -385,7 +385,10 @@ def plan_outliers(
     ctfidf = None
     if strategy == "c-tf-idf":
         params = params_from_config(run.config())
-        ctfidf = CTFIDF(params["ngram_range"], params.get("min_df"), params.get("stop_words"))
+        ctfidf = CTFIDF(
+            params["ngram_range"], params.get("min_df"), params.get("stop_words"),
+            language=params.get("language", "english"),
+        )  # fmt: skip
     matches = reassign.outlier_matches(
         before, strategy, embeddings=embeddings, texts=docs["text"].astype(str).tolist(),
         ctfidf=ctfidf,

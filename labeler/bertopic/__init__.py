@@ -15,7 +15,7 @@ either class opens as either (`BERTopic.load`, `labeler.load_run`).
 from __future__ import annotations
 
 from labeler import cluster, defaults, guided
-from labeler.embedding.sbert import DEFAULT_MODEL, MULTILINGUAL_MODEL
+from labeler.embedding.sbert import DEFAULT_MODEL
 from labeler.model import TopicMapper, TopicModel
 from labeler.represent.ctfidf import ClassTfidfTransformer, is_english
 
@@ -134,7 +134,11 @@ class BERTopic(TopicModel):
     def embedding_spec(self):
         """BERTopic's `embedding_model=None`: the language's default model."""
         if self.embedding_model is None:
-            return DEFAULT_MODEL if is_english(self.language) else MULTILINGUAL_MODEL
+            if is_english(self.language):
+                return DEFAULT_MODEL
+            from labeler.embedding import multilingual_model
+
+            return multilingual_model()
         return super().embedding_spec()
 
     def _param(self, name: str) -> str:

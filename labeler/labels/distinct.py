@@ -109,8 +109,21 @@ def relevance_check(embed, vectors: dict[int, np.ndarray]):
     return check
 
 
-def distinguish(asker, outcomes, inputs_by_id, repair, stats, embed, rounds: int = 2) -> None:
-    """Re-prompt topics whose labels collide, together and contrastively."""
+def distinguish(
+    asker,
+    outcomes,
+    inputs_by_id,
+    repair,
+    stats,
+    embed,
+    rounds: int = 2,
+    language: str | None = None,
+) -> None:
+    """Re-prompt topics whose labels collide, together and contrastively; `language`: the
+    labels' (ISO 639-1), which the prompt asks for."""
+    from labeler.corpus.languages import language_name
+
+    named = language_name(language) if language else None
     prompt = load_prompt("distinguish")
     llm_outcomes = {o.topic: o for o in outcomes if o.source == "llm"}
     # Collisions can be with topics labelled earlier and not relabelled now.
@@ -145,7 +158,9 @@ def distinguish(asker, outcomes, inputs_by_id, repair, stats, embed, rounds: int
             }
             try:
                 renamed, _, _ = asker.answer(
-                    lambda _tokens, _budget, ctx=topics_ctx: prompt.render(topics=ctx, fence=FENCE),
+                    lambda _tokens, _budget, ctx=topics_ctx: prompt.render(
+                        topics=ctx, fence=FENCE, label_language=named
+                    ),
                     lambda reply, ids=members: parse_distinct(reply, ids),
                     repair, ["labels"], schema,
                 )  # fmt: skip

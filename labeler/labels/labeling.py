@@ -11,6 +11,7 @@ missing. No topic's bad answer stops the run: it falls back to its keyword label
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import threading
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from labeler import vectors
+from labeler.corpus.languages import Detector, corpus_languages, detector, language_name
 from labeler.errors import LabelerError
 from labeler.guided import USER_SOURCES
 from labeler.labels import claims as claim_check
@@ -222,12 +224,19 @@ def label_topics(
     chat: ChatModel | None = None,
     cache_dir: Path | None = None,
     tree: bool = False,
+    label_language: str | None = None,
 ) -> LabelStats:
     """Label (or relabel) the topics of a saved run; returns what it cost.
 
     With `tree`, the topic tree's layers above the topics are named afterwards with the same
     model (`labeler.labels.naming`; its cost in `stats.tree`): nodes whose children's names did not
-    change find their answers cached. Ends with `run.refresh()`; the reports are the caller's."""
+    change find their answers cached. `label_language` (else `settings.label_language`, else the
+    one the run's labels were asked in, config.json's `llm.label_language`): the prompt asks for
+    that language, and an answer that py3langid finds in another is asked about once, then
+    kept, flagged `wrong-language`. Ends with `run.refresh()`; the reports are the caller's."""
+    if label_language is not None:
+        settings = dataclasses.replace(settings, label_language=label_language)
+    settings = with_label_language(run, settings)
     prompt = load_prompt(settings.prompt)
     repair = load_prompt("repair")
     inputs, vectors, corpus = load_topics(run)
@@ -256,6 +265,7 @@ def label_topics(
     # chat model that says so.
     supports = getattr(chat, "supports_prefill", False) if chat is not None else settings.is_local
     prefill = prompt.has_prefill and supports
+    language = settings.label_language
 
     def builder(topic: LabelInput):
         corpus.prepare(topic, prompt)
@@ -264,6 +274,7 @@ def label_topics(
             "groups": topic.groups,
             "neighbours": neighbours_of(topic, inputs, vectors),
             "corpus_description": settings.corpus_description,
+            "label_language": language_name(language) if language else None,
         }
         return lambda doc_tokens, budget: fit_messages(
             prompt, topic.exemplars, budget, prefill=prefill,
@@ -283,19 +294,26 @@ def label_topics(
         told = prompt.instructions(fence=FENCE, corpus_description=settings.corpus_description)
         told += " " + (settings.corpus_description or "")
         told_words = claim_check.Evidence([told]).words
+        others = tuple(corpus_languages(run.config().get("languages")))
+        detect = detector(language, others) if language else None
 
         def parse(reply: str, topic: LabelInput) -> dict:
             answer = parse_label(reply, prompt.fields)
             fits(answer["label"], topic.id)
             injection_check(answer["label"], topic.documents, topic.words)
             answer = check_claims(answer, topic, corpus, told, told_words)
+            if detect is not None:
+                check_language(answer, detect)
             check_coverage(answer, topic, corpus, embed)
             check_narrow(answer, topic, corpus)
             return answer
 
         outcomes = ask_all(asker, selected, builder, parse, prompt, repair, schema, settings)
         if outcomes:
-            distinguish(asker, outcomes, {t.id: t for t in inputs}, repair, stats, embed)
+            distinguish(
+                asker, outcomes, {t.id: t for t in inputs}, repair, stats, embed,
+                language=language,
+            )  # fmt: skip
         stats.topics = len(selected)
         stats.seconds = time.perf_counter() - started
         stats.new_versions = save_outcomes(run, outcomes, prompt, chat, settings)
@@ -307,6 +325,35 @@ def label_topics(
     record_settings(run, settings, chat)
     run.refresh()
     return stats
+
+
+def with_label_language(run: Run, settings: LLMSettings) -> LLMSettings:
+    """`settings` with the label language checked (a code), or the run's recorded one: a
+    relabel without --label-language keeps the language the labels were asked in."""
+    if settings.label_language is None:
+        recorded = (run.config().get("llm") or {}).get("label_language")
+        if recorded:
+            settings = dataclasses.replace(settings, label_language=recorded)
+    if settings.label_language is not None:
+        settings = dataclasses.replace(settings).check()
+    return settings
+
+
+def check_language(answer: dict, detect: Detector) -> None:
+    """An answer in another language than the asked one is asked about again (once: the asker's
+    soft repair), then kept as it is, flagged `wrong-language`."""
+    text = " ".join(p for p in (answer["label"], answer.get("summary")) if p)
+    found = detect.wrong(text)
+    if found is None:
+        return
+    asked = language_name(detect.target)
+    flags = sorted({*answer.get("flags", []), "wrong-language"})
+    raise AnswerError(
+        f"the answer is in {language_name(found)}, not {asked}: write the label"
+        + (" and the summary" if answer.get("summary") else "")
+        + f" in {asked}",
+        fallback={**answer, "flags": flags},
+    )
 
 
 def remembered(embed):

