@@ -492,21 +492,36 @@ def apply(
         marked=marked,
     )  # fmt: skip
     relabel = sorted(t for t in plan.touched if t >= 0)
-    if settings is not None and relabel:
-        from labeler.labels.labeling import label_topics
-
-        try:
-            change.llm = label_topics(run, settings, topics=relabel, chat=chat, cache_dir=cache_dir)
-        except LabelerError as exc:  # the change stands, with keyword labels
-            change.llm_error = str(exc)
-            log.warning("revision %d keeps keyword labels: %s", revision, exc)
-        else:
-            change.relabelled = relabel
-            db.set_revision_calls(revision, change.llm.calls)
-            if named_tree:
-                change.parents = name_changed_parents(run, settings, chat, cache_dir)
+    made_labels = (
+        settings is not None
+        and relabel
+        and label_revision(run, revision, relabel, change, settings, chat, cache_dir, named_tree)
+    )
+    if made_labels:
+        change.relabelled = relabel
     run.refresh()
     return change
+
+
+def label_revision(
+    run: Run, revision: int, topics: list[int], result, settings, chat, cache_dir, named_tree: bool
+) -> bool:
+    """The LLM labels of a revision's touched `topics`, then (where the tree had names) its
+    changed parents' names; the outcome goes into `result` (`llm`, `llm_error`, `parents`). A
+    failure leaves the revision standing with keyword labels. Surgery and `labeler update`
+    share it. Returns whether the labels were made."""
+    from labeler.labels.labeling import label_topics
+
+    try:
+        result.llm = label_topics(run, settings, topics=topics, chat=chat, cache_dir=cache_dir)
+    except LabelerError as exc:  # the change stands, with keyword labels
+        result.llm_error = str(exc)
+        log.warning("revision %d keeps keyword labels: %s", revision, exc)
+        return False
+    run.db.set_revision_calls(revision, result.llm.calls)
+    if named_tree:
+        result.parents = name_changed_parents(run, settings, chat, cache_dir)
+    return True
 
 
 def tree_named(run: Run) -> bool:

@@ -43,7 +43,7 @@ from labeler.run.layout import EMBEDDINGS
 from labeler.run.records import params_from_config, query_model
 from labeler.surgery import (
     OUTLIER,
-    name_changed_parents,
+    label_revision,
     next_topic_id,
     replan,
     tree_named,
@@ -453,19 +453,11 @@ def _apply(run, documents, old_embeddings, new: _New, settings, chat, who, cache
     )  # fmt: skip
     ask = sorted({*new_ids, *changed})
     if settings is not None and ask:
-        from labeler.labels.labeling import PROTECTED, label_topics
+        from labeler.labels.labeling import PROTECTED
 
-        try:
-            update.llm = label_topics(run, settings, topics=ask, chat=chat, cache_dir=cache_dir)
-        except LabelerError as exc:  # the update stands, with keyword labels
-            update.llm_error = str(exc)
-            log.warning("revision %d keeps keyword labels: %s", revision, exc)
-        else:
+        if label_revision(run, revision, ask, update, settings, chat, cache_dir, named_tree):
             kept = {*PROTECTED, "not_a_topic"}  # label_topics leaves their labels as they are
             update.relabelled = [t for t in ask if db.status_names().get(t) not in kept]
-            db.set_revision_calls(revision, update.llm.calls)
-            if named_tree:
-                update.parents = name_changed_parents(run, settings, chat, cache_dir)
     elif settings is not None:
         db.set_revision_calls(revision, 0)
     run.refresh()
