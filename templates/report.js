@@ -49,7 +49,8 @@
   function realTopics() { return R.topics.filter(function (t) { return !t.outlier; }); }
   function scrollTo(id) {
     var node = document.getElementById(id);
-    if (node) node.scrollIntoView({ behavior: "smooth", block: "start" });
+    var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    if (node) node.scrollIntoView({ behavior: still ? "auto" : "smooth", block: "start" });
   }
 
   /* ---------------------------------------------------------------- map

@@ -16,6 +16,16 @@ CELL = """([div, row, col]) => { const gd = document.getElementById(div), f = gd
           box.y + f._size.t + f.yaxis.l2p(f.yaxis.d2l(t.y[row]))]; }"""
 
 
+def settle(page) -> None:
+    """Wait until the page stops scrolling (a smooth scroll runs for a few hundred ms)."""
+    page.wait_for_function(
+        """() => new Promise(done => { let last = -1, same = 0;
+             const tick = () => { same = scrollY === last ? same + 1 : 0; last = scrollY;
+                                  same > 5 ? done(true) : requestAnimationFrame(tick); };
+             tick(); })"""
+    )
+
+
 def open_offline(browser, path: Path):
     """A saved figure opened from disk: every request but the file itself aborted."""
     page = browser.new_page(viewport={"width": 1300, "height": 900})
@@ -65,6 +75,7 @@ def test_report_figures_hover_and_open_their_topic(reuters_run, chromium_browser
         ("similarity-plot", "similarity", "similarity"),
         ("class-plot", "per-class", "classes"),
     ):
+        settle(page)  # the last click's smooth scroll to its topic must not move this cell
         page.evaluate(
             f"document.getElementById('{section}').scrollIntoView({{block: 'center', "
             "behavior: 'instant'})"
