@@ -22,10 +22,12 @@ def dendrogram(
     ids: list[int],
     linkage_function: Callable | None = None,
     distance_function: Callable | None = None,
+    method: str = "average",
 ) -> dict | None:
-    """Average-linkage (cosine) tree over topic vectors, as dendrogram line coordinates: `x`
-    (distance) and `y` (leaf position, 5, 15, ...) with None between links, `leaves` (topic
-    ids, top to bottom), `ticks` (their positions) and `merges` (per link: its position,
+    """Average-linkage (cosine) tree over topic vectors (`method="ward"`: Ward on the unit
+    vectors, the topic tree's linkage; its heights are Ward's merge costs), as dendrogram
+    line coordinates: `x` (distance) and `y` (leaf position, 5, 15, ...) with None between
+    links, `leaves` (topic ids, top to bottom), `ticks` (their positions) and `merges` (per link: its position,
     distance and the topics it joins). None for fewer than 3 topics.
 
     `distance_function(vectors)` → a square distance matrix and `linkage_function(matrix)` →
@@ -37,7 +39,10 @@ def dendrogram(
     from scipy.spatial.distance import squareform
 
     vectors = np.asarray(vectors, dtype=np.float64)
-    if linkage_function is None and distance_function is None:
+    if method == "ward" and linkage_function is None and distance_function is None:
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        tree = linkage(vectors / np.where(norms > 0, norms, 1.0), method="ward")
+    elif linkage_function is None and distance_function is None:
         tree = linkage(vectors, method="average", metric="cosine")
     else:
         if distance_function is None:
@@ -78,6 +83,7 @@ def hierarchy_figure(
     sizes: dict[int, int],
     orientation: str = "left",
     merges: dict[tuple, str] | None = None,
+    distance_title: str = "cosine distance",
 ):
     """The dendrogram: grey links, a dot per topic (`customdata`: its id, hover: its name and
     size) and the names along the axis. `merges` (leaf set → name) adds a dot per link that
@@ -121,11 +127,12 @@ def hierarchy_figure(
                 showlegend=False, name="merges",
             )
         )  # fmt: skip
-    distance = {"title": {"text": "cosine distance"}, "zeroline": False, "gridcolor": style.GRID}
+    distance = {"title": {"text": distance_title}, "zeroline": False, "gridcolor": style.GRID}
     ticktext = [style.esc(style.short(names[t], 40)) for t in leaves]
     topics = {
         "tickvals": tree["ticks"], "ticktext": ticktext, "showgrid": False, "zeroline": False,
         "range": [0, 10 * len(leaves)], "tickfont": {"size": 11},
+        "title": {"text": "topic", "standoff": 6},
     }  # fmt: skip
     n = len(leaves)
     if left:
