@@ -27,8 +27,8 @@ def dendrogram(
     """Average-linkage (cosine) tree over topic vectors (`method="ward"`: Ward on the unit
     vectors, the topic tree's linkage; its heights are Ward's merge costs), as dendrogram
     line coordinates: `x` (distance) and `y` (leaf position, 5, 15, ...) with None between
-    links, `leaves` (topic ids, top to bottom), `ticks` (their positions) and `merges` (per link: its position,
-    distance and the topics it joins). None for fewer than 3 topics.
+    links, `leaves` (topic ids, top to bottom), `ticks` (their positions) and `merges`
+    (per link: its position, distance and the topics it joins). None for fewer than 3 topics.
 
     `distance_function(vectors)` → a square distance matrix and `linkage_function(matrix)` →
     a SciPy linkage replace the defaults, as BERTopic's options do."""
