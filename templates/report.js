@@ -117,7 +117,7 @@
     if (line || !lines.length) lines.push(line);
     if (lines.length > NAME_LINES) {
       lines = lines.slice(0, NAME_LINES);
-      lines[NAME_LINES - 1] = short(lines[NAME_LINES - 1], NAME_CHARS - 1) + "…";
+      lines[NAME_LINES - 1] = lines[NAME_LINES - 1].slice(0, NAME_CHARS - 1) + "…";
     }
     return lines;
   }

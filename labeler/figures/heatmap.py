@@ -41,7 +41,8 @@ def similarity_figure(
         hovertemplate="%{y}<br>%{x}<br>similarity %{z:.2f}<extra></extra>",
     )  # fmt: skip
     axis = {"tickvals": labels, "ticktext": ticks, "tickfont": {"size": 10}, "type": "category",
-            "title": {"text": "topic", "standoff": 4}, "automargin": True}  # fmt: skip
+            "title": {"text": "topic", "standoff": 4}, "automargin": True,
+            "constrain": "domain"}  # fmt: skip
     margin = {"l": 210, "r": 20, "t": 10, "b": 190}
     extra = {}
     if cell is not None:

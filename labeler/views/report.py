@@ -312,6 +312,7 @@ def _prepare_topics(topics: list[dict], stages: list, nearest: dict, options: Re
 
 
 TIME_SHOWN = 10  # topics over time: the largest topics drawn, the others in the legend
+INTERTOPIC_HEIGHT = 620
 SIMILARITY_CELL = (14, 44)  # the similarity heatmap's square cells, in pixels (fewer, larger)
 
 
@@ -351,6 +352,7 @@ def _figures(charts_data: dict, topics: list[dict]) -> dict:
         ids = found["topics"]
         words = {t["topic"]: [w for w, _ in t.get("keywords", [])[:5]] for t in topics}
         figure = intertopic_figure(ids, np.asarray(found["xy"]), names, sizes, colours, words)
+        figure.update_layout(height=INTERTOPIC_HEIGHT)
         out["topics"] = spec(figure, "Intertopic distance")
     time = charts_data["time"]
     if time:

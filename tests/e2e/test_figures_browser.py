@@ -70,7 +70,7 @@ def test_report_figures_hover_and_open_their_topic(reuters_run, chromium_browser
     v = visit(chromium_browser, reuters_run / "report.html")
     page = v.page
     figures = page.evaluate("REPORT.figures")
-    assert set(figures) == {"similarity", "hierarchy", "time", "classes"}
+    assert set(figures) == {"similarity", "hierarchy", "topics", "time", "classes"}
     for div, section, name in (
         ("similarity-plot", "similarity", "similarity"),
         ("class-plot", "per-class", "classes"),

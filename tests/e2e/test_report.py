@@ -95,7 +95,12 @@ def dots(page, trace: str) -> int:
     return page.locator(f"#map-plot .trace{trace} .point").count()
 
 
-MAP_NAMES = "[...document.querySelectorAll('#map-plot .tracenames text')].map(t => t.textContent)"
+# The names drawn on the map, each put back together from its lines (a name wraps at spaces,
+# which the lines drop, and after "_", "-" or "/", which they keep).
+MAP_NAMES = """[...document.querySelectorAll('#map-plot .tracenames text')].map(t => {
+  const lines = [...t.querySelectorAll('tspan.line')].map(s => s.textContent);
+  return lines.length ? lines.reduce((a, l) => a + (/[_\\/-]$/.test(a) ? '' : ' ') + l)
+                      : t.textContent; })"""
 
 
 # ------------------------------------------------------------------------------------ helpers
