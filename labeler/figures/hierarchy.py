@@ -1,4 +1,6 @@
-"""`visualize_hierarchy`: the topics as a dendrogram (average linkage on cosine distance).
+"""`visualize_hierarchy`: the topics as a dendrogram (Ward linkage on the unit topic centres, the
+topic tree's linkage, so the dendrogram and the tree's layers are one hierarchy; BERTopic's
+default linkage is Ward too).
 
 `dendrogram` computes the tree's lines once; `hierarchy_figure` draws them. report.html's
 "Topic hierarchy" is `hierarchy_figure` over the run's topic centres, so the figure and the
@@ -163,8 +165,9 @@ def visualize_hierarchy(
     distance_function: Callable | None = None,
     color_threshold: float = 1,
 ):
-    """The topics' dendrogram, as report.html's "Topic hierarchy": average linkage on the
-    cosine distance between topic centres (topics that join further left are closer).
+    """The topics' dendrogram, as report.html's topic tree draws it: Ward linkage on the unit
+    topic centres (the tree's own), its merge heights along the axis (topics that join further
+    left are closer).
 
     topics, top_n_topics : which topics (default: all).
     use_ctfidf : link the topics' c-TF-IDF rows instead of their centres (BERTopic's default;
@@ -183,8 +186,9 @@ def visualize_hierarchy(
     ids = common.select(model, topics, top_n_topics)
     if len(ids) < 3:
         raise LabelerError(f"a hierarchy needs at least 3 topics; this one would have {len(ids)}")
+    own = linkage_function is None and distance_function is None
     tree = dendrogram(common.vectors(model, ids, use_ctfidf), ids, linkage_function,
-                      distance_function)  # fmt: skip
+                      distance_function, method="ward" if own else "average")  # fmt: skip
     names = common.names(model, ids, custom_labels)
     merges = None
     if hierarchical_topics is not None:
@@ -193,7 +197,13 @@ def visualize_hierarchy(
         if isinstance(frame, pd.DataFrame) and {"Topics", "Parent_Name"} <= set(frame.columns):
             merges = {tuple(sorted(r.Topics)): str(r.Parent_Name) for r in frame.itertuples()}
     fig = hierarchy_figure(
-        tree, names, {t: style.colour(t) for t in ids}, model.topic_sizes_, orientation, merges
+        tree,
+        names,
+        {t: style.colour(t) for t in ids},
+        model.topic_sizes_,
+        orientation,
+        merges,
+        distance_title="Ward merge height" if own else "distance",
     )
     left = orientation == "left"
     return style.finish(fig, title, width if left else None, None if left else height)
