@@ -179,7 +179,14 @@ def test_legend_search_view_and_layer_switch(dense_run, chromium_browser):
     page.select_option("#map-layer", "1")
     page.wait_for_function("document.querySelector('#map-plot').dataset.layer === '1'")
     assert page.evaluate(MAP_NAMES) != before
-    assert page.locator("#map-legend .legend-item").count() < len(topics)
+    groups = page.locator("#map-legend .legend-item")
+    assert groups.count() < len(topics)
+    groups.first.click()  # a group: its documents highlighted, its topics listed beside the map
+    node = data["tree"]["nodes"][groups.first.get_attribute("data-key")]
+    assert page.locator("#map-plot .tracechosen .point").count() == node["size"]
+    assert page.inner_text("#map-panel h3").strip() == node["name"]
+    assert page.locator("#map-panel li").count() == len(node["children"])
+    groups.first.click()
     page.select_option("#map-layer", "0")
     page.wait_for_function("document.querySelector('#map-plot').dataset.layer === '0'")
     assert sorted(page.evaluate(MAP_NAMES)) == sorted(before)
