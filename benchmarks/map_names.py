@@ -7,7 +7,8 @@ driven by Playwright (as the e2e tests): the topic names drawn on the map, the p
 whose boxes overlap on screen, the names that reach outside the plot area, the console warnings
 and errors while the page opens and the map switches to the tree's layer 1 and back, and the
 same counts after zooming in to the middle quarter of the view (datamapplot-style maps show
-more names as one zooms). `--shots DIR` saves a screenshot of the map per report and viewport. Prints a markdown table.
+more names as one zooms). `--shots DIR` saves a screenshot of the map per report and
+viewport. Prints a markdown table.
 """
 
 from __future__ import annotations
