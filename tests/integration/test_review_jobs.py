@@ -231,3 +231,32 @@ def test_the_outliers_form_speaks_in_percent_and_names_no_flag(run):
         too_high = {"max_share": round(share / 100 + 0.01, 3)}
         refused = server.call("POST", "/api/outliers", too_high, auth=True).json["error"]
         assert refused.startswith("at most") and "already has" in refused
+
+
+def test_previews_jobs_and_undo_work_on_the_0_1_0_run(tmp_path):
+    """The 0.1.0 fixture (no mix columns, an old schema upgraded on open): split preview, the
+    split as a job, its undo, and a decision's undo."""
+    fixture = Path(__file__).resolve().parents[1] / "data" / "run-0.1.0"
+    run = Path(shutil.copytree(fixture, tmp_path / "run"))
+    before = sizes(run)
+    largest = max(before, key=before.get)
+    with ThreadServer(run, embed=lambda texts: None) as server:
+        reply = server.call("POST", f"/api/topics/{largest}/split-preview", {}, auth=True)
+        job = wait_job(server, reply.json["job"])
+        assert job["state"] == "done", job
+        k = job["result"]["best"]
+        reply = server.call("POST", f"/api/topics/{largest}/review?async=1",
+                            {"action": "split", "parts": k}, auth=True)  # fmt: skip
+        job = wait_job(server, reply.json["job"])
+        assert job["state"] == "done", job
+        assert len(sizes(run)) == len(before) + k - 1
+        assert server.call("POST", "/api/undo", job["result"]["undo"], auth=True).status == 200
+        assert sizes(run) == before
+        other = next(t for t in sorted(before) if t != largest)
+        merge = server.call("GET", f"/api/topics/{largest}/merge-preview?other={other}").json
+        assert merge["merged"]["size"] == before[largest] + before[other]
+        was = RunDB(run).statuses().get(other)
+        accepted = server.review(other, action="accept").json
+        assert RunDB(run).status_names()[other] == "accepted"
+        assert server.call("POST", "/api/undo", accepted["undo"], auth=True).status == 200
+    assert RunDB(run).statuses().get(other) == was  # the 0.1.0 review as it was, to the second
