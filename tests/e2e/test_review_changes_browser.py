@@ -158,13 +158,48 @@ def test_a_merge_is_previewed_shows_progress_at_once_and_can_be_undone(run, chro
     assert sizes(run) == before
 
 
+def test_cancel_stops_a_change_and_leaves_the_topics_as_they_were(run, chromium_browser):
+    chat = GatedChat()
+    before = sizes(run)
+    keep, drop = sorted(before)[:2]
+    with ThreadServer(run, settings=FAKE, chat=chat) as server:
+        tab = Tab(chromium_browser, server.base)
+        tab.goto(f"/topics/{keep}")
+        tab.page.select_option("#merge-other", str(drop))
+        tab.page.click("#merge-button")
+        tab.page.locator("#preview-go").wait_for(state="visible")
+        chat.gate.clear()
+        tab.page.click("#preview-go")
+        tab.page.wait_for_function(
+            "() => document.getElementById('job-step').textContent.includes('labelling')"
+        )
+        tab.page.click("#job-cancel")
+        tab.page.wait_for_function(
+            "() => document.getElementById('job-step').textContent.includes('cancelling')"
+        )
+        chat.gate.set()
+        tab.page.wait_for_selector("#message.ok")
+        assert "nothing was changed" in tab.text("#message")
+        assert tab.page.locator("#job").is_hidden()
+        assert not tab.page.locator("#accept").is_disabled()  # the page is usable again
+        tab.close()
+    assert sizes(run) == before
+
+
 def test_a_split_preview_lets_the_reviewer_choose_the_parts(run, chromium_browser):
     counts = sizes(run)
     largest = max(counts, key=counts.get)
     with ThreadServer(run) as server:
         tab = Tab(chromium_browser, server.base)
         tab.goto(f"/topics/{largest}")
+        clicked = time.monotonic()
         tab.page.keyboard.press("s")
+        tab.page.wait_for_function(
+            "() => document.getElementById('job-step').textContent.startsWith('Step')"
+        )
+        first_update = time.monotonic() - clicked
+        print(f"\nseconds from the split click to the first progress update: {first_update:.2f}")
+        assert first_update < 3, first_update
         tab.page.locator("#split-parts").wait_for(state="visible", timeout=120_000)
         options = tab.page.locator("#split-parts option").evaluate_all("os => os.map(o => o.value)")
         assert "2" in options and "3" in options
