@@ -314,6 +314,8 @@ class Reviewer:
         # the live revisions then). Decisions made since this server started.
         self._undo: dict[int, tuple[int, int | None, dict | None, int]] = {}
         self._previews: dict[int, SplitPreview] = {}
+        self._name_ids = itertools.count(1)
+        self._name_undo: dict[int, tuple[int, str, int | None, int]] = {}
 
     # ------------------------------------------------------------------ one at a time
     def _refuse_if_busy(self) -> None:
@@ -419,13 +421,30 @@ class Reviewer:
             if decision.action == "edit":
                 label = decision.label or label
                 summary = decision.summary if decision.summary_given else summary
-            self.db.add_node_label_version(
+            version = self.db.add_node_label_version(
                 node["key"], node["layer"], label, summary=summary or None, source="review",
                 model=self.reviewer, params={"note": decision.note} if decision.note else None,
             )  # fmt: skip
+            token = next(self._name_ids)
+            self._name_undo[token] = (node_id, node["key"], current.get("version"), version)
             self.run.refresh()
             self.on_change()
-            return {"id": node_id, "label": label, "summary": summary or None, "source": "review"}
+            return {"id": node_id, "label": label, "summary": summary or None, "source": "review",
+                    "undo": {"name": token}}  # fmt: skip
+
+    def _undo_name(self, token: int) -> dict:
+        kept = self._name_undo.get(token)
+        if kept is None:
+            raise ReviewError(404, f"name decision {token} cannot be undone here: only those "
+                              "made since this review server started can")  # fmt: skip
+        node_id, key, before, made = kept
+        if (self.db.current_node_labels().get(key) or {}).get("version") != made:
+            raise ReviewError(409, f"the name of group {node_id} changed since: it cannot be "
+                              "undone any more")  # fmt: skip
+        self.db.set_current_node_version(key, before)
+        del self._name_undo[token]
+        label = (self.db.current_node_labels().get(key) or {}).get("label")
+        return {"node": node_id, "label": label}
 
     def topics(self) -> set[int]:
         return {int(r["topic"]) for r in self.run.topics() if int(r["topic"]) >= 0}
@@ -459,7 +478,9 @@ class Reviewer:
         self.on_change()
         return row
 
-    def undo(self, review: int | None = None, revision: int | None = None) -> dict:
+    def undo(
+        self, review: int | None = None, revision: int | None = None, name: int | None = None
+    ) -> dict:
         """Take back one decision (`review`: its reviews row id; the topic's label and status as
         they were, an `undo` row in the log) or one change (`revision`: `surgery.undo_revision`,
         only the last one, and only while no decision followed it). Returns what was undone."""
@@ -484,6 +505,9 @@ class Reviewer:
                 self._previews.clear()
                 self.run.refresh()
                 undone = {"revision": row["id"], "summary": row["summary"]}
+            elif name is not None:
+                undone = self._undo_name(int(name))
+                self.run.refresh()
             else:
                 undone = self._undo_review(int(review))
                 self.run.refresh()

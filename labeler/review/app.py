@@ -464,11 +464,12 @@ async def api_job_cancel(request: Request) -> Response:
 
 
 async def api_undo(request: Request) -> Response:
-    """Take back a decision (`{"review": id}`) or a change of the topics (`{"revision": id}`)."""
+    """Take back a decision (`{"review": id}`), a group's name (`{"name": id}`) or a change of
+    the topics (`{"revision": id}`): the `undo` their answers carry."""
     review = _review(request)
     data = await read_body(request, default={})
-    if not isinstance(data, dict) or len(data) != 1 or set(data) - {"review", "revision"}:
-        raise BadRequest(400, 'send {"review": <id>} or {"revision": <id>}')
+    if not isinstance(data, dict) or len(data) != 1 or set(data) - {"review", "revision", "name"}:
+        raise BadRequest(400, 'send {"review": <id>}, {"name": <id>} or {"revision": <id>}')
     ((key, value),) = data.items()
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRequest(400, f"'{key}' is the id of a decision or change: a whole number")

@@ -118,9 +118,9 @@
     try {
       const answer = await post("/api/undo", notice.undo);
       const done = answer.undone || {};
-      const text = done.revision !== undefined
-        ? `Undone: ${done.summary}.`
-        : `Undone: the ${done.action} of topic ${done.topic} (label “${done.label}”).`;
+      let text = `Undone: the ${done.action} of topic ${done.topic} (label “${done.label}”).`;
+      if (done.revision !== undefined) text = `Undone: ${done.summary}.`;
+      if (done.node !== undefined) text = `Undone: group ${done.node} is named “${done.label}” again.`;
       remember(text, null);
       if (done.topic !== undefined) {
         window.location.assign(withFilter(`/topics/${done.topic}`, null));
@@ -490,7 +490,7 @@
         return;
       }
       const words = action === "edit" ? "Saved the name" : "Accepted the name";
-      remember(`${words} of group ${form.dataset.node}: “${answer.node.label}”.`, null);
+      remember(`${words} of group ${form.dataset.node}: “${answer.node.label}”.`, answer.node.undo);
       if (window.location.hash !== `#node-${form.dataset.node}`) {
         window.history.replaceState(null, "", `/tree#node-${form.dataset.node}`);
       }

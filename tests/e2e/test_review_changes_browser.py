@@ -275,4 +275,10 @@ def test_the_tree_page_shows_a_saved_name_at_once(run, chromium_browser):
         with tab.page.expect_navigation():
             node.locator("button[value=edit]").click()
         assert tab.text(f"#node-{node_id} h3").startswith("Card Trouble")
+        with tab.page.expect_navigation():
+            tab.page.click("#notice-undo")  # the name as it was before this edit
+        assert tab.text(f"#node-{node_id} h3").startswith("Card Problems")
+        assert (
+            tab.text("#notice-text") == f"Undone: group {node_id} is named “Card Problems” again."
+        )
         tab.close()
