@@ -260,3 +260,31 @@ def test_previews_jobs_and_undo_work_on_the_0_1_0_run(tmp_path):
         assert RunDB(run).status_names()[other] == "accepted"
         assert server.call("POST", "/api/undo", accepted["undo"], auth=True).status == 200
     assert RunDB(run).statuses().get(other) == was  # the 0.1.0 review as it was, to the second
+
+
+class CopyingChat(FakeChat):
+    """The fake model, except that it names every topic `name` (and insists when asked again)."""
+
+    def __init__(self, name: str):
+        super().__init__(identity="copying-chat")
+        self.name = name
+
+    def chat(self, messages, **options):
+        from labeler.llm.client import ChatResult
+
+        summary = "Customers asking about their cards and what to do about them."
+        return ChatResult(json.dumps({"label": self.name, "summary": summary}), 40, 12)
+
+
+def test_a_merged_topic_never_shows_a_copy_of_another_topics_label(run):
+    ids = sorted(sizes(run))
+    keep, drop, bystander = ids[0], ids[1], ids[2]
+    RunDB(run).add_label_version(bystander, "Card Questions", summary="s", source="llm")
+    taken = "card questions"  # asked to name the merged topic, the model copies it
+    with ThreadServer(run, settings=FAKE, chat=CopyingChat(taken)) as server:
+        assert server.review(keep, action="merge", other=drop).status == 200
+    current = RunDB(run).current_label(keep)
+    assert normalise(current["label"]) != normalise(taken)
+    # the label step's own checks or the review app's copied-label guard: keyword label, flagged
+    assert current["source"] == "keywords" and json.loads(current["flags"])
+    assert RunDB(run).current_label(bystander)["label"] == "Card Questions"  # keeps its own
