@@ -282,3 +282,29 @@ def test_the_tree_page_shows_a_saved_name_at_once(run, chromium_browser):
             tab.text("#notice-text") == f"Undone: group {node_id} is named “Card Problems” again."
         )
         tab.close()
+
+
+def test_the_outliers_form_offers_a_share_below_the_runs_own(run, chromium_browser):
+    records = json.loads((run / "topics.json").read_text())
+    outliers = next(t["size"] for t in records if t["topic"] == -1)
+    share = 100 * outliers / sum(t["size"] for t in records)
+    with ThreadServer(run) as server:
+        tab = Tab(chromium_browser, server.base)
+        tab.goto("/")
+        form = tab.text("#outliers")
+        assert "until there are at most" in form and "% outliers" in form and "--" not in form
+        value = float(tab.page.input_value("#outlier-share"))
+        assert 0 <= value < share
+        tab.page.fill("#outlier-share", str(round(share + 1)))  # above the run's own share
+        valid = "document.getElementById('outlier-share').checkValidity()"
+        assert tab.page.evaluate(valid) is False  # the form refuses it before sending
+        tab.page.fill("#outlier-share", str(value))
+        assert tab.page.evaluate(valid) is True
+        with tab.page.expect_navigation(timeout=120_000):
+            tab.page.click("#outliers-button")
+        assert tab.text("#notice-text").startswith("Reassigned ")
+        assert tab.page.locator("#notice-undo").is_visible()
+        tab.close()
+    after = json.loads((run / "topics.json").read_text())
+    left = next((t["size"] for t in after if t["topic"] == -1), 0)
+    assert left <= value / 100 * sum(t["size"] for t in after) + 1e-9
