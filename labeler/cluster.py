@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -336,28 +337,40 @@ SPLIT_SILHOUETTE = 0.06
 MAX_SUBGROUPS = 8
 
 
-def subgroups(
+def subgroup_partitions(
     embeddings: np.ndarray, min_size: int, seed: int = 42, max_k: int = MAX_SUBGROUPS
-) -> tuple[float, np.ndarray]:
-    """The topic's best k-means partition (k = 2..max_k, every part at least `min_size` docs)
-    in its own embedding space, and that partition's mean cosine silhouette (-1 when none)."""
+) -> Iterator[tuple[int, int, float | None, np.ndarray | None]]:
+    """The topic's k-means partitions, k = 2..max_k, one at a time (a caller shows progress and
+    may stop between them): yields (k, how many k there are, the mean cosine silhouette, the
+    parts), with None for both when a part has under `min_size` documents."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
     unit = vectors.unit(embeddings)
     n = len(unit)
-    best = (-1.0, np.zeros(n, dtype=np.int64))
-    for k in range(2, min(max_k, n // max(2, min_size)) + 1):
+    ks = list(range(2, min(max_k, n // max(2, min_size)) + 1))
+    for k in ks:
         parts = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(unit)
         if np.bincount(parts).min() < min_size:
+            yield k, len(ks), None, None
             continue
         score = float(
             silhouette_score(
                 unit, parts, metric="cosine", sample_size=min(n, 2000), random_state=seed
             )
         )
-        if score > best[0]:
-            best = (score, parts.astype(np.int64))
+        yield k, len(ks), score, parts.astype(np.int64)
+
+
+def subgroups(
+    embeddings: np.ndarray, min_size: int, seed: int = 42, max_k: int = MAX_SUBGROUPS
+) -> tuple[float, np.ndarray]:
+    """The topic's best k-means partition (k = 2..max_k, every part at least `min_size` docs)
+    in its own embedding space, and that partition's mean cosine silhouette (-1 when none)."""
+    best = (-1.0, np.zeros(len(embeddings), dtype=np.int64))
+    for _, _, score, parts in subgroup_partitions(embeddings, min_size, seed, max_k):
+        if score is not None and score > best[0]:
+            best = (score, parts)
     return best
 
 

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from labeler import reassign
-from labeler.cluster import default_min_cluster_size, subgroups
+from labeler.cluster import default_min_cluster_size, subgroup_partitions, subgroups
 from labeler.errors import LabelerError
 from labeler.guided import ZERO_SHOT_SOURCE
 from labeler.represent import CTFIDF, DESCRIBE_PARAMS, STAGES, describe_topics
@@ -274,10 +274,9 @@ def next_topic_id(run: Run, topics: np.ndarray) -> int:
     return max([*history, *(int(t) for t in np.unique(topics)), -1]) + 1
 
 
-def plan_split(run: Run, topic: int, embed: Embed | None = None) -> Plan:
-    """Split a topic along its sub-groups (`cluster.subgroups`: the best k-means partition,
-    k = 2..8, each part at least the run's minimum topic size or half the topic); the largest
-    part keeps the id, the others get new ids after the highest one."""
+def _split_setup(run: Run, topic: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int, dict]:
+    """What a split of `topic` works from: the documents, their topics, the topic's rows, the
+    smallest part allowed (the run's minimum topic size or half the topic) and the params."""
     docs, before = _state(run)
     _check(run, before, topic)
     members = np.flatnonzero(before == int(topic))
@@ -286,14 +285,55 @@ def plan_split(run: Run, topic: int, embed: Embed | None = None) -> Plan:
     min_size = max(2, min(int(smallest), len(members) // 2))
     if len(members) < 2 * min_size or len(members) < 4:
         raise LabelerError(f"topic {topic} has {len(members)} documents: too few to split")
+    return docs, before, members, min_size, params
+
+
+def split_partitions(run: Run, topic: int) -> Iterator[tuple[int, int, float | None, np.ndarray]]:
+    """Every partition `plan_split` chooses from, one at a time (a preview shows them and lets a
+    person choose how many parts): (k, how many k there are, silhouette or None when a part
+    would be too small, the part of each of the topic's documents, in document order)."""
+    _, _, members, min_size, params = _split_setup(run, topic)
+    embeddings = np.asarray(run.embeddings()[members], dtype=np.float32)
+    yield from subgroup_partitions(embeddings, min_size, int(params.get("seed") or 42))
+
+
+def split_members(run: Run, topic: int) -> np.ndarray:
+    """The rows of documents.parquet that a split of `topic` divides (the order of a partition)."""
+    return _split_setup(run, topic)[2]
+
+
+def plan_split(
+    run: Run,
+    topic: int,
+    embed: Embed | None = None,
+    *,
+    parts: np.ndarray | None = None,
+    silhouette: float | None = None,
+) -> Plan:
+    """Split a topic along its sub-groups (`cluster.subgroups`: the best k-means partition,
+    k = 2..8, each part at least the run's minimum topic size or half the topic); the largest
+    part keeps the id, the others get new ids after the highest one. `parts`: a partition chosen
+    from `split_partitions` instead (one part number per document of the topic), with its
+    `silhouette`."""
+    docs, before, members, min_size, params = _split_setup(run, topic)
     embeddings = run.embeddings()
-    score, parts = subgroups(
-        np.asarray(embeddings[members], dtype=np.float32), min_size, int(params.get("seed") or 42)
-    )
-    if score < -0.5 or parts.max() < 1:
-        raise LabelerError(
-            f"topic {topic} has no two sub-groups of at least {min_size} documents: not split"
-        )
+    if parts is None:
+        score, parts = subgroups(
+            np.asarray(embeddings[members], dtype=np.float32), min_size,
+            int(params.get("seed") or 42),
+        )  # fmt: skip
+        if score < -0.5 or parts.max() < 1:
+            raise LabelerError(
+                f"topic {topic} has no two sub-groups of at least {min_size} documents: not split"
+            )
+    else:
+        parts = np.asarray(parts, dtype=np.int64)
+        if len(parts) != len(members) or parts.min() < 0 or len(np.unique(parts)) < 2:
+            raise LabelerError(
+                f"the chosen parts do not match topic {topic}'s {len(members)} documents"
+            )
+        parts = np.unique(parts, return_inverse=True)[1].astype(np.int64)
+        score = float(silhouette) if silhouette is not None else float("nan")
     sizes = np.bincount(parts)
     order = np.argsort(-sizes, kind="stable")
     after = before.copy()
@@ -303,11 +343,12 @@ def plan_split(run: Run, topic: int, embed: Embed | None = None) -> Plan:
         after[members[parts == part]] = new_id
         new_ids.append(new_id)
         new_id += 1
-    summary = (
-        f"split {topic} into {len(order)} parts ({topic}, {', '.join(map(str, new_ids))}; "
-        f"silhouette {score:.2f})"
+    scored = math.isfinite(score)
+    summary = f"split {topic} into {len(order)} parts ({topic}, {', '.join(map(str, new_ids))}" + (
+        f"; silhouette {score:.2f})" if scored else ")"
     )
-    args = {"topic": int(topic), "parts": len(order), "silhouette": round(float(score), 4)}
+    args = {"topic": int(topic), "parts": len(order),
+            "silhouette": round(float(score), 4) if scored else None}  # fmt: skip
     return _plan(run, "split", args, summary, docs, before, after, embed, embeddings)
 
 

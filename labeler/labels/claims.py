@@ -221,32 +221,69 @@ _LEAD = re.compile(rf"(?:,\s*)?\b{_PREPOSITIONS}\s+(?:the\s+|a\s+|an\s+)?$", re.
 _TAIL = re.compile(r"^(?:['’]s\b)?")
 
 
-def remove_claims(text: str, claims: list[Claim], title_case: bool = False) -> str:
-    """`text` without these claims, still readable.
+_QUALIFIER = re.compile(
+    r"\b(?:the|a|an|its|their|his|her|our|this|that|these|those)\s+$", re.IGNORECASE
+)
+_SENTENCES = re.compile(r"\S.*?(?:[.!?]+['\"’”)]*(?=\s+|$)|$)", re.DOTALL)
 
-    In a label, the claim's words go. In a summary, the claim goes with the preposition that tied
-    it to the sentence ("in Birmingham", "on March 5"), or alone where it qualified a noun ("the
-    2016 Olympics" → "the Olympics"); a sentence left with under three words goes too, while
-    another remains."""
+
+def remove_claims(text: str, claims: list[Claim], title_case: bool = False) -> str:
+    """`text` without these claims, still readable, never half a sentence.
+
+    In a label, the claim's words go. In a summary, a claim goes alone only where it can be
+    lifted out of its sentence whole: with the preposition that tied it to the sentence ("in
+    Birmingham", "on March 5"), as a qualifier of a noun ("the 2016 Olympics" → "the
+    Olympics"), or in brackets. Any other claim (a subject, an object: "Smith won the cup")
+    takes its whole sentence with it; a sentence left with under three words goes too, while
+    another remains. When no sentence is left the answer is "" (the caller asks again)."""
     spans = _merge_spans(text, claims)
     if not spans:
         return text
+    if title_case:
+        return _tidy(_lift(text, spans, True))
+    kept = []
+    for match in _SENTENCES.finditer(text):
+        start, end = match.span()
+        inside = [(a - start, b - start) for a, b in spans if start <= a < end]
+        sentence = match.group()
+        if not inside:
+            kept.append(sentence)
+        elif all(_detachable(sentence, a, b) for a, b in inside):
+            kept.append(_lift(sentence, inside, False))
+        # else: the claim is the sentence's own subject or object: the sentence goes
+    out = _tidy(" ".join(k.strip() for k in kept if k.strip()))
+    # A sentence left with under three words says nothing: drop it when another remains.
+    sentences = [s.strip() for s in re.findall(r"[^.!?]+(?:[.!?]+|$)", out) if s.strip()]
+    long_enough = [s for s in sentences if len(s.split()) >= 3]
+    if long_enough and len(long_enough) < len(sentences):
+        out = " ".join(long_enough)
+    return out if long_enough else ""
+
+
+def _ends_phrase(after: str):
+    return re.match(rf"^\s*(?:[,.;:!?)]|$|and\b|or\b|but\b|{_PREPOSITIONS}\b)", after)
+
+
+def _detachable(sentence: str, start: int, end: int) -> bool:
+    """Whether the claim at sentence[start:end] leaves a whole sentence when lifted out."""
+    before, after = sentence[:start], sentence[end:]
+    after = after[_TAIL.match(after).end() :]
+    if _LEAD.search(before) and _ends_phrase(after):
+        return True  # "... held in Birmingham." / "(since 2019)"
+    if _QUALIFIER.search(before) and re.match(r"^\s+[^\W\d_]", after):
+        return True  # "the 2016 Olympics": a qualifier of the noun after it
+    return bool(re.search(r"\(\s*$", before) and re.match(r"^\s*\)", after))
+
+
+def _lift(text: str, spans: list[tuple[int, int]], title_case: bool) -> str:
     out = text
     for start, end in reversed(spans):
         before, after = out[:start], out[end:]
         after = after[_TAIL.match(after).end() :]
         lead = _LEAD.search(before)
-        ends_phrase = re.match(rf"^\s*(?:[,.;:!?)]|$|and\b|or\b|but\b|{_PREPOSITIONS}\b)", after)
-        if lead and ends_phrase and not title_case:
+        if lead and _ends_phrase(after) and not title_case:
             before = before[: lead.start()]
         out = before + after
-    out = _tidy(out)
-    if not title_case:
-        # A sentence left with under three words says nothing: drop it when another remains.
-        sentences = [s.strip() for s in re.findall(r"[^.!?]+(?:[.!?]+|$)", out) if s.strip()]
-        kept = [s for s in sentences if len(s.split()) >= 3]
-        if kept and len(kept) < len(sentences):
-            out = " ".join(kept)
     return out
 
 

@@ -43,6 +43,7 @@ from labeler.errors import LabelerError
 from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.resources import data_dir
 from labeler.review.actions import (
+    CHANGES,
     ReportRenderer,
     Reviewer,
     ReviewError,
@@ -57,6 +58,7 @@ from labeler.run.folder import RunLike, as_run
 log = logging.getLogger("labeler")
 
 MAX_BODY = 64 * 1024
+OUTLIER_STRATEGIES = ("embeddings", "c-tf-idf")  # a run keeps no soft memberships
 MAX_DEPTH = 16  # a decision is a flat object; deeper is an attack, not a review
 STATIC = {"review.css": "text/css; charset=utf-8", "review.js": "text/javascript; charset=utf-8"}
 STATUS_NAMES = {
@@ -257,9 +259,27 @@ def index(request: Request) -> Response:
         shown=_select(rows, filter_),
         filter=filter_,
         progress=_progress(rows),
-        outliers={"count": sizes.get(-1, 0), "documents": sum(sizes.values())},
+        outliers=outlier_form(sizes.get(-1, 0), sum(sizes.values())),
         page_data={"csrf": review.csrf(request)},
     )
+
+
+def outlier_form(count: int, documents: int) -> dict:
+    """The outliers form's numbers, in percent of the documents: the default target is half the
+    run's current share (whole percents from 2% up, tenths below), the largest allowed one just
+    under it (a target at or above the current share has nothing to reassign)."""
+    share = 100 * count / documents if documents else 0.0
+    step = 1 if share >= 2 else 0.1
+    below = math.ceil(share / step - 1e-9) - 1  # steps strictly under the current share
+    target = math.floor(share / 2 / step + 1e-9)
+    fmt = (lambda v: str(int(v))) if step == 1 else (lambda v: f"{v * step:.1f}")
+    return {
+        "count": count,
+        "documents": documents,
+        "step": str(step),
+        "target": fmt(max(0, min(target, below))),
+        "target_max": fmt(max(0, below)),
+    }
 
 
 def topic_page(request: Request) -> Response:
@@ -376,17 +396,87 @@ async def api_node_review(request: Request) -> Response:
     return JSONResponse({"node": node})
 
 
+def _background(request: Request) -> bool:
+    """`?async=1`: a change answers 202 with its job at once (the pages poll it); without, the
+    request waits for the change and answers as a decision does (scripts)."""
+    return request.query_params.get("async", "") in ("1", "true", "yes")
+
+
+def _job_answer(job) -> JSONResponse:
+    return JSONResponse({"job": job.as_dict()}, status_code=202)
+
+
 async def api_review(request: Request) -> Response:
     review = _review(request)
     decision = parse_decision(await read_body(request))
     topic = request.path_params["topic"]
+    if decision.action in CHANGES and _background(request):
+        job = await run_in_threadpool(review.actions.start_change, topic, decision)
+        return _job_answer(job)
     row = await run_in_threadpool(review.actions.apply, topic, decision)
     # The topic as it is now, without flags (GET /api/topics/{id} has them): recomputing flags
     # can wait for the embedding model, and a decision should answer at once.
     summary = next((r for r in review.run.summaries("all", False) if r["id"] == topic), None)
     if summary is not None:
         summary.pop("flags", None)
-    return JSONResponse({"review": row, "topic": summary})
+    return JSONResponse({"review": row, "topic": summary, "undo": row.get("undo")})
+
+
+async def api_split_preview(request: Request) -> Response:
+    """Start working out the ways a topic splits (a job: poll GET /api/jobs/{id})."""
+    review = _review(request)
+    await read_body(request, default={})  # the writer's credentials: a preview costs CPU
+    job = await run_in_threadpool(review.actions.split_preview, request.path_params["topic"])
+    return _job_answer(job)
+
+
+async def api_merge_preview(request: Request) -> Response:
+    review = _review(request)
+    review.check_reader(request)
+    other = request.query_params.get("other", "")
+    if not other.lstrip("-").isdigit():
+        raise BadRequest(400, "send ?other=<the id of the topic to merge into this one>")
+    preview = await run_in_threadpool(
+        review.actions.merge_preview, request.path_params["topic"], int(other)
+    )
+    return JSONResponse(preview)
+
+
+def api_jobs(request: Request) -> Response:
+    """The job running now (null when none): a page that loads while one runs shows it."""
+    review = _review(request)
+    review.check_reader(request)
+    job = review.actions.active()
+    return JSONResponse({"job": job.as_dict() if job else None})
+
+
+def api_job(request: Request) -> Response:
+    review = _review(request)
+    review.check_reader(request)
+    return JSONResponse({"job": review.actions.job(request.path_params["job"]).as_dict()})
+
+
+async def api_job_cancel(request: Request) -> Response:
+    review = _review(request)
+    await read_body(request, default={})
+    job = review.actions.cancel(request.path_params["job"])
+    return JSONResponse({"job": job.as_dict()})
+
+
+async def api_undo(request: Request) -> Response:
+    """Take back a decision (`{"review": id}`), a group's name (`{"name": id}`) or a change of
+    the topics (`{"revision": id}`): the `undo` their answers carry."""
+    review = _review(request)
+    data = await read_body(request, default={})
+    if not isinstance(data, dict) or len(data) != 1 or set(data) - {"review", "revision", "name"}:
+        raise BadRequest(400, 'send {"review": <id>}, {"name": <id>} or {"revision": <id>}')
+    ((key, value),) = data.items()
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(400, f"'{key}' is the id of a decision or change: a whole number")
+    undone = await run_in_threadpool(review.actions.undo, **{key: value})
+    return JSONResponse(
+        {"undone": undone, "progress": _progress(review.run.summaries("all", False))}
+    )
 
 
 async def api_outliers(request: Request) -> Response:
@@ -403,8 +493,31 @@ async def api_outliers(request: Request) -> Response:
         raise BadRequest(400, "'strategy' is a name and 'max_share' a number")
     if share is not None and not 0 <= share < 1:
         raise BadRequest(400, "'max_share' is a share of the corpus: from 0 up to (not incl.) 1")
+    if strategy == "probabilities":
+        raise BadRequest(400, "this run has no HDBSCAN soft-membership probabilities (it keeps "
+                         "only each document's strength in its own topic): reassign by "
+                         "embeddings or c-TF-IDF")  # fmt: skip
+    if strategy not in OUTLIER_STRATEGIES:
+        choices = " or ".join(OUTLIER_STRATEGIES)
+        raise BadRequest(400, f"'strategy' {strategy[:40]!r} is not one: choose {choices}")
+    count, total = _outlier_counts(review)
+    if count == 0:
+        raise BadRequest(400, "the run has no outliers to reassign")
+    if share is not None and count - math.floor(share * total + 1e-9) <= 0:
+        raise BadRequest(
+            400, f"at most {share:.0%} outliers: the run already has {count / total:.1%} "
+            f"({count} of {total} documents); choose a smaller share",
+        )  # fmt: skip
+    if _background(request):
+        job = await run_in_threadpool(review.actions.start_outliers, strategy, share)
+        return _job_answer(job)
     revision = await run_in_threadpool(review.actions.reduce_outliers, strategy, share)
     return JSONResponse({"revision": revision, "progress": _progress(review.run.summaries("all"))})
+
+
+def _outlier_counts(review: Review) -> tuple[int, int]:
+    sizes = {int(r["topic"]): int(r["size"]) for r in review.actions.run.topics()}
+    return sizes.get(-1, 0), sum(sizes.values())
 
 
 ROUTES = [
@@ -420,6 +533,12 @@ ROUTES = [
     Route("/api/topics/{topic:int}/review", api_review, methods=["POST"]),
     Route("/api/outliers", api_outliers, methods=["POST"]),
     Route("/api/tree", api_tree),
+    Route("/api/topics/{topic:int}/split-preview", api_split_preview, methods=["POST"]),
+    Route("/api/topics/{topic:int}/merge-preview", api_merge_preview),
+    Route("/api/jobs", api_jobs),
+    Route("/api/jobs/{job:int}", api_job),
+    Route("/api/jobs/{job:int}/cancel", api_job_cancel, methods=["POST"]),
+    Route("/api/undo", api_undo, methods=["POST"]),
     Route("/api/nodes/{node:int}/review", api_node_review, methods=["POST"]),
 ]
 

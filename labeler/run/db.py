@@ -226,6 +226,15 @@ class RunDB:
             "SELECT * FROM node_labels WHERE node_key = ? ORDER BY version", (str(node_key),)
         )
 
+    def set_current_node_version(self, node_key: str, version: int | None) -> None:
+        """Make `version` of a node's name current again (None: no version, so the node shows
+        its keyword name): the review app's undo of a name decision."""
+        with self.transaction() as tx, tx._use() as con:
+            con.execute(
+                "UPDATE node_labels SET is_current = (version = ?) WHERE node_key = ?",
+                (-1 if version is None else int(version), str(node_key)),
+            )
+
     def add_node_label_version(self, node_key: str, layer: int, label: str, **fields) -> int:
         """Append a version of a node's name and make it current (fields as for
         `add_label_version`)."""

@@ -285,8 +285,8 @@ def test_review_app_split_outliers_and_merge_are_revisions(run):
     assert [r["action"] for r in surgery.history(run)] == ["split", "outliers", "merge"]
     log = RunDB(run).reviews()
     assert [(r["topic"], r["action"]) for r in log if r["action"] != "revision"] == [
-        (largest, "split"), (drop, "merge"), (keep, "merge"),
-    ]  # fmt: skip
+        (largest, "split"), *[(t, "split") for t in new], (drop, "merge"), (keep, "merge"),
+    ]  # fmt: skip  # each part's log says it was split off (issue 25)
     for _ in range(3):
         surgery.undo(run)
     assert hashes(run) == before_hashes

@@ -69,6 +69,22 @@ def test_removing_a_claim_leaves_readable_text(text, claims, expected):
     assert remove_claims(text, found) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "claims", "expected"),
+    [
+        ("Customers ask about card fees. Reports say Smith won the cup in Athens.",
+         ["Smith", "Athens"], "Customers ask about card fees."),
+        ("Fees rose 2.5% last year. People ask about card fees.", ["2.5%"],
+         "People ask about card fees."),
+        ("Reports say Smith won the cup.", ["Smith"], ""),  # nothing whole is left: ask again
+    ],
+)  # fmt: skip
+def test_a_claim_that_is_not_a_detachable_phrase_takes_its_whole_sentence(text, claims, expected):
+    found = [c for c in find_claims(text) if any(x in c.text for x in claims)]
+    assert len(found) == len(claims)
+    assert remove_claims(text, found) == expected  # never "Reports say won the cup."
+
+
 def test_removing_a_claim_from_a_label_keeps_its_other_words():
     label = "2016 Olympics Coverage"
     assert remove_claims(label, find_claims(label, title_case=True), title_case=True) == (
