@@ -11,7 +11,6 @@
   var CONFIG = { displaylogo: false, responsive: true, showSendToCloud: false, plotlyServerURL: "",
                  modeBarButtonsToRemove: ["select2d", "lasso2d", "sendChartToCloud"] }; // nothing leaves the file
   var GL_ABOVE = 3000; // points; below this SVG is fast enough and crisper
-  var MAP_LABELS = 40; // topic names drawn on the map (the largest topics, plus the selected one)
   var selected = null;
   var plotly = typeof Plotly !== "undefined" ? Plotly : null;
 
@@ -54,28 +53,35 @@
   }
 
   /* ---------------------------------------------------------------- map
-     Traces (their uid names their SVG group, e.g. .tracedocs): every document, the selected
-     topic's documents drawn on top, topic names, and the selected topic's name. */
+     Traces (their uid names their SVG group, e.g. .tracedocs): every document, the highlighted
+     documents (a topic, a group or a search) drawn on top, topic names, and the selected
+     topic's name. The names are placed here, from the drawn axes, every time the view changes
+     (as datamapplot places its labels): largest topic first, each name wrapped onto a few lines
+     and put at its topic's centre or beside it where it touches no name already placed and
+     stays inside the plot; a name with no such place waits until zooming in makes room. */
   var mapDiv = document.getElementById("map-plot");
   var panel = document.getElementById("map-panel");
+  var legend = document.getElementById("map-legend");
   var P = R.map.points;
-  var labelled = realTopics().filter(function (t) { return t.pos; }).sort(bySize).slice(0, MAP_LABELS);
   var TREE = R.tree; // the topic tree: per layer, each topic's node (its name, colour, position)
   var mapLayer = 0;
+  var palette = "distinct"; // or "safe": colour-blind safe (REPORT's colour_safe)
+  var NAME_CHARS = 20; // a name wraps at about this many characters a line
+  var NAME_LINES = 4; // and is cut (…) only past this many lines
+  var LINE_SPACING = 1.3; // Plotly's, between the lines of one text
+  var NAME_GAP = 3; // pixels kept free around each name
+  var highlight = null; // {indices, colour} of the documents drawn on top, or null
   function nodeAt(topic, layer) {
     if (!TREE || !layer || !TREE.up[layer]) return null;
     var id = TREE.up[layer][topic];
     return id === undefined ? null : TREE.nodes[id];
   }
-  function layerColour(topic, layer) {
-    if (!layer) return topics[topic] ? topics[topic].colour : "#c7c7c7";
-    var n = nodeAt(topic, layer);
-    return n ? n.colour : "#c7c7c7";
-  }
-  function layerNames(layer) { // what the map names: topics, or the layer's nodes
-    if (!layer) return realTopics().filter(function (t) { return t.pos; }).sort(bySize).slice(0, MAP_LABELS);
+  function paint(item) { return item ? (palette === "safe" && item.colour_safe ? item.colour_safe : item.colour) : "#c7c7c7"; }
+  function layerColour(topic, layer) { return paint(layer ? nodeAt(topic, layer) : topics[topic]); }
+  function layerItems(layer) { // what the map names: topics, or the layer's nodes, largest first
+    if (!layer) return realTopics().filter(function (t) { return t.pos; }).sort(bySize);
     return Object.keys(TREE.nodes).map(function (k) { return TREE.nodes[k]; })
-      .filter(function (n) { return n.layer === layer && n.pos; }).sort(bySize).slice(0, MAP_LABELS);
+      .filter(function (n) { return n.layer === layer && n.pos; }).sort(bySize);
   }
 
   function webgl() {
@@ -85,15 +91,109 @@
     } catch (e) { return false; }
   }
 
-  var baseColours = P.t.map(function (t) { return topics[t] ? topics[t].colour : "#c7c7c7"; });
+  var baseColours = P.t.map(function (t) { return layerColour(t, 0); });
   var mapHover = [];
   var members = {}; // topic -> indices of its points on the map
   P.t.forEach(function (t, i) { (members[t] = members[t] || []).push(i); });
+  var lower = P.text ? P.text.map(function (s) { return String(s).toLowerCase(); }) : null;
 
   function mapRenderer() {
     var query = new URLSearchParams(window.location.search);
     var forced = query.get("map"), above = Number(query.get("gl_above") || GL_ABOVE);
     return forced === "webgl" || (forced !== "svg" && P.x.length > above && webgl()) ? "webgl" : "svg";
+  }
+
+  /* Name lines: break at spaces, and after "_", "-" or "/" (keyword names have no spaces). */
+  function nameLines(s) {
+    var pieces = []; // [text, preceded by a space]
+    String(s).split(/\s+/).filter(Boolean).forEach(function (word, w) {
+      (word.match(/[^_\-\/]+[_\-\/]*|[_\-\/]+/g) || [word]).forEach(function (p, k) { pieces.push([p, w > 0 && k === 0]); });
+    });
+    var lines = [], line = "";
+    pieces.forEach(function (p) {
+      var joined = line ? line + (p[1] ? " " : "") + p[0] : p[0];
+      if (line && joined.length > NAME_CHARS) { lines.push(line); line = p[0]; } else { line = joined; }
+    });
+    if (line || !lines.length) lines.push(line);
+    if (lines.length > NAME_LINES) {
+      lines = lines.slice(0, NAME_LINES);
+      lines[NAME_LINES - 1] = lines[NAME_LINES - 1].slice(0, NAME_CHARS - 1) + "…";
+    }
+    return lines;
+  }
+  var measurer = document.createElement("canvas").getContext("2d");
+  function textWidth(s, size, bold) {
+    measurer.font = (bold ? "700 " : "") + size + "px " + FONT.family;
+    return measurer.measureText(s).width;
+  }
+  function nameSize(item, biggest) { return Math.round(11 + 3 * Math.sqrt(item.size / biggest)); }
+
+  /* Where each name goes at the current view: [{item, lines, x, y, size, bold}] in data units. */
+  function placeNames() {
+    var full = mapDiv._fullLayout;
+    if (!full || !full.xaxis || !full.yaxis) return [];
+    var xa = full.xaxis, ya = full.yaxis, W = full._size.w, H = full._size.h;
+    var items = layerItems(mapLayer).slice(0, 300), boxes = [], out = [];
+    var chosen = selected === null ? null : topics[selected];
+    if (chosen && chosen.pos && !chosen.outlier) {
+      items = [chosen].concat(items.filter(function (i) { return !(mapLayer === 0 && i.id === chosen.id); }));
+    }
+    var biggest = items.reduce(function (m, i) { return Math.max(m, i.size); }, 1);
+    function free(b) {
+      for (var k = 0; k < boxes.length; k++) {
+        var o = boxes[k];
+        if (b.x0 < o.x1 + NAME_GAP && o.x0 < b.x1 + NAME_GAP && b.y0 < o.y1 + NAME_GAP && o.y0 < b.y1 + NAME_GAP) return false;
+      }
+      return true;
+    }
+    items.forEach(function (item, n) {
+      var focus = chosen && n === 0 && item === chosen;
+      var size = focus ? 15 : nameSize(item, biggest), lines = nameLines(item.name);
+      var w = 4 + Math.max.apply(null, lines.map(function (l) { return textWidth(l, size, focus); }));
+      var h = size * ((lines.length - 1) * LINE_SPACING + 1) + 4;
+      var px = xa.l2p(xa.d2l(item.pos[0])), py = ya.l2p(ya.d2l(item.pos[1]));
+      if (!(px >= 0 && px <= W && py >= 0 && py <= H)) return; // its topic is out of view
+      if (w > W || h > H) return;
+      var tries = [[0, 0], [0, -0.6 * h - 4], [0, 0.6 * h + 4], [0.55 * w + 6, 0], [-0.55 * w - 6, 0],
+                   [0.5 * w, -0.6 * h], [-0.5 * w, -0.6 * h], [0.5 * w, 0.6 * h], [-0.5 * w, 0.6 * h]];
+      for (var k = 0; k < tries.length; k++) {
+        var cx = Math.min(Math.max(px + tries[k][0], w / 2 + 1), W - w / 2 - 1);
+        var cy = Math.min(Math.max(py + tries[k][1], h / 2 + 1), H - h / 2 - 1);
+        var box = { x0: cx - w / 2, x1: cx + w / 2, y0: cy - h / 2, y1: cy + h / 2 };
+        if (free(box) || focus) {
+          boxes.push(box);
+          out.push({ item: item, lines: lines, size: size, focus: focus, x: xa.l2d(xa.p2l(cx)), y: ya.l2d(ya.p2l(cy)) });
+          return;
+        }
+      }
+    });
+    return out;
+  }
+
+  function nameHover(item) {
+    return "<b>" + esc(item.name) + "</b><br>" + item.size.toLocaleString() + " documents" +
+      (item.summary ? "<br>" + wrap(item.summary, 60) : "");
+  }
+  function drawNames() { // one restyle of the names and the selected name: every array the same length
+    if (!plotly || !mapDiv.data) return;
+    var placed = placeNames(), names = placed.filter(function (p) { return !p.focus; });
+    var focus = placed.filter(function (p) { return p.focus; });
+    var dim = selected !== null || highlight;
+    function column(list, f) { return list.map(f); }
+    plotly.restyle(mapDiv, {
+      x: [column(names, function (p) { return p.x; })], y: [column(names, function (p) { return p.y; })],
+      text: [column(names, function (p) { return p.lines.map(esc).join("<br>"); })],
+      customdata: [column(names, function (p) { return mapLayer ? null : p.item.id; })],
+      hovertext: [column(names, function (p) { return nameHover(p.item); })],
+      "textfont.size": [column(names, function (p) { return p.size; })],
+      "textfont.color": [column(names, function () { return dim ? "#7a8494" : "#1d2330"; })]
+    }, [2]);
+    plotly.restyle(mapDiv, {
+      x: [column(focus, function (p) { return p.x; })], y: [column(focus, function (p) { return p.y; })],
+      text: [column(focus, function (p) { return p.lines.map(esc).join("<br>"); })],
+      customdata: [column(focus, function (p) { return p.item.id; })]
+    }, [3]);
+    mapDiv.setAttribute("data-names", String(placed.length));
   }
 
   function drawMap(renderer) {
@@ -105,26 +205,25 @@
       marker: { color: baseColours, size: P.x.length > 5000 ? 3 : 5, opacity: 0.8 },
       hoverlabel: { bgcolor: "#fff", bordercolor: baseColours, font: FONT, align: "left" }
     };
-    var chosen = { // the selected topic's points, drawn over the dimmed rest
+    var chosen = { // the highlighted points, drawn over the dimmed rest
       type: points.type, uid: "chosen", mode: "markers", name: "selected documents", x: [], y: [], customdata: [], hovertext: [],
       hoverinfo: "text", showlegend: false, marker: { color: "#000", size: points.marker.size + 1, opacity: 0.9 },
       hoverlabel: { bgcolor: "#fff", font: FONT, align: "left" }
     };
     mapHover = hover;
     var names = {
-      type: "scatter", uid: "names", mode: "text", name: "topics", showlegend: false,
-      x: labelled.map(function (t) { return t.pos[0]; }), y: labelled.map(function (t) { return t.pos[1]; }),
-      text: labelled.map(function (t) { return esc(short(t.name, 34)); }),
-      customdata: labelled.map(function (t) { return t.id; }),
-      hovertext: labelled.map(function (t) { return "<b>" + esc(t.name) + "</b><br>" + t.size + " documents"; }),
-      hoverinfo: "text", textfont: { family: FONT.family, size: 12, color: "#1d2330", shadow: "0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff" }
+      type: "scatter", uid: "names", mode: "text", name: "topics", showlegend: false, x: [], y: [], text: [],
+      customdata: [], hovertext: [], hoverinfo: "text", textposition: "middle center",
+      textfont: { family: FONT.family, size: 12, color: "#1d2330", shadow: "0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff" }
     };
-    var focus = { type: "scatter", uid: "focus", mode: "text", name: "selected", showlegend: false, x: [], y: [], text: [], textposition: "top center",
-                  customdata: [], hoverinfo: "skip",
+    var focus = { type: "scatter", uid: "focus", mode: "text", name: "selected", showlegend: false, x: [], y: [], text: [],
+                  textposition: "middle center", customdata: [], hoverinfo: "skip",
                   textfont: { family: FONT.family, size: 15, color: "#000", weight: 700, shadow: "0 0 4px #fff, 0 0 4px #fff, 0 0 3px #fff" } };
+    var view = R.map.view; // the 1st-99th percentile of the documents: far outliers do not shrink the rest
     var axis = { visible: false, showgrid: false, zeroline: false };
-    var y = Object.assign({ scaleanchor: "x", scaleratio: 1 }, axis);
-    return plotly.newPlot(mapDiv, [points, chosen, names, focus], layout({ xaxis: axis, yaxis: y, dragmode: "pan", hovermode: "closest" }),
+    var x = Object.assign({}, axis, view ? { range: view.x } : {});
+    var y = Object.assign({ scaleanchor: "x", scaleratio: 1 }, axis, view ? { range: view.y } : {});
+    return plotly.newPlot(mapDiv, [points, chosen, names, focus], layout({ xaxis: x, yaxis: y, dragmode: "pan", hovermode: "closest" }),
                           Object.assign({ scrollZoom: true }, CONFIG)).then(function () {
       if (gl && mapDiv.querySelector(".no-webgl")) { // WebGL looked available but failed: draw SVG
         plotly.purge(mapDiv);
@@ -134,8 +233,14 @@
         var p = ev && ev.points && ev.points[0];
         if (p && p.customdata !== undefined && topics[p.customdata]) select(p.customdata);
       });
+      var pending = 0;
+      mapDiv.on("plotly_relayout", function () { // zoomed, panned or resized: place the names again
+        window.cancelAnimationFrame(pending);
+        pending = window.requestAnimationFrame(drawNames);
+      });
       mapDiv.setAttribute("data-renderer", renderer);
       mapDiv.setAttribute("data-points", String(P.x.length));
+      drawNames();
       document.getElementById("map-renderer").textContent =
         P.x.length.toLocaleString() + " points drawn with " + (gl ? "WebGL" : "SVG") + ".";
     });
@@ -151,53 +256,131 @@
     });
   }
 
-  function showLayer(layer) { // colours and names of one layer of the topic tree
-    mapLayer = layer;
-    baseColours = P.t.map(function (t) { return layerColour(t, layer); });
-    mapHover = hoverTexts(layer);
-    labelled = layerNames(layer);
-    mapDiv.setAttribute("data-layer", String(layer));
+  function recolour() { // the documents' colours for the layer and palette, the legend, the highlight
+    baseColours = P.t.map(function (t) { return layerColour(t, mapLayer); });
+    drawLegend();
     if (!plotly || !mapDiv.data) return;
-    plotly.restyle(mapDiv, { "marker.color": [baseColours], hovertext: [mapHover],
-                             "hoverlabel.bordercolor": [baseColours] }, [0]);
-    plotly.restyle(mapDiv, {
-      x: [labelled.map(function (t) { return t.pos[0]; })], y: [labelled.map(function (t) { return t.pos[1]; })],
-      text: [labelled.map(function (t) { return esc(short(t.name, 34)); })],
-      customdata: [labelled.map(function (t) { return layer ? null : t.id; })],
-      hovertext: [labelled.map(function (t) {
-        return "<b>" + esc(t.name) + "</b><br>" + t.size + " documents" + (t.summary ? "<br>" + wrap(t.summary, 60) : "");
-      })]
-    }, [2]);
-    highlightMap(selected);
+    plotly.restyle(mapDiv, { "hoverlabel.bordercolor": [baseColours] }, [0]);
+    highlightMap();
   }
 
-  function highlightMap(id) {
+  function showLayer(layer) { // colours and names of one layer of the topic tree
+    mapLayer = layer;
+    mapHover = hoverTexts(layer);
+    mapDiv.setAttribute("data-layer", String(layer));
+    if (plotly && mapDiv.data) plotly.restyle(mapDiv, { hovertext: [mapHover] }, [0]);
+    if (highlight && highlight.group) highlight = null; // a group of another layer
+    recolour();
+  }
+
+  /* The documents drawn on top: the selected topic's, else a legend group's or the search's. */
+  function highlightMap() {
     if (!plotly || !mapDiv.data) return;
-    var t = id === null ? null : topics[id];
-    var idx = t ? members[t.id] || [] : [];
+    var t = selected === null ? null : topics[selected];
+    var idx = t ? members[t.id] || [] : (highlight ? highlight.indices : []);
+    var colour = t ? paint(t) : (highlight ? highlight.colour : "#000");
     function pick(values) { return idx.map(function (i) { return values[i]; }); }
-    plotly.restyle(mapDiv, { "marker.color": [t ? DIM : baseColours] }, [0]);
+    plotly.restyle(mapDiv, { "marker.color": [t || highlight ? DIM : baseColours] }, [0]);
     plotly.restyle(mapDiv, { x: [pick(P.x)], y: [pick(P.y)], customdata: [pick(P.t)], hovertext: [pick(mapHover)],
-                             "marker.color": t ? t.colour : "#000" }, [1]);
-    var show = t && t.pos && !t.outlier;
-    plotly.restyle(mapDiv, { "textfont.color": [labelled.map(function (l) {
-      if (!t) return "#1d2330";
-      return l.id === t.id ? "rgba(0,0,0,0)" : "#98a1b0";
-    })] }, [2]);
-    plotly.restyle(mapDiv, {
-      x: [show ? [t.pos[0]] : []], y: [show ? [t.pos[1]] : []],
-      text: [show ? [esc(short(t.name, 40))] : []], customdata: [show ? [t.id] : []]
-    }, [3]);
+                             "marker.color": [highlight && highlight.colours && !t ? pick(baseColours) : colour] }, [1]);
+    drawNames();
+    if (legend) {
+      legend.querySelectorAll("button[data-key]").forEach(function (b) {
+        var key = b.getAttribute("data-key");
+        b.setAttribute("aria-pressed", String((t && mapLayer === 0 && key === String(t.id)) ||
+                                              (!t && highlight && highlight.group === key)));
+      });
+    }
+  }
+
+  /* ---------------------------------------------------------------- legend and search */
+  function drawLegend() {
+    if (!legend) return;
+    legend.textContent = "";
+    var items = layerItems(mapLayer);
+    if (!mapLayer) items = items.concat(R.topics.filter(function (t) { return t.outlier; }));
+    items.forEach(function (item) {
+      var b = el("button", { type: "button", class: "legend-item", "data-key": String(item.id), "aria-pressed": "false",
+                             title: item.name + " · " + item.size.toLocaleString() + " documents" }, [
+        el("span", { class: "swatch", style: "background:" + paint(item) }), short(item.name, 40),
+        el("span", { class: "muted" }, [" " + item.size.toLocaleString()])
+      ]);
+      b.addEventListener("click", function () {
+        if (!mapLayer) { select(selected === item.id ? null : item.id); return; }
+        var same = highlight && highlight.group === String(item.id);
+        selected = null;
+        highlight = same ? null : { group: String(item.id), colour: paint(item), indices: P.t.reduce(function (acc, t, i) {
+          var n = nodeAt(t, mapLayer); if (n && n.id === item.id) acc.push(i); return acc;
+        }, []) };
+        renderPanel(null, highlight ? item : null);
+        highlightMap();
+      });
+      legend.appendChild(b);
+    });
+  }
+
+  function wireSearch() {
+    var box = document.getElementById("map-search"), result = document.getElementById("map-search-result");
+    if (!box || !result) return;
+    var timer = 0;
+    function run() {
+      var q = box.value.toLowerCase().trim();
+      result.textContent = "";
+      if (q.length < 2) {
+        result.hidden = true;
+        if (highlight && highlight.search) { highlight = null; highlightMap(); }
+        return;
+      }
+      result.hidden = false;
+      var found = [];
+      if (lower) { lower.forEach(function (s, i) { if (s.indexOf(q) >= 0) found.push(i); }); }
+      else {
+        P.t.forEach(function (t, i) { var n = topics[t]; if (n && n.name.toLowerCase().indexOf(q) >= 0) found.push(i); });
+      }
+      var per = {};
+      found.forEach(function (i) { per[P.t[i]] = (per[P.t[i]] || 0) + 1; });
+      var ranked = Object.keys(per).sort(function (a, b) { return per[b] - per[a]; });
+      selected = null;
+      highlight = { search: q, indices: found, colours: true };
+      renderPanel(null);
+      highlightMap();
+      var what = lower ? "documents contain" : "documents are in topics named";
+      result.appendChild(document.createTextNode(found.length.toLocaleString() + " " + what + " “" + box.value.trim() + "”" +
+        (ranked.length ? ", in " + ranked.length + " topic" + (ranked.length === 1 ? "" : "s") + ": " : ".")));
+      ranked.slice(0, 12).forEach(function (t, k) {
+        var b = el("button", { class: "link", type: "button", "data-topic": t }, [short(topics[t] ? topics[t].name : t, 40) + " (" + per[t] + ")"]);
+        b.addEventListener("click", function () { select(Number(t)); });
+        if (k) result.appendChild(document.createTextNode(", "));
+        result.appendChild(b);
+      });
+      if (ranked.length > 12) result.appendChild(document.createTextNode(" and " + (ranked.length - 12) + " more"));
+    }
+    box.addEventListener("input", function () { window.clearTimeout(timer); timer = window.setTimeout(run, 150); });
   }
 
   /* ---------------------------------------------------------------- selection */
-  function renderPanel(t) {
+  function renderPanel(t, group) {
     panel.textContent = "";
+    if (!t && group) { // a group of the tree's layer, chosen in the legend
+      panel.appendChild(el("h3", {}, [el("span", { class: "swatch", style: "background:" + paint(group) }), group.name]));
+      panel.appendChild(el("p", { class: "muted" }, [group.size.toLocaleString() + " documents · layer " + group.layer]));
+      if (group.summary) panel.appendChild(el("p", { class: "summary" }, [group.summary]));
+      var inside = el("ul", {});
+      Object.keys(TREE.up[group.layer] || {}).filter(function (k) { return TREE.up[group.layer][k] === group.id && topics[k]; })
+        .map(function (k) { return topics[k]; }).sort(bySize).forEach(function (m) {
+          var b = el("button", { class: "link", type: "button" }, [short(m.name, 50)]);
+          b.addEventListener("click", function () { select(m.id); });
+          inside.appendChild(el("li", {}, [b, " (" + m.size.toLocaleString() + ")"]));
+        });
+      panel.appendChild(el("h4", {}, ["Topics in this group"]));
+      panel.appendChild(inside);
+      return;
+    }
     if (!t) {
       panel.appendChild(el("p", { class: "muted" }, ["Click a topic on the map or in the list to see it here."]));
       return;
     }
-    var title = el("h3", {}, [el("span", { class: "swatch", style: "background:" + t.colour }), t.name]);
+    var title = el("h3", {}, [el("span", { class: "swatch", style: "background:" + paint(t) }), t.name]);
     panel.appendChild(title);
     var meta = el("p", { class: "muted" }, [t.size.toLocaleString() + " documents (" + (100 * t.share).toFixed(1) + "%) "]);
     meta.appendChild(el("span", { class: "status st-" + t.status }, [t.status.replace(/_/g, " ")]));
@@ -237,8 +420,9 @@
         if (n.tagName === "TR" || n.tagName === "ARTICLE") n.classList.add("selected");
       });
     }
+    if (t && highlight && highlight.group) highlight = null;
     renderPanel(t);
-    highlightMap(t ? t.id : null);
+    highlightMap();
     if (opts && opts.scroll) scrollTo(opts.scroll);
   }
 
@@ -319,18 +503,18 @@
     var t = topics[div.getAttribute("data-topic")];
     var stages = t.keywords.filter(function (s) { return s[1].length; });
     if (!stages.length) return;
-    var k = stages.length, traces = [], lay = layout({ height: 250, showlegend: false, margin: { l: 4, r: 8, t: 22, b: 24 } });
+    var k = stages.length, traces = [], lay = layout({ height: 262, showlegend: false, margin: { l: 4, r: 8, t: 22, b: 36 } });
     var stacked = k > 1 && div.clientWidth < KW_SIDE_BY_SIDE; // a phone: one stage under another
     div.setAttribute("data-stacked", stacked ? "1" : "0");
     lay.annotations = [];
     if (stacked) {
       var rows = Math.max.apply(null, stages.map(function (s) { return s[1].length; }));
-      var block = 16 * rows + 44; // px per stage: its bars, ticks and title
+      var block = 16 * rows + 58; // px per stage: its bars, ticks, axis title and title
       lay.height = k * block;
       lay.margin = { l: 8, r: 10, t: 22, b: 10 };
     }
     stages.forEach(function (stage, i) {
-      var words = stage[1].slice().reverse();
+      var words = stage[1].slice().sort(function (a, b) { return a[1] - b[1]; }); // largest on top (MMR's come in pick order)
       var suffix = i ? String(i + 1) : "";
       traces.push({
         type: "bar", orientation: "h", x: words.map(function (w) { return w[1]; }), y: words.map(function (w) { return esc(w[0]); }),
@@ -338,15 +522,17 @@
         hovertemplate: "%{y}: %{x:.3f}<extra>" + esc(stage[0]) + "</extra>"
       });
       if (stacked) {
-        var top = 1 - i / k, bottom = 1 - (i + 1) / k + 34 / lay.height;
-        lay["xaxis" + suffix] = { domain: [0.3, 1], anchor: "y" + suffix, tickfont: { size: 10 }, nticks: 5, gridcolor: "#eef1f7" };
+        var top = 1 - i / k, bottom = 1 - (i + 1) / k + 48 / lay.height;
+        lay["xaxis" + suffix] = { domain: [0.3, 1], anchor: "y" + suffix, tickfont: { size: 10 }, nticks: 5, gridcolor: "#eef1f7",
+                                  title: { text: "weight", font: { size: 10, color: "#5f6b7a" }, standoff: 2 } };
         lay["yaxis" + suffix] = { domain: [bottom, top - 4 / lay.height], anchor: "x" + suffix, tickfont: { size: 11 }, automargin: false };
         lay.annotations.push({ text: esc(stage[0]), x: 0, y: top, xref: "paper", yref: "paper", xanchor: "left",
                                yanchor: "bottom", showarrow: false, font: { size: 12, color: "#5f6b7a" } });
         return;
       }
       var left = i / k + 0.11, right = (i + 1) / k - 0.015;
-      lay["xaxis" + suffix] = { domain: [left, right], anchor: "y" + suffix, tickfont: { size: 10 }, nticks: 4, gridcolor: "#eef1f7" };
+      lay["xaxis" + suffix] = { domain: [left, right], anchor: "y" + suffix, tickfont: { size: 10 }, nticks: 4, gridcolor: "#eef1f7",
+                                title: { text: "weight", font: { size: 10, color: "#5f6b7a" }, standoff: 2 } };
       lay["yaxis" + suffix] = { anchor: "x" + suffix, tickfont: { size: 11 }, automargin: false };
       lay.annotations.push({ text: esc(stage[0]), x: (left + right) / 2, y: 1.0, xref: "paper", yref: "paper",
                              yanchor: "bottom", showarrow: false, font: { size: 12, color: "#5f6b7a" } });
@@ -361,9 +547,10 @@
     plotly.newPlot(div, [{
       type: "scatter", mode: "lines", x: R.time.periods, y: counts, line: { color: t.colour, width: 2, shape: "hv" },
       fill: "tozeroy", hovertemplate: "%{x}: %{y} documents<extra></extra>"
-    }], layout({ height: 230, margin: { l: 40, r: 10, t: 26, b: 36 }, showlegend: false,
+    }], layout({ height: 240, margin: { l: 52, r: 10, t: 26, b: 44 }, showlegend: false,
                  title: { text: "Documents per " + R.time.unit, font: { size: 12, color: "#5f6b7a" }, x: 0.02 },
-                 yaxis: { rangemode: "tozero", gridcolor: "#eef1f7" }, xaxis: { type: "date" } }),
+                 yaxis: { rangemode: "tozero", gridcolor: "#eef1f7", title: { text: "documents", font: { size: 11 } } },
+                 xaxis: { type: "date", title: { text: R.time.unit, font: { size: 11 } } } }),
     Object.assign({}, CONFIG, { displayModeBar: false })).then(function () { follow(div); });
   }
 
@@ -390,6 +577,12 @@
     var F = R.figures && R.figures[name], div = document.getElementById(id);
     if (!F || !div) return;
     if (name === "time") F.data.forEach(function (trace) { trace.x = R.time.periods; }); // sent once
+    var room = div.clientWidth;
+    if (F.layout.width && room && F.layout.width > room) { // square cells, fewer pixels each
+      var m = F.layout.margin, side = F.layout.width - m.l - m.r - 90, fit = Math.max(120, room - m.l - m.r - 90);
+      F.layout.height = F.layout.height - side + fit;
+      F.layout.width = room;
+    }
     plotly.newPlot(div, F.data, F.layout, CONFIG).then(function () { follow(div); });
     if (!topicOf) return;
     div.on("plotly_click", function (ev) {
@@ -503,6 +696,8 @@
 
   /* ---------------------------------------------------------------- start */
   wireTable();
+  wireSearch();
+  drawLegend();
   document.querySelectorAll("button.show-on-map").forEach(function (b) {
     b.addEventListener("click", function () { select(b.getAttribute("data-topic"), { scroll: "map" }); });
   });
@@ -517,13 +712,19 @@
     document.body.setAttribute("data-map-ready", "1");
     figure("similarity", "similarity-plot", rowTopic);
     figure("hierarchy", "hierarchy-plot", pointTopic);
+    figure("topics", "intertopic-plot", pointTopic);
     figure("time", "time-plot", null);
     figure("classes", "class-plot", rowTopic);
     lazyCharts();
     watchScreens();
     if (layerBox) {
       layerBox.addEventListener("change", function () { showLayer(Number(layerBox.value)); });
-      showLayer(Number(layerBox.value));
+      if (Number(layerBox.value)) showLayer(Number(layerBox.value));
+    }
+    var paletteBox = document.getElementById("map-palette");
+    if (paletteBox) {
+      paletteBox.addEventListener("change", function () { palette = paletteBox.value; recolour(); });
+      if (paletteBox.value !== palette) { palette = paletteBox.value; recolour(); }
     }
     var m = /^#topic-(-?\d+)$/.exec(window.location.hash);
     if (m && topics[m[1]]) select(Number(m[1]));

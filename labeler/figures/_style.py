@@ -19,6 +19,21 @@ PALETTE = [
     "#9c755f", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
     "#bcbd22", "#aec7e8", "#ffbb78", "#98df8a",
 ]  # fmt: skip
+# The report's map colours topics from MAP_PALETTE by position (`colours_by_position`): 20
+# colours picked farthest-first in CIELAB (lightness 40-76, chroma 32-78, so each reads on white):
+# the closest two differ by ΔE 30, where PALETTE's closest two (#1f77b4, #4e79a7) differ by 10.
+MAP_PALETTE = [
+    "#2479b6", "#dbb600", "#e71855", "#00ce92", "#ff86ff", "#92613d", "#3d6d00", "#ff7931",
+    "#924979", "#556df3", "#3dc2ce", "#ff9eaa", "#86ce3d", "#aab679", "#006d55", "#db1892",
+    "#ceaae7", "#e7aa61", "#923daa", "#aa3d18",
+]  # fmt: skip
+# Paul Tol's "muted" scheme: distinct for the common colour-vision deficiencies (9 colours, so
+# neighbours differ and distant topics share).
+SAFE_PALETTE = [
+    "#cc6677", "#332288", "#ddcc77", "#117733", "#88ccee", "#882255", "#44aa99", "#999933",
+    "#aa4499",
+]  # fmt: skip
+NEIGHBOURS = 8  # a topic's colour differs most from those of its nearest topics on the map
 OUTLIER_COLOUR = "#c7c7c7"
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12,
         "color": "#1d2330"}  # fmt: skip
@@ -34,6 +49,61 @@ GL_ABOVE = 3000  # points: more than this are drawn with WebGL (scattergl), as i
 def colour(topic: int) -> str:
     """A topic's colour: the same in every figure and in the report; grey for outliers."""
     return OUTLIER_COLOUR if topic < 0 else PALETTE[topic % len(PALETTE)]
+
+
+def _lab(hex_colour: str) -> tuple[float, float, float]:
+    """sRGB `#rrggbb` → CIELAB (D65)."""
+    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (((c + 0.055) / 1.055) ** 2.4 if c > 0.04045 else c / 12.92 for c in rgb)
+    xyz = (
+        (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+        0.2126 * r + 0.7152 * g + 0.0722 * b,
+        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883,
+    )
+    fx, fy, fz = (v ** (1 / 3) if v > 0.008856 else 7.787 * v + 16 / 116 for v in xyz)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def colour_distance(a: str, b: str) -> float:
+    """CIE76 ΔE between two `#rrggbb` colours (about 2.3: just noticeable)."""
+    return sum((x - y) ** 2 for x, y in zip(_lab(a), _lab(b))) ** 0.5
+
+
+def colours_by_position(
+    positions: dict[int, tuple[float, float] | None],
+    sizes: dict[int, int],
+    palette: list[str] | None = None,
+) -> dict[int, str]:
+    """A colour per topic (or tree node) chosen by where it sits on the map, so that topics
+    side by side differ: largest first, each takes the palette colour farthest (ΔE) from the
+    colours of its `NEIGHBOURS` nearest coloured topics, nearer ones weighing more; among
+    colours far enough (ΔE 40 and up) the least used. With no more topics than colours every
+    topic gets its own. A topic without a position (or negative id) gets the outlier grey."""
+    import numpy as np
+
+    palette = palette or MAP_PALETTE
+    placed = [t for t in sorted(positions, key=lambda t: (-sizes.get(t, 0), t))
+              if t >= 0 and positions[t] is not None]  # fmt: skip
+    out = {t: OUTLIER_COLOUR for t in positions if t not in placed}
+    if not placed:
+        return out
+    xy = np.array([positions[t] for t in placed], dtype=float)
+    gaps = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=-1)
+    near = np.argsort(gaps, axis=1)[:, 1 : NEIGHBOURS + 1]
+    delta = [[colour_distance(a, b) for b in palette] for a in palette]
+    used = [0] * len(palette)
+    chosen: dict[int, int] = {}
+    for i, t in enumerate(placed):
+        around = [(rank, chosen[j]) for rank, j in enumerate(near[i]) if j in chosen]
+        scores = []
+        for c in range(len(palette)):  # nearer neighbours weigh more (6 ΔE per rank)
+            closest = min((delta[c][k] + 6.0 * rank for rank, k in around), default=999.0)
+            scores.append((-min(closest, 40.0), used[c], -closest, c))
+        best = min(scores)[3]
+        chosen[i] = best
+        used[best] += 1
+        out[t] = palette[best]
+    return out
 
 
 def esc(value) -> str:

@@ -49,7 +49,8 @@ def visualize_barchart(
     )  # fmt: skip
     longest = 0
     for i, t in enumerate(ids):
-        pairs = common.stage_words(model, t, stage)[:n_words][::-1]
+        best = common.stage_words(model, t, stage)[:n_words]  # MMR's are in pick order
+        pairs = sorted(best, key=lambda pair: float(pair[1]))  # largest at the top
         longest = max(longest, len(pairs))
         fig.add_bar(
             x=[float(s) for _, s in pairs], y=[style.esc(w) + "  " for w, _ in pairs],
@@ -64,7 +65,8 @@ def visualize_barchart(
         fig.update_yaxes(tickfont={"size": max(6, (height - 140) // longest)})
     fig.update_layout(style.layout(showlegend=False, margin={"l": 10, "r": 10, "t": 60, "b": 30}))
     fig.update_layout(template={})
-    fig.update_xaxes(showgrid=True, gridcolor=style.GRID)
+    fig.update_xaxes(showgrid=True, gridcolor=style.GRID,
+                     title={"text": f"{stage} weight", "font": {"size": 11}})  # fmt: skip
     fig.update_yaxes(showgrid=False)
     total = height * rows if rows > 1 else height * 1.3
     return style.finish(fig, title, width * COLUMNS, int(total))

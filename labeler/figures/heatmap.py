@@ -22,9 +22,12 @@ def similarity_matrix(vectors: np.ndarray) -> np.ndarray:
     return np.clip(vectors @ vectors.T, -1.0, 1.0)
 
 
-def similarity_figure(ids: list[int], names: dict[int, str], z, size: int | None = None):
+def similarity_figure(
+    ids: list[int], names: dict[int, str], z, size: int | None = None, cell: int | None = None
+):
     """A heatmap of `z` (rows and columns in `ids`' order) named by `names`: hover shows both
-    names and the similarity; the y axis' categories identify the row (`meta`: the ids)."""
+    names and the similarity; the y axis' categories identify the row (`meta`: the ids).
+    `cell` (pixels) sizes the figure to square cells of that side; else `size` is its height."""
     import plotly.graph_objects as go
 
     z = np.round(np.asarray(z, dtype=float), 3)
@@ -33,16 +36,25 @@ def similarity_figure(ids: list[int], names: dict[int, str], z, size: int | None
     low = max(0.0, float(z.min())) if z.size else 0.0
     trace = go.Heatmap(
         z=z.tolist(), x=labels, y=labels, colorscale=style.SCALE, zmin=low, zmax=1,
-        colorbar={"thickness": 12, "len": 0.6}, meta={"topics": list(ids)},
+        colorbar={"thickness": 12, "len": 0.6, "title": {"text": "cosine"}},
+        meta={"topics": list(ids)},
         hovertemplate="%{y}<br>%{x}<br>similarity %{z:.2f}<extra></extra>",
     )  # fmt: skip
-    axis = {"tickvals": labels, "ticktext": ticks, "tickfont": {"size": 10}, "type": "category"}
+    axis = {"tickvals": labels, "ticktext": ticks, "tickfont": {"size": 10}, "type": "category",
+            "title": {"text": "topic", "standoff": 4}, "automargin": True,
+            "constrain": "domain"}  # fmt: skip
+    margin = {"l": 210, "r": 20, "t": 10, "b": 190}
+    extra = {}
+    if cell is not None:
+        side = int(cell) * len(ids)
+        extra = {"width": margin["l"] + margin["r"] + side + 90,
+                 "height": margin["t"] + margin["b"] + side}  # fmt: skip
     page = style.layout(
         height=size if size is not None else max(360, 16 * len(ids) + 200),
-        margin={"l": 200, "r": 20, "t": 10, "b": 180},
-        xaxis={**axis, "tickangle": -60},
+        margin=margin, xaxis={**axis, "tickangle": -60},
         yaxis={**axis, "autorange": "reversed", "scaleanchor": "x"},
     )  # fmt: skip
+    page.update(extra)
     return style.figure([trace], page)
 
 

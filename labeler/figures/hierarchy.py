@@ -1,4 +1,6 @@
-"""`visualize_hierarchy`: the topics as a dendrogram (average linkage on cosine distance).
+"""`visualize_hierarchy`: the topics as a dendrogram (Ward linkage on the unit topic centres, the
+topic tree's linkage, so the dendrogram and the tree's layers are one hierarchy; BERTopic's
+default linkage is Ward too).
 
 `dendrogram` computes the tree's lines once; `hierarchy_figure` draws them. report.html's
 "Topic hierarchy" is `hierarchy_figure` over the run's topic centres, so the figure and the
@@ -22,11 +24,13 @@ def dendrogram(
     ids: list[int],
     linkage_function: Callable | None = None,
     distance_function: Callable | None = None,
+    method: str = "average",
 ) -> dict | None:
-    """Average-linkage (cosine) tree over topic vectors, as dendrogram line coordinates: `x`
-    (distance) and `y` (leaf position, 5, 15, ...) with None between links, `leaves` (topic
-    ids, top to bottom), `ticks` (their positions) and `merges` (per link: its position,
-    distance and the topics it joins). None for fewer than 3 topics.
+    """Average-linkage (cosine) tree over topic vectors (`method="ward"`: Ward on the unit
+    vectors, the topic tree's linkage; its heights are Ward's merge costs), as dendrogram
+    line coordinates: `x` (distance) and `y` (leaf position, 5, 15, ...) with None between
+    links, `leaves` (topic ids, top to bottom), `ticks` (their positions) and `merges`
+    (per link: its position, distance and the topics it joins). None for fewer than 3 topics.
 
     `distance_function(vectors)` → a square distance matrix and `linkage_function(matrix)` →
     a SciPy linkage replace the defaults, as BERTopic's options do."""
@@ -37,7 +41,10 @@ def dendrogram(
     from scipy.spatial.distance import squareform
 
     vectors = np.asarray(vectors, dtype=np.float64)
-    if linkage_function is None and distance_function is None:
+    if method == "ward" and linkage_function is None and distance_function is None:
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        tree = linkage(vectors / np.where(norms > 0, norms, 1.0), method="ward")
+    elif linkage_function is None and distance_function is None:
         tree = linkage(vectors, method="average", metric="cosine")
     else:
         if distance_function is None:
@@ -78,6 +85,7 @@ def hierarchy_figure(
     sizes: dict[int, int],
     orientation: str = "left",
     merges: dict[tuple, str] | None = None,
+    distance_title: str = "cosine distance",
 ):
     """The dendrogram: grey links, a dot per topic (`customdata`: its id, hover: its name and
     size) and the names along the axis. `merges` (leaf set → name) adds a dot per link that
@@ -121,11 +129,12 @@ def hierarchy_figure(
                 showlegend=False, name="merges",
             )
         )  # fmt: skip
-    distance = {"title": {"text": "cosine distance"}, "zeroline": False, "gridcolor": style.GRID}
+    distance = {"title": {"text": distance_title}, "zeroline": False, "gridcolor": style.GRID}
     ticktext = [style.esc(style.short(names[t], 40)) for t in leaves]
     topics = {
         "tickvals": tree["ticks"], "ticktext": ticktext, "showgrid": False, "zeroline": False,
         "range": [0, 10 * len(leaves)], "tickfont": {"size": 11},
+        "title": {"text": "topic", "standoff": 6},
     }  # fmt: skip
     n = len(leaves)
     if left:
@@ -156,8 +165,9 @@ def visualize_hierarchy(
     distance_function: Callable | None = None,
     color_threshold: float = 1,
 ):
-    """The topics' dendrogram, as report.html's "Topic hierarchy": average linkage on the
-    cosine distance between topic centres (topics that join further left are closer).
+    """The topics' dendrogram, as report.html's topic tree draws it: Ward linkage on the unit
+    topic centres (the tree's own), its merge heights along the axis (topics that join further
+    left are closer).
 
     topics, top_n_topics : which topics (default: all).
     use_ctfidf : link the topics' c-TF-IDF rows instead of their centres (BERTopic's default;
@@ -176,8 +186,9 @@ def visualize_hierarchy(
     ids = common.select(model, topics, top_n_topics)
     if len(ids) < 3:
         raise LabelerError(f"a hierarchy needs at least 3 topics; this one would have {len(ids)}")
+    own = linkage_function is None and distance_function is None
     tree = dendrogram(common.vectors(model, ids, use_ctfidf), ids, linkage_function,
-                      distance_function)  # fmt: skip
+                      distance_function, method="ward" if own else "average")  # fmt: skip
     names = common.names(model, ids, custom_labels)
     merges = None
     if hierarchical_topics is not None:
@@ -186,7 +197,13 @@ def visualize_hierarchy(
         if isinstance(frame, pd.DataFrame) and {"Topics", "Parent_Name"} <= set(frame.columns):
             merges = {tuple(sorted(r.Topics)): str(r.Parent_Name) for r in frame.itertuples()}
     fig = hierarchy_figure(
-        tree, names, {t: style.colour(t) for t in ids}, model.topic_sizes_, orientation, merges
+        tree,
+        names,
+        {t: style.colour(t) for t in ids},
+        model.topic_sizes_,
+        orientation,
+        merges,
+        distance_title="Ward merge height" if own else "distance",
     )
     left = orientation == "left"
     return style.finish(fig, title, width if left else None, None if left else height)

@@ -52,23 +52,40 @@ def visualize_topics(
     name, size and best words), placed so that distances match the cosine distances between
     topic centres (or c-TF-IDF rows with `use_ctfidf`). `topics` / `top_n_topics` choose the
     topics (default: all); `custom_labels` names them as in the other figures."""
-    import plotly.graph_objects as go
-
     ids = common.select(model, topics, top_n_topics)
     xy = principal_coordinates(common.vectors(model, ids, use_ctfidf))
     names = common.names(model, ids, custom_labels)
-    sizes = [int(model.topic_sizes_[t]) for t in ids]
+    sizes = {t: int(model.topic_sizes_[t]) for t in ids}
+    words = {t: common.words(model, t, 5) for t in ids}
+    fig = intertopic_figure(ids, xy, names, sizes, {t: style.colour(t) for t in ids}, words)
+    return style.finish(fig, title, width, height)
+
+
+def intertopic_figure(
+    ids: list[int],
+    xy: np.ndarray,
+    names: dict[int, str],
+    sizes: dict[int, int],
+    colours: dict[int, str],
+    words: dict[int, list[str]],
+):
+    """The bubbles at `xy` (`principal_coordinates`), one per topic in `ids`: area its size,
+    text its id, hover its name, size and `words`; `customdata` the topic. report.html's
+    "Intertopic distance" is this figure over the run's topic centres."""
+    import plotly.graph_objects as go
+
+    counts = [int(sizes[t]) for t in ids]
     hover = [
-        f"<b>{style.esc(names[t])}</b><br>{sizes[i]} documents<br>"
-        + style.esc(" | ".join(common.words(model, t, 5)))
+        f"<b>{style.esc(names[t])}</b><br>{counts[i]} documents<br>"
+        + style.esc(" | ".join(words.get(t, [])))
         for i, t in enumerate(ids)
     ]
     trace = go.Scatter(
         x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=[str(t) for t in ids],
         textfont={"size": 11, "color": style.TEXT}, customdata=ids, hovertext=hover,
         hoverinfo="text", name="topics", showlegend=False,
-        marker={"size": sizes, "sizemode": "area", "sizeref": 2.0 * max(sizes) / 60**2,
-                "sizemin": 6, "color": [style.colour(t) for t in ids], "opacity": 0.7,
+        marker={"size": counts, "sizemode": "area", "sizeref": 2.0 * max(counts) / 60**2,
+                "sizemin": 6, "color": [colours[t] for t in ids], "opacity": 0.7,
                 "line": {"color": "#fff", "width": 1}},
     )  # fmt: skip
     span = float(np.abs(xy).max()) if len(ids) > 1 else 1.0
@@ -86,4 +103,4 @@ def visualize_topics(
              "yanchor": "top", "font": {"color": style.MUTED}},
         ],
     )  # fmt: skip
-    return style.finish(style.figure([trace], page), title, width, height)
+    return style.figure([trace], page)

@@ -17,7 +17,9 @@ from labeler.figures import _common as common
 from labeler.figures import _style as style
 
 
-def time_figure(series: list[dict], y_title: str, dates: bool = False, height: int = 460):
+def time_figure(
+    series: list[dict], y_title: str, dates: bool = False, height: int = 460, x_title: str = "time"
+):
     """One line per entry of `series` (`topic`, `name`, `colour`, `x`, `y`, `visible`: True
     or "legendonly", and optional `words` per point, shown on hover); `meta` holds the topic."""
     import plotly.graph_objects as go
@@ -39,7 +41,8 @@ def time_figure(series: list[dict], y_title: str, dates: bool = False, height: i
         )  # fmt: skip
     page = style.layout(
         height=height, margin={"l": 50, "r": 10, "t": 10, "b": 40},
-        xaxis={"type": "date"} if dates else {"gridcolor": style.GRID},
+        xaxis={"type": "date", "title": {"text": x_title}} if dates
+        else {"gridcolor": style.GRID, "title": {"text": x_title}},
         yaxis={"rangemode": "tozero", "gridcolor": style.GRID, "title": {"text": y_title}},
         legend={"font": {"size": 11}},
     )  # fmt: skip

@@ -38,12 +38,12 @@ def class_heatmap(classes: dict, names: dict[int, str], sizes: dict[int, int]):
         hovertemplate="%{y}<br>class %{x}: %{z} documents<br>%{customdata[0]:.1f}% of the "
         "topic, %{customdata[1]:.1f}% of the class<extra></extra>",
     )  # fmt: skip
-    tick = {"tickfont": {"size": 10}, "type": "category"}
+    tick = {"tickfont": {"size": 10}, "type": "category", "automargin": True}
     page = style.layout(
         height=max(320, 18 * len(topics) + 190), margin={"l": 220, "r": 20, "t": 10, "b": 170},
-        xaxis={**tick, "tickvals": cols, "tickangle": -50,
+        xaxis={**tick, "tickvals": cols, "tickangle": -50, "title": {"text": "class"},
                "ticktext": [style.esc(style.short(c, 26)) for c in labels]},
-        yaxis={**tick, "tickvals": rows, "autorange": "reversed",
+        yaxis={**tick, "tickvals": rows, "autorange": "reversed", "title": {"text": "topic"},
                "ticktext": [style.esc(style.short(names[t], 32)) for t in topics]},
     )  # fmt: skip
     return style.figure([trace], page)

@@ -273,7 +273,11 @@ def held_out(groups: SubGroups, shown: list[int], seed: int = 0) -> list[np.ndar
 
 
 def uncovered(
-    label_vector: np.ndarray, vectors: np.ndarray, samples: list[np.ndarray], shares: list[float]
+    label_vector: np.ndarray,
+    vectors: np.ndarray,
+    samples: list[np.ndarray],
+    shares: list[float],
+    min_share: float = MIN_GROUP_SHARE,
 ) -> tuple[int, list[int]]:
     """The sub-group the label fits best, and the sub-groups (of real weight) it does not cover.
 
@@ -284,7 +288,8 @@ def uncovered(
     as g's own documents names g, not the topic. Label and document similarities live on
     different scales (a four-word label sits further from any document than documents from each
     other), so raw gaps or ratios misjudge long-document corpora; this relative lean does not.
-    Only for sub-groups far apart does a plain ratio decide as well (FAR_RATIO)."""
+    Only for sub-groups far apart does a plain ratio decide as well (FAR_RATIO). Groups under
+    `min_share` of the documents are not counted as missed."""
     usable = [g for g, s in enumerate(samples) if len(s)]
     if len(usable) < 2:
         return -1, []
@@ -296,7 +301,7 @@ def uncovered(
     best = max(usable, key=lambda g: fits[g])
     missed = []
     for h in usable:
-        if h == best or shares[h] < MIN_GROUP_SHARE:
+        if h == best or shares[h] < min_share:
             continue
         own_lean = float(means[best] @ (means[best] - means[h]))
         leans = own_lean > 1e-6 and (fits[best] - fits[h]) / own_lean >= NARROW

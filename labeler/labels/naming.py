@@ -22,8 +22,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from labeler.corpus.languages import language_name
 from labeler.errors import LabelerError
+from labeler.labels import exemplars as cover
 from labeler.labels.distinct import distinguish, label_embedder
 from labeler.labels.injection import injection_check
 from labeler.llm.answers import AnswerError, label_schema, parse_label
@@ -38,6 +41,7 @@ log = logging.getLogger("labeler")
 PROMPT = "name_parent"
 CHILDREN = 12  # the largest children shown in a parent's prompt (the rest are counted)
 REVIEWED = {"review"}  # a node name from a person stays unless forced
+CHILD_SAMPLE = 40  # documents per child the coverage check compares a parent's name with
 
 
 @dataclass
@@ -56,6 +60,7 @@ class NodeInput:
     keyword_label: str
     current_source: str = "keywords"
     flags: list[str] = field(default_factory=list)
+    child_topics: list[list[int]] = field(default_factory=list)  # each shown child's leaf topics
 
 
 def _words(node: dict, key: str) -> list[str]:
@@ -97,6 +102,7 @@ def node_inputs(tree: dict, layer: int) -> list[NodeInput]:
                 current_label=n["label"],
                 keyword_label=n.get("keyword_label", n["label"]),
                 current_source=n.get("label_source", "keywords"),
+                child_topics=[list(k.get("topics", [k["id"]])) for k in kids[:CHILDREN]],
             )  # fmt: skip
         )
     return inputs
@@ -117,6 +123,56 @@ def parent_messages(prompt: Prompt, node: NodeInput, settings: LLMSettings, pref
         prompt, docs, budget, prefill=prefill,
         doc_tokens=prompt.doc_cut(len(docs), doc_tokens), **context,
     )  # fmt: skip
+
+
+class ChildDocuments:
+    """A seeded sample of each child's document vectors, read once per naming pass, for checking
+    that a parent's name covers all of its children and not just one."""
+
+    def __init__(self, run: Run):
+        self.topics = run.documents(columns=["topic"])["topic"].to_numpy()
+        self.embeddings = run.embeddings()
+
+    def samples(self, node: NodeInput) -> tuple[np.ndarray, list[np.ndarray]]:
+        rng = np.random.default_rng(node.id)
+        rows, samples, start = [], [], 0
+        for leaves in node.child_topics:
+            members = np.flatnonzero(np.isin(self.topics, leaves))
+            if len(members) > CHILD_SAMPLE:
+                members = np.sort(rng.choice(members, CHILD_SAMPLE, replace=False))
+            rows.append(members)
+            samples.append(np.arange(start, start + len(members)))
+            start += len(members)
+        picked = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        return np.asarray(self.embeddings[picked], dtype=np.float32), samples
+
+
+def check_children(answer: dict, node: NodeInput, documents: ChildDocuments | None, embed) -> None:
+    """A name that fits one child's documents far better than another child's is asked about
+    again, with the children it misses named (as `labeling.check_coverage` does for a topic's
+    sub-groups); the fallback is the same name, flagged `narrow`."""
+    if documents is None or embed is None or len(node.child_topics) < 2:
+        return
+    vector = embed([answer["label"]])
+    vectors, samples = documents.samples(node)
+    if vector is None or not len(vectors) or vector.shape[1] != vectors.shape[1]:
+        return
+    shares = [c["share"] for c in node.children]
+    # every child of real weight counts: a parent of eight equal children has 12% each
+    least = min(cover.MIN_GROUP_SHARE, 0.5 / len(shares))
+    best, missed = cover.uncovered(vector[0], vectors, samples, shares, min_share=least)
+    if not missed:
+        return
+
+    def child(i: int) -> str:
+        return f"{node.children[i]['label']!r} ({shares[i]:.0%})"
+
+    others = ", ".join(child(i) for i in missed)
+    raise AnswerError(
+        f"the name {answer['label']!r} fits only the topic {child(best)}, but this group also "
+        f"holds {others}: give a broader name (and summary) that covers all of its topics",
+        fallback={**answer, "flags": sorted({*answer.get("flags", []), "narrow"})},
+    )
 
 
 def tree_layers(tree: dict) -> list[int]:
@@ -162,11 +218,15 @@ def name_tree(
             chat = stack.enter_context(open_chat_model(settings, cache_dir))
         asker = Asker(run.db, chat, settings, stats)
         embed = label_embedder(run, cache_dir)
+        documents = ChildDocuments(run)
         for layer in wanted:
             inputs = node_inputs(run.hierarchy() or tree, layer)
             if unnamed_only:
                 inputs = [n for n in inputs if n.current_source == "keywords"]
-            outcomes = name_layer(asker, inputs, prompt, repair, settings, prefill, force, stats)
+            outcomes = name_layer(
+                asker, inputs, prompt, repair, settings, prefill, force, stats,
+                check=lambda answer, node: check_children(answer, node, documents, embed),
+            )  # fmt: skip
             if any(o.source == "llm" for o in outcomes):
                 distinguish(
                     asker, outcomes, {n.id: n for n in inputs}, repair, stats, embed,
@@ -179,8 +239,11 @@ def name_tree(
     return stats
 
 
-def name_layer(asker, inputs, prompt, repair, settings, prefill, force, stats) -> list[Outcome]:
-    """One outcome per node of the layer (asked one after another: a layer has few nodes)."""
+def name_layer(
+    asker, inputs, prompt, repair, settings, prefill, force, stats, check=None
+) -> list[Outcome]:
+    """One outcome per node of the layer (asked one after another: a layer has few nodes);
+    `check(answer, node)` may raise AnswerError to ask again (`check_children`)."""
     outcomes = []
     for node in inputs:
         if node.current_source in REVIEWED and not force:
@@ -196,6 +259,8 @@ def name_layer(asker, inputs, prompt, repair, settings, prefill, force, stats) -
         def parse(reply: str, node: NodeInput = node) -> dict:
             answer = parse_label(reply, prompt.fields)
             injection_check(answer["label"], node.documents, node.words)
+            if check is not None:
+                check(answer, node)
             return answer
 
         try:

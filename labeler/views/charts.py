@@ -25,6 +25,8 @@ SIMILARITY_TOPICS = 100  # the heatmap shows the largest topics
 CLASS_COLUMNS = 40  # the per-class heatmap shows the most frequent classes
 CLASS_ROWS = 60
 NEAREST = 3
+VIEW_QUANTILES = (0.01, 0.99)  # the map opens on where these shares of the documents lie
+VIEW_PAD = 0.06  # and a margin of this share of that span on each side
 
 
 def _short(text: str, limit: int) -> str:
@@ -50,7 +52,23 @@ def map_points(documents: pd.DataFrame, seed: int, text: bool, limit: int | None
     if text:
         points["text"] = [_short(t, HOVER_CHARS) for t in frame["text"]]
         points["id"] = [str(i) for i in frame["doc_id"]]
-    return {"points": points, "shown": len(frame), "total": total, "sampled": len(frame) < total}
+    return {"points": points, "shown": len(frame), "total": total, "sampled": len(frame) < total,
+            "view": map_view(documents)}  # fmt: skip
+
+
+def map_view(documents: pd.DataFrame) -> dict | None:
+    """The map's first view: the 1st to 99th percentile of the documents' x and y, padded, so
+    a few far outliers do not shrink everything else into a corner (double-click resets to
+    it; zooming out shows them)."""
+    if len(documents) < 2:
+        return None
+    view = {}
+    for axis in ("x", "y"):
+        values = documents[axis].to_numpy(dtype=float)
+        low, high = np.quantile(values, VIEW_QUANTILES)
+        pad = VIEW_PAD * max(float(high - low), 1e-6)
+        view[axis] = [round(float(low) - pad, 3), round(float(high) + pad, 3)]
+    return view
 
 
 def similarity(vectors: np.ndarray, ids: list[int], sizes: dict[int, int], order: list[int]):
@@ -73,9 +91,11 @@ def similarity(vectors: np.ndarray, ids: list[int], sizes: dict[int, int], order
 
 
 def hierarchy(vectors: np.ndarray, ids: list[int]) -> dict | None:
-    """Average-linkage (cosine) tree over topic vectors, as dendrogram line coordinates
-    (`labeler.figures.hierarchy.dendrogram`, which `visualize_hierarchy` draws too)."""
-    return dendrogram(vectors, ids)
+    """The topic tree's linkage (Ward on the unit topic centres, `labeler.tree.agglomerate`'s)
+    as dendrogram line coordinates (`labeler.figures.hierarchy.dendrogram`, which
+    `visualize_hierarchy` draws too): the report shows one hierarchy, whose layers are cuts of
+    this tree."""
+    return dendrogram(vectors, ids, method="ward")
 
 
 def over_time(documents: pd.DataFrame) -> dict | None:

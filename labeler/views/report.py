@@ -184,7 +184,7 @@ def _topic_structure(run: Run, documents: pd.DataFrame, topics: list[dict]) -> d
     """Similarity, nearest topics and hierarchy from the saved embeddings (when there are any)."""
     run_dir = run.path
     ids = [t["topic"] for t in topics if not t["is_outlier"]]
-    empty = {"similarity": None, "nearest": {}, "hierarchy": None}
+    empty = {"similarity": None, "nearest": {}, "hierarchy": None, "intertopic": None}
     path = run_dir / EMBEDDINGS
     if len(ids) < 2 or not path.is_file():
         return empty
@@ -200,7 +200,11 @@ def _topic_structure(run: Run, documents: pd.DataFrame, topics: list[dict]) -> d
     order = tree["leaves"] if tree else ids
     sizes = {t["topic"]: t["size"] for t in topics}
     heatmap, nearest = charts.similarity(vectors, ids, sizes, order)
-    return {"similarity": heatmap, "nearest": nearest, "hierarchy": tree}
+    from labeler.figures.topics import principal_coordinates
+
+    xy = np.round(principal_coordinates(vectors), 4).tolist()
+    return {"similarity": heatmap, "nearest": nearest, "hierarchy": tree,
+            "intertopic": {"topics": ids, "xy": xy}}  # fmt: skip
 
 
 def _tree(run: Run, documents: pd.DataFrame, topics: list[dict]) -> dict | None:
@@ -238,7 +242,12 @@ def _tree(run: Run, documents: pd.DataFrame, topics: list[dict]) -> dict | None:
         members = sorted((n for n in nodes if n["layer"] == layer), key=lambda n: -n["size"])
         column = topic_tree.assignment(assigned, nodes, layer)
         up[layer] = {t: n["id"] for n in members for t in n["topics"]}
-        for rank, n in enumerate(members):
+        where = {n["id"]: np.median(xy[column == n["id"]], axis=0)
+                 if (column == n["id"]).any() else None for n in members}  # fmt: skip
+        sizes = {n["id"]: n["size"] for n in members}
+        colours = figure_style.colours_by_position(where, sizes)
+        safe = figure_style.colours_by_position(where, sizes, figure_style.SAFE_PALETTE)
+        for n in members:
             topic = known.get(n["id"]) if layer == 0 else None
             inside = column == n["id"]
             shown[n["id"]] = {
@@ -246,7 +255,8 @@ def _tree(run: Run, documents: pd.DataFrame, topics: list[dict]) -> dict | None:
                 "size": n["size"], "children": list(n["children"]), "parent": n["parent"],
                 "source": n.get("label_source", "keywords"),
                 "name": topic["name"] if topic else n["label"],
-                "colour": topic["colour"] if topic else charts.colour(rank),
+                "colour": topic["colour"] if topic else colours[n["id"]],
+                "colour_safe": topic["colour_safe"] if topic else safe[n["id"]],
                 "pos": [round(float(v), 3) for v in np.median(xy[inside], axis=0)]
                 if inside.any() else None,
                 "keywords": [w for w, _ in n.get("keywords", [])][:8],
@@ -272,8 +282,13 @@ def _prepare_topics(topics: list[dict], stages: list, nearest: dict, options: Re
     labels = {t["topic"]: t["label"] for t in topics}
     names = {t: display_name(t, label) for t, label in labels.items() if t >= 0}
     mixes = mixes or {}
+    where = {t["topic"]: t.get("map_position") for t in topics}
+    sizes = {t["topic"]: t["size"] for t in topics}
+    colours = figure_style.colours_by_position(where, sizes)
+    safe = figure_style.colours_by_position(where, sizes, figure_style.SAFE_PALETTE)
     for record in topics:
-        record["colour"] = charts.colour(record["topic"])
+        record["colour"] = colours[record["topic"]]
+        record["colour_safe"] = safe[record["topic"]]
         record["name"] = display_name(record["topic"], record["label"])
         texts = record.get("representative_docs") or []
         ids = record.get("representative_doc_ids") or [None] * len(texts)
@@ -297,6 +312,8 @@ def _prepare_topics(topics: list[dict], stages: list, nearest: dict, options: Re
 
 
 TIME_SHOWN = 10  # topics over time: the largest topics drawn, the others in the legend
+INTERTOPIC_HEIGHT = 620
+SIMILARITY_CELL = (14, 44)  # the similarity heatmap's square cells, in pixels (fewer, larger)
 
 
 def _figures(charts_data: dict, topics: list[dict]) -> dict:
@@ -305,19 +322,38 @@ def _figures(charts_data: dict, topics: list[dict]) -> dict:
     `visualize_hierarchy`, `visualize_topics_over_time` and the per-class heatmap."""
     from labeler.figures.heatmap import similarity_figure
     from labeler.figures.hierarchy import hierarchy_figure
+    from labeler.figures.topics import intertopic_figure
     from labeler.figures.topics_over_time import time_figure
     from labeler.figures.topics_per_class import class_heatmap
 
     names = {t["topic"]: t["name"] for t in topics}
     colours = {t["topic"]: t["colour"] for t in topics}
     sizes = {t["topic"]: t["size"] for t in topics}
-    spec = figure_style.spec
     out = {}
+
+    def spec(fig, title: str) -> dict:  # an in-figure title on each, as BERTopic's figures
+        fig = figure_style.finish(fig, f"<b>{title}</b>", None, None)
+        fig.update_layout(title={"font": {"size": 16}, "x": 0.01, "xanchor": "left"})
+        return figure_style.spec(fig)
+
     if charts_data["similarity"]:
         heatmap = charts_data["similarity"]
-        out["similarity"] = spec(similarity_figure(heatmap["topics"], names, heatmap["z"]))
+        cell = max(SIMILARITY_CELL[0], min(SIMILARITY_CELL[1], 760 // len(heatmap["topics"])))
+        out["similarity"] = spec(
+            similarity_figure(heatmap["topics"], names, heatmap["z"], cell=cell),
+            "Cosine similarity between topics",
+        )
     if charts_data["hierarchy"]:
-        out["hierarchy"] = spec(hierarchy_figure(charts_data["hierarchy"], names, colours, sizes))
+        figure = hierarchy_figure(charts_data["hierarchy"], names, colours, sizes,
+                                  distance_title="Ward merge height")  # fmt: skip
+        out["hierarchy"] = spec(figure, "Topic hierarchy (Ward linkage)")
+    if charts_data.get("intertopic"):
+        found = charts_data["intertopic"]
+        ids = found["topics"]
+        words = {t["topic"]: [w for w, _ in t.get("keywords", [])[:5]] for t in topics}
+        figure = intertopic_figure(ids, np.asarray(found["xy"]), names, sizes, colours, words)
+        figure.update_layout(height=INTERTOPIC_HEIGHT)
+        out["topics"] = spec(figure, "Intertopic distance")
     time = charts_data["time"]
     if time:
         largest = sorted((t for t in topics if not t["is_outlier"]), key=lambda t: -t["size"])
@@ -331,11 +367,14 @@ def _figures(charts_data: dict, topics: list[dict]) -> dict:
             for t in topics
             if t["topic"] in time["counts"]
         ]  # fmt: skip
-        out["time"] = spec(time_figure(series, f"documents per {time['unit']}", dates=True))
+        figure = time_figure(series, f"documents per {time['unit']}", dates=True,
+                             x_title=time["unit"])  # fmt: skip
+        out["time"] = spec(figure, f"Documents per {time['unit']}, by topic")
         for trace in out["time"]["data"]:
             del trace["x"]  # the periods, once in the page's data: its script puts them back
     if charts_data["classes"]:
-        out["classes"] = spec(class_heatmap(charts_data["classes"], names, sizes))
+        out["classes"] = spec(class_heatmap(charts_data["classes"], names, sizes),
+                              "Documents per topic and class")  # fmt: skip
     return out
 
 
@@ -355,6 +394,7 @@ def _page_data(topics: list[dict], stages: list, charts_data: dict, nearest: dic
                 "size": t["size"],
                 "share": t["share"],
                 "colour": t["colour"],
+                "colour_safe": t["colour_safe"],
                 "outlier": t["is_outlier"],
                 "status": t["status"],
                 "source": t["label_source"],
@@ -498,6 +538,7 @@ def report_context(run: Run | Path, options: ReportOptions | None = None) -> dic
         "map": charts.map_points(documents, int(config.get("seed", 42)), map_text),
         "similarity": structure["similarity"],
         "hierarchy": structure["hierarchy"],
+        "intertopic": structure["intertopic"],
         "time": charts.over_time(documents),
         "classes": charts.per_class(documents, sizes),
         "tree": {k: v for k, v in tree.items() if k != "roots"} if tree else None,

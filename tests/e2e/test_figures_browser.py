@@ -10,10 +10,12 @@ from test_report import not_blank, visit
 
 from labeler import load_run
 
+# A cell's centre on screen (an axis' _offset: where its domain starts, which a heatmap whose
+# square cells shrink the domain moves in from the margin).
 CELL = """([div, row, col]) => { const gd = document.getElementById(div), f = gd._fullLayout;
   const box = gd.getBoundingClientRect(), t = gd._fullData[0];
-  return [box.x + f._size.l + f.xaxis.l2p(f.xaxis.d2l(t.x[col])),
-          box.y + f._size.t + f.yaxis.l2p(f.yaxis.d2l(t.y[row]))]; }"""
+  return [box.x + f.xaxis._offset + f.xaxis.l2p(f.xaxis.d2l(t.x[col])),
+          box.y + f.yaxis._offset + f.yaxis.l2p(f.yaxis.d2l(t.y[row]))]; }"""
 
 
 def settle(page) -> None:
@@ -70,7 +72,7 @@ def test_report_figures_hover_and_open_their_topic(reuters_run, chromium_browser
     v = visit(chromium_browser, reuters_run / "report.html")
     page = v.page
     figures = page.evaluate("REPORT.figures")
-    assert set(figures) == {"similarity", "hierarchy", "time", "classes"}
+    assert set(figures) == {"similarity", "hierarchy", "topics", "time", "classes"}
     for div, section, name in (
         ("similarity-plot", "similarity", "similarity"),
         ("class-plot", "per-class", "classes"),

@@ -21,6 +21,7 @@ from labeler import load_run
 from labeler.api import label_run
 from labeler.cli import main
 from labeler.labels.labeling import LLMSettings
+from labeler.llm.client import ChatResult
 from labeler.run.db import RunDB
 from labeler.tree import assignment
 
@@ -163,8 +164,8 @@ def test_relabel_layer_names_only_that_layer(run_copy):
     tree = read_tree(run_copy)
     layer1 = [n for n in tree["nodes"] if n["layer"] == 1 and len(n["children"]) > 1]
 
-    def script(request, n):
-        text = request["messages"][-1]["content"]
+    def script(request, n):  # a parent's name, asked first or again (its follow-up)
+        text = "\n".join(m["content"] for m in request["messages"] if m["role"] == "user")
         if "Topics:\n" in text:
             return ok(label_json(topic_label(request).replace("Requests", "Matters")))
         return ok(label_json(topic_label(request)))
@@ -302,4 +303,54 @@ def test_review_app_shows_parents_with_their_children_and_keeps_an_edited_name(r
     label_run(run_copy, SETTINGS, chat=again, tree=True, force=False)
     assert {n["id"]: n for n in read_tree(run_copy)["nodes"]}[parent["id"]]["label"] == (
         "Everyday <b>Requests</b>"
+    )
+
+
+class ChildNameChat(FakeChat):
+    """Names a parent after its largest child; asked again, `broad` names the group (or, when
+    None, insists on the child's name)."""
+
+    def __init__(self, broad: str | None):
+        super().__init__()
+        self.broad = broad
+        self.follow_up_texts: list[str] = []
+
+    def chat(self, messages, **kwargs):
+        first = next(m["content"] for m in messages if m["role"] == "user")
+        if "Topics:\n" not in first:
+            return super().chat(messages, **kwargs)
+        child = first.split("Topics:\n", 1)[1].splitlines()[0][2:].split(" (")[0]
+        if any(m["role"] == "assistant" for m in messages):
+            self.follow_up_texts.append(messages[-1]["content"])
+            label = self.broad or child
+        else:
+            label = child
+        return ChatResult(json.dumps({"label": label, "summary": f"About {label}."}), 40, 12)
+
+
+def test_a_parent_named_after_one_child_is_asked_again_with_its_children_named(run_copy):
+    """A parent's name is checked against each child's documents: one that fits only its
+    largest child is asked about again, naming the others; kept and flagged if it persists."""
+    fresh = shutil.copytree(run_copy, run_copy.parent / "fresh")  # no cached answers
+    insisting = ChildNameChat(broad=None)
+    label_run(run_copy, SETTINGS, chat=insisting, tree=True)
+    nodes = {n["id"]: n for n in read_tree(run_copy)["nodes"]}
+    parents = [n for n in nodes.values() if n["layer"] > 0 and len(n["children"]) > 1]
+    assert insisting.follow_up_texts, "no parent name was questioned"
+    assert all("fits only the topic" in t for t in insisting.follow_up_texts)
+    flagged = [n for n in parents if "narrow" in (n.get("label_flags") or [])]
+    assert flagged
+    for n in flagged:  # the question named a child the name misses
+        kids = [nodes[c]["label"] for c in n["children"][1:]]
+        assert any(any(k in t for k in kids) for t in insisting.follow_up_texts)
+
+    broad = ChildNameChat(broad="Everyday Assistant Requests")
+    label_run(fresh, SETTINGS, chat=broad, tree=True)
+    after = {n["id"]: n for n in read_tree(fresh)["nodes"]}
+    renamed = [after[n["id"]] for n in flagged]
+    assert any(n["label"].startswith("Everyday Assistant Requests") for n in renamed)
+    assert all(
+        "narrow" not in (n.get("label_flags") or [])
+        for n in renamed
+        if n["label"].startswith("Everyday")
     )
