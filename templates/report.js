@@ -490,6 +490,11 @@
         if (ev.target.closest("a")) return;
         select(row.getAttribute("data-topic"), { scroll: "map" });
       });
+      row.addEventListener("keydown", function (ev) { // rows take focus (tabindex): Enter or Space opens one
+        if (ev.target !== row || (ev.key !== "Enter" && ev.key !== " ")) return;
+        ev.preventDefault();
+        select(row.getAttribute("data-topic"), { scroll: "map" });
+      });
     });
   }
 
@@ -499,7 +504,15 @@
     var stages = t.keywords.filter(function (s) { return s[1].length; });
     if (!stages.length) return;
     var k = stages.length, traces = [], lay = layout({ height: 262, showlegend: false, margin: { l: 4, r: 8, t: 22, b: 36 } });
+    var stacked = k > 1 && div.clientWidth < KW_SIDE_BY_SIDE; // a phone: one stage under another
+    div.setAttribute("data-stacked", stacked ? "1" : "0");
     lay.annotations = [];
+    if (stacked) {
+      var rows = Math.max.apply(null, stages.map(function (s) { return s[1].length; }));
+      var block = 16 * rows + 58; // px per stage: its bars, ticks, axis title and title
+      lay.height = k * block;
+      lay.margin = { l: 8, r: 10, t: 22, b: 10 };
+    }
     stages.forEach(function (stage, i) {
       var words = stage[1].slice().sort(function (a, b) { return a[1] - b[1]; }); // largest on top (MMR's come in pick order)
       var suffix = i ? String(i + 1) : "";
@@ -508,6 +521,15 @@
         xaxis: "x" + suffix, yaxis: "y" + suffix, marker: { color: t.colour },
         hovertemplate: "%{y}: %{x:.3f}<extra>" + esc(stage[0]) + "</extra>"
       });
+      if (stacked) {
+        var top = 1 - i / k, bottom = 1 - (i + 1) / k + 48 / lay.height;
+        lay["xaxis" + suffix] = { domain: [0.3, 1], anchor: "y" + suffix, tickfont: { size: 10 }, nticks: 5, gridcolor: "#eef1f7",
+                                  title: { text: "weight", font: { size: 10, color: "#5f6b7a" }, standoff: 2 } };
+        lay["yaxis" + suffix] = { domain: [bottom, top - 4 / lay.height], anchor: "x" + suffix, tickfont: { size: 11 }, automargin: false };
+        lay.annotations.push({ text: esc(stage[0]), x: 0, y: top, xref: "paper", yref: "paper", xanchor: "left",
+                               yanchor: "bottom", showarrow: false, font: { size: 12, color: "#5f6b7a" } });
+        return;
+      }
       var left = i / k + 0.11, right = (i + 1) / k - 0.015;
       lay["xaxis" + suffix] = { domain: [left, right], anchor: "y" + suffix, tickfont: { size: 10 }, nticks: 4, gridcolor: "#eef1f7",
                                 title: { text: "weight", font: { size: 10, color: "#5f6b7a" }, standoff: 2 } };
@@ -515,7 +537,7 @@
       lay.annotations.push({ text: esc(stage[0]), x: (left + right) / 2, y: 1.0, xref: "paper", yref: "paper",
                              yanchor: "bottom", showarrow: false, font: { size: 12, color: "#5f6b7a" } });
     });
-    plotly.newPlot(div, traces, lay, Object.assign({}, CONFIG, { displayModeBar: false }));
+    plotly.newPlot(div, traces, lay, Object.assign({}, CONFIG, { displayModeBar: false })).then(function () { follow(div); });
   }
 
   function timelineChart(div) {
@@ -529,7 +551,7 @@
                  title: { text: "Documents per " + R.time.unit, font: { size: 12, color: "#5f6b7a" }, x: 0.02 },
                  yaxis: { rangemode: "tozero", gridcolor: "#eef1f7", title: { text: "documents", font: { size: 11 } } },
                  xaxis: { type: "date", title: { text: R.time.unit, font: { size: 11 } } } }),
-    Object.assign({}, CONFIG, { displayModeBar: false }));
+    Object.assign({}, CONFIG, { displayModeBar: false })).then(function () { follow(div); });
   }
 
   function lazyCharts() {
@@ -561,7 +583,7 @@
       F.layout.height = F.layout.height - side + fit;
       F.layout.width = room;
     }
-    plotly.newPlot(div, F.data, F.layout, CONFIG);
+    plotly.newPlot(div, F.data, F.layout, CONFIG).then(function () { follow(div); });
     if (!topicOf) return;
     div.on("plotly_click", function (ev) {
       var p = ev && ev.points && ev.points[0];
@@ -574,6 +596,103 @@
     return i >= 0 ? trace.meta.topics[i] : undefined;
   }
   function pointTopic(p) { return p.customdata; }
+
+  /* ---------------------------------------------------------------- dark mode, print, narrow screens
+     The charts (every one but the map, which keeps the light paper its colours and name halos
+     were chosen on) follow prefers-color-scheme: paper, text, grid and heatmap colours switch
+     with it. Printing draws every chart light and at most a page wide, then as it was. */
+  var KW_SIDE_BY_SIDE = 520; // px: narrower keyword charts put their stages one under another
+  var PRINT_WIDTH = 680; // px: an A4 or Letter page's width inside the default margins
+  var DARK = { paper: "#181c25", text: "#e4e8ef", muted: "#a4aebd", grid: "#2f3646", zero: "#3a4354", line: "#5a6579",
+               scale: [[0, "#1d2431"], [0.35, "#2f4f7a"], [0.7, "#5b8bd0"], [1, "#d6e4ff"]] };
+  var darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  var printQuery = window.matchMedia ? window.matchMedia("print") : null;
+  var printing = false, following = [];
+  function isDark() { return !printing && !!(darkQuery && darkQuery.matches); }
+  function lookup(obj, path) {
+    return path.split(".").reduce(function (o, k) {
+      var m = /^(\w+)\[(\d+)\]$/.exec(k);
+      if (o == null) return undefined;
+      return m ? (o[m[1]] || [])[Number(m[2])] : o[k];
+    }, obj);
+  }
+  function darkPatch(div) { // dotted layout keys -> their dark value
+    var patch = { paper_bgcolor: DARK.paper, plot_bgcolor: DARK.paper, "font.color": DARK.text,
+                  "hoverlabel.bgcolor": DARK.paper, "hoverlabel.font.color": DARK.text, "hoverlabel.bordercolor": DARK.line };
+    if (div.layout.title) patch["title.font.color"] = DARK.muted;
+    Object.keys(div._fullLayout).filter(function (k) { return /^[xy]axis\d*$/.test(k); }).forEach(function (k) {
+      patch[k + ".gridcolor"] = DARK.grid; patch[k + ".zerolinecolor"] = DARK.zero; patch[k + ".linecolor"] = DARK.line;
+    });
+    (div.layout.annotations || []).forEach(function (a, i) { patch["annotations[" + i + "].font.color"] = DARK.muted; });
+    return patch;
+  }
+  function theme(div, dark) {
+    if (!div.layout || !div._fullLayout || !div.data) return;
+    if (div.getAttribute("data-theme") === (dark ? "dark" : "light")) return;
+    var patch = darkPatch(div);
+    if (!div._lightLayout) { // what to put back: the figure's own values (null: Plotly's default)
+      div._lightLayout = {};
+      Object.keys(patch).forEach(function (k) { var v = lookup(div.layout, k); div._lightLayout[k] = v === undefined ? null : v; });
+      div._lightScales = div.data.map(function (t) { return t.type === "heatmap" ? t.colorscale : undefined; });
+    }
+    plotly.relayout(div, dark ? patch : div._lightLayout);
+    div._lightScales.forEach(function (scale, i) {
+      if (scale !== undefined) plotly.restyle(div, { colorscale: [dark ? DARK.scale : scale] }, [i]);
+    });
+    div.setAttribute("data-theme", dark ? "dark" : "light");
+  }
+  function follow(div) { // a chart just drawn: take the page's scheme, and keep taking it
+    if (following.indexOf(div) < 0) following.push(div);
+    if (isDark()) theme(div, true);
+    else div.setAttribute("data-theme", "light");
+  }
+  function retheme() { following.forEach(function (div) { theme(div, isDark()); }); }
+  function printMode(on) {
+    if (on === printing) return;
+    printing = on;
+    document.querySelectorAll(on ? "details:not([open])" : "details[data-print-open]").forEach(function (d) {
+      if (on) d.setAttribute("data-print-open", ""); else d.removeAttribute("data-print-open");
+      d.open = on; // a printed page shows the folded sections too
+    });
+    retheme();
+    document.querySelectorAll(".js-plotly-plot").forEach(function (div) {
+      if (!div._fullLayout) return;
+      if (on && div._fullLayout.width > PRINT_WIDTH) {
+        div._screenWidth = { drawn: div._fullLayout.width, own: div.layout.width };
+        plotly.relayout(div, { width: PRINT_WIDTH });
+      } else if (!on && div._screenWidth) {
+        var was = div._screenWidth;
+        delete div._screenWidth;
+        plotly.relayout(div, { width: was.drawn }).then(function () {
+          if (was.own === undefined) delete div.layout.width; // responsive again on the next resize
+        });
+      }
+    });
+  }
+  function restackKeywords() { // the window crossed the width where keyword stages stack
+    document.querySelectorAll(".kw-chart[data-drawn]").forEach(function (div) {
+      var want = div.clientWidth < KW_SIDE_BY_SIDE ? "1" : "0";
+      if (!printing && div.getAttribute("data-stacked") !== null && div.getAttribute("data-stacked") !== want &&
+          div.clientWidth > 0) {
+        div.removeAttribute("data-theme");
+        delete div._lightLayout;
+        plotly.purge(div);
+        keywordChart(div);
+      }
+    });
+  }
+  function watch(query, fn) {
+    if (!query) return;
+    if (query.addEventListener) query.addEventListener("change", fn); else if (query.addListener) query.addListener(fn);
+  }
+  function watchScreens() {
+    watch(darkQuery, retheme);
+    watch(printQuery, function (e) { printMode(e.matches); });
+    window.addEventListener("beforeprint", function () { printMode(true); });
+    window.addEventListener("afterprint", function () { printMode(false); });
+    var timer = null;
+    window.addEventListener("resize", function () { clearTimeout(timer); timer = setTimeout(restackKeywords, 250); });
+  }
 
   /* ---------------------------------------------------------------- start */
   wireTable();
@@ -597,6 +716,7 @@
     figure("time", "time-plot", null);
     figure("classes", "class-plot", rowTopic);
     lazyCharts();
+    watchScreens();
     if (layerBox) {
       layerBox.addEventListener("change", function () { showLayer(Number(layerBox.value)); });
       if (Number(layerBox.value)) showLayer(Number(layerBox.value));
