@@ -143,7 +143,9 @@ def main() -> None:
         cos = (vectors["onnx fp32"] * vectors["onnx int8 (static)"]).sum(1)
         row["cos_mean"], row["cos_min"] = float(cos.mean()), float(cos.min())
         rows.append(row)
-        print(f"done: {corpus}", file=sys.stderr, flush=True)
+        summary = {k: (v if not isinstance(v, dict) else {a: round(b, 4) for a, b in v.items()})
+                   for k, v in row.items()}  # fmt: skip
+        print(f"done: {summary}", file=sys.stderr, flush=True)
 
     fp, q = "onnx fp32", "onnx int8 (static)"
     print("\nQuality of static int8 against fp32 (256 word pieces)\n")
