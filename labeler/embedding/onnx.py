@@ -16,7 +16,8 @@ Two variants:
   by the whole batch's range, so a vector moved with its batch-mates). The build is cached under
   a hash of everything it is made from (`int8_inputs`); the calibrated scales are rounded to 12
   significant bits, so a calibration run on another CPU, whose activations differ in the last
-  bits, almost always builds the same file (only a range sitting on a rounding boundary flips). Quality against fp32: docs/embedding.md and benchmarks/int8.py.
+  bits, almost always builds the same file (only a range sitting on a rounding boundary flips).
+  Quality against fp32: docs/embedding.md and benchmarks/int8.py.
 
 Both variants pad each text to its own 8-token bucket and batch it only with texts of that bucket,
 in row blocks of 8 (as `labeler.embedding.sbert.canonical_encode` does for torch), so a text's
