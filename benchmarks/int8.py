@@ -73,6 +73,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--vectors", type=Path, default=Path("/tmp/labeler-int8-bench"))
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--only-speed", action="store_true")
     args = parser.parse_args()
     from sklearn.metrics import adjusted_rand_score
 
@@ -110,6 +111,8 @@ def main() -> None:
             print(f"| {name} | {value:.1f} | {value / speed['torch fp32']:.2f} | "
                   f"{value / speed['onnx fp32']:.2f} |")  # fmt: skip
 
+    if args.only_speed:
+        return
     args.vectors.mkdir(parents=True, exist_ok=True)
     rows = []
     for corpus in corpora():
