@@ -51,7 +51,7 @@ def backends(cache: Path):
         "torch fp32, 128 tokens": lambda: CappedTorch(128),
         "onnx fp32 (default onnx), 256 tokens": lambda: OnnxEmbedder(cache, max_tokens=256),
         "onnx fp32, 128 tokens": lambda: OnnxEmbedder(cache, max_tokens=128),
-        "onnx int8 (opt-in), 256 tokens": lambda: OnnxEmbedder(cache, variant="int8"),
+        "onnx int8 (static, opt-in), 256 tokens": lambda: OnnxEmbedder(cache, variant="int8"),
         "static model2vec (MiniLM distilled)": lambda: Model2VecEmbedder(cache),
         "static wordllama l2_supercat": lambda: WordLlamaEmbedder(),
     }

