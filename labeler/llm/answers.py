@@ -36,14 +36,19 @@ class AnswerError(ValueError):
         self.check = check
 
 
-def reply_label(reply: str) -> str | None:
-    """The label a reply proposes, compared loosely (case and spaces), or None: whether a
-    re-ask changed the answer, judged on the model's own words before any check edits them."""
+def reply_answer(reply: str) -> tuple[str | None, str | None]:
+    """The (label, summary) a reply proposes, compared loosely (case and spaces), None where
+    missing: whether a re-ask changed the answer, judged on the model's own words before any
+    check edits them."""
     try:
-        value = extract_json(reply).get("label")
+        value = extract_json(reply)
     except AnswerError:
-        return None
-    return " ".join(value.casefold().split()) if isinstance(value, str) else None
+        return None, None
+
+    def loose(text) -> str | None:
+        return " ".join(text.casefold().split()) if isinstance(text, str) else None
+
+    return loose(value.get("label")), loose(value.get("summary"))
 
 
 def extract_json(content: str) -> dict:

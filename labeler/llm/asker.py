@@ -10,7 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from labeler.llm.answers import AnswerError, reply_label
+from labeler.llm.answers import AnswerError, reply_answer
 from labeler.llm.client import ChatModel, ContextExceeded, Unreachable
 from labeler.llm.prompts import DOC_TOKENS, Prompt, messages_tokens
 from labeler.llm.settings import LLMSettings
@@ -33,7 +33,7 @@ class Outcome:
     request: list[dict] | None = None
     raw: str | None = None
     # Each time a check asked again: {"check": name, "changed": whether the next answer's label
-    # differed}; recorded in the label version's params (its provenance).
+    # differed, "answer_changed": its label or summary}; in the label version's params.
     reasks: list[dict] = field(default_factory=list)
 
     def params(self, settings: LLMSettings) -> dict:
@@ -188,8 +188,11 @@ class Asker:
                 for attempt in range(REPAIRS + 1):
                     reply = self.ask(conversation, schema)
                     if asked_about is not None and reasks is not None:
-                        changed = reply_label(reply) != asked_about[1]
-                        reasks.append({"check": asked_about[0], "changed": changed})
+                        new = reply_answer(reply)
+                        reasks.append({
+                            "check": asked_about[0], "changed": new[0] != asked_about[1][0],
+                            "answer_changed": new != asked_about[1],
+                        })  # fmt: skip
                     try:
                         return parse(reply), messages, reply
                     except AnswerError as problem:
@@ -200,7 +203,7 @@ class Asker:
                             return salvage[0], messages, salvage[1]
                         if attempt == REPAIRS:
                             raise
-                        asked_about = (problem.check, reply_label(reply))
+                        asked_about = (problem.check, reply_answer(reply))
                         follow_up = repair.render(problem=str(problem), fields=fields)
                         asked = [m for m in conversation if m is not prefill]
                         conversation = [
