@@ -158,3 +158,24 @@ def test_slots_set_the_requests_in_flight_and_are_checked():
     for bad in (0, 17):
         with pytest.raises(LabelerError, match="--llm-slots"):
             LLMSettings(slots=bad).check()
+
+
+def test_labeler_run_says_where_its_time_went_unless_quiet(banking_file, tmp_path):
+    from click.testing import CliRunner
+
+    from labeler.cli import main
+
+    args = ["run", str(banking_file), "--id-column", "id", "--llm", "none"]
+    loud = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "loud")])
+    assert loud.exit_code == 0, loud.output
+    table = loud.output.split("where the time went:\n")[1].splitlines()
+    stages = [row.split(" | ")[0].lstrip("| ") for row in table if row.startswith("| ")]
+    for stage in ("embedding", "UMAP", "HDBSCAN", "representation", "report", "total"):
+        assert stage in stages
+    cells = [row.strip("| ").split(" | ") for row in table if row.startswith("| ")]
+    seconds = {c[0]: float(c[1]) for c in cells if c[1].replace(".", "").isdigit()}
+    parts = sum(s for name, s in seconds.items() if name != "total")
+    assert abs(parts - seconds["total"]) <= 0.2  # the stages and `other` add up to the run
+    quiet = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "quiet"), "-q"])
+    assert quiet.exit_code == 0, quiet.output
+    assert "where the time went" not in quiet.output and "report.html" in quiet.output
