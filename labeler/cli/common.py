@@ -38,6 +38,12 @@ def setup_logging(quiet: bool) -> None:
     if quiet:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        # Read when they are imported: libraries already loaded (the Python API, a test
+        # session) are told directly, or transformers' "Loading weights" bar still shows.
+        if "huggingface_hub" in sys.modules:
+            sys.modules["huggingface_hub"].utils.disable_progress_bars()
+        if "transformers" in sys.modules:
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
     log.propagate = False
     ctx = click.get_current_context(silent=True)
     if ctx is not None and not isinstance(ctx.command, click.Group):
