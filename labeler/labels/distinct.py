@@ -169,14 +169,18 @@ def distinguish(
                 log.warning("could not tell topics %s apart: %s", members, exc)
                 for t in members:
                     if t in llm_outcomes:
-                        llm_outcomes[t].reasks.append({"check": "duplicate", "changed": False})
+                        llm_outcomes[t].reasks.append(
+                            {"check": "duplicate", "changed": False, "answer_changed": False}
+                        )
                 continue
             for t in members:  # each colliding topic was asked again: did its label change?
                 if t in llm_outcomes:
                     changed = " ".join(renamed.get(t, labels[t]).casefold().split()) != " ".join(
                         llm_outcomes[t].label.casefold().split()
                     )
-                    llm_outcomes[t].reasks.append({"check": "duplicate", "changed": changed})
+                    llm_outcomes[t].reasks.append(
+                        {"check": "duplicate", "changed": changed, "answer_changed": changed}
+                    )
             for t, label in renamed.items():
                 if t in llm_outcomes and label != llm_outcomes[t].label:
                     llm_outcomes[t].label = label
