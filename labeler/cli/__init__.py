@@ -371,9 +371,10 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
             spec, out, model, sample_fit=sample_fit, embeddings=embeddings, llm=settings,
             cache_dir=opts["cache_dir"], engine=runner,
         )  # fmt: skip
+    elapsed = time.perf_counter() - started
     line = (
         f"{result.documents:,} documents → {result.topics} topics, "
-        f"{result.outlier_share:.1%} outliers in {time.perf_counter() - started:.1f} s"
+        f"{result.outlier_share:.1%} outliers in {elapsed:.1f} s"
     )
     if result.sample_fit is not None:
         line += (
@@ -387,6 +388,13 @@ def run(corpus: Path, out: Path | None, **opts) -> None:
         click.echo(result.labels.line())
         if result.labels.tree is not None:
             click.echo(result.labels.tree.line("tree names", "node"))
+        reasks = result.labels.reask_line()
+        if reasks:
+            click.echo(reasks)
+    if result.timings and logging.getLogger("labeler").isEnabledFor(logging.INFO):
+        from labeler.pipeline.fit import time_table
+
+        click.echo("where the time went:\n" + time_table(result.timings, elapsed))
     click.echo(printable(str(result.run_dir / "report.html")))
 
 

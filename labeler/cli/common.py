@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from labeler.defaults import LLM_SLOTS
 from labeler.errors import LabelerError, printable, redact_text
 
 
@@ -37,6 +38,12 @@ def setup_logging(quiet: bool) -> None:
     if quiet:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        # Read when they are imported: libraries already loaded (the Python API, a test
+        # session) are told directly, or transformers' "Loading weights" bar still shows.
+        if "huggingface_hub" in sys.modules:
+            sys.modules["huggingface_hub"].utils.disable_progress_bars()
+        if "transformers" in sys.modules:
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
     log.propagate = False
     ctx = click.get_current_context(silent=True)
     if ctx is not None and not isinstance(ctx.command, click.Group):
@@ -348,7 +355,15 @@ LLM_OPTIONS = [
         "--llm-timeout", type=FiniteFloat(1.0, MAX_TIMEOUT_S),
         help="Seconds per request [60 for an endpoint, 600 for the packaged model].",
     ),
-    click.option("--concurrency", type=click.IntRange(1, 64), help="Parallel requests [2 local]."),
+    click.option(
+        "--concurrency", type=click.IntRange(1, 64),
+        help="Requests in flight [--llm-slots + 1 for the packaged model, 4 for an endpoint].",
+    ),
+    click.option(
+        "--llm-slots", type=click.IntRange(1, 16),
+        help=f"Parallel slots of the packaged model's server: topics decoded together, each with "
+        f"its own --llm-context window [{LLM_SLOTS}].",
+    ),
     click.option(
         "--llm-context", type=click.IntRange(512, MAX_CONTEXT), default=4096, show_default=True,
         help="Context window in tokens; prompts are fitted to it.",
@@ -386,6 +401,7 @@ def llm_settings(opts: dict):
         max_tokens=opts.pop("max_tokens"),
         timeout=opts.pop("llm_timeout"),
         concurrency=opts.pop("concurrency"),
+        slots=opts.pop("llm_slots"),
         context=opts.pop("llm_context"),
         prompt=opts.pop("prompt"),
         corpus_description=opts.pop("corpus_description"),

@@ -103,7 +103,8 @@ def relevance_check(embed, vectors: dict[int, np.ndarray]):
         rank = int((sims > own).sum())
         if own < MIN_RELEVANCE or (own < CLEAR_RELEVANCE and rank >= max(3, len(ids) // 3)):
             raise AnswerError(
-                f"the label {label!r} does not describe these documents; name what they are about"
+                f"the label {label!r} does not describe these documents; name what they are about",
+                check="relevance",
             )
 
     return check
@@ -166,7 +167,20 @@ def distinguish(
                 )  # fmt: skip
             except (LLMError, AnswerError) as exc:
                 log.warning("could not tell topics %s apart: %s", members, exc)
+                for t in members:
+                    if t in llm_outcomes:
+                        llm_outcomes[t].reasks.append(
+                            {"check": "duplicate", "changed": False, "answer_changed": False}
+                        )
                 continue
+            for t in members:  # each colliding topic was asked again: did its label change?
+                if t in llm_outcomes:
+                    changed = " ".join(renamed.get(t, labels[t]).casefold().split()) != " ".join(
+                        llm_outcomes[t].label.casefold().split()
+                    )
+                    llm_outcomes[t].reasks.append(
+                        {"check": "duplicate", "changed": changed, "answer_changed": changed}
+                    )
             for t, label in renamed.items():
                 if t in llm_outcomes and label != llm_outcomes[t].label:
                     llm_outcomes[t].label = label

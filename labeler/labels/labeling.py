@@ -36,6 +36,7 @@ from labeler.labels.distinct import (  # noqa: F401 - re-exported for the review
 )
 from labeler.labels.injection import injection_check
 from labeler.labels.narrow import narrow_words
+from labeler.labels.progress import Progress
 from labeler.llm.answers import (
     AnswerError,
     clean_label,
@@ -285,7 +286,16 @@ def label_topics(
         return estimate(run, selected, builder, settings, chat, schema, prompt.doc_tokens)
 
     started = time.perf_counter()
+    nodes = 0
+    if tree and run.hierarchy() is not None:
+        from labeler.labels.naming import planned_nodes
+
+        nodes = planned_nodes(run.tree())
     with contextlib.ExitStack() as stack:
+        # One bar over the topics and the tree's nodes: its ETA is the whole step's.
+        progress = stack.enter_context(
+            Progress(len(selected) + nodes, desc="labeling topics", unit="label")
+        )
         if chat is None:
             chat = stack.enter_context(open_chat_model(settings, cache_dir))
         asker = Asker(run.db, chat, settings, stats)
@@ -308,12 +318,16 @@ def label_topics(
             check_narrow(answer, topic, corpus)
             return answer
 
-        outcomes = ask_all(asker, selected, builder, parse, prompt, repair, schema, settings)
+        outcomes = ask_all(
+            asker, selected, builder, parse, prompt, repair, schema, settings, progress
+        )
         if outcomes:
             distinguish(
                 asker, outcomes, {t.id: t for t in inputs}, repair, stats, embed,
                 language=language,
             )  # fmt: skip
+        for o in outcomes:
+            stats.count_reasks(o.reasks)
         stats.topics = len(selected)
         stats.seconds = time.perf_counter() - started
         stats.new_versions = save_outcomes(run, outcomes, prompt, chat, settings)
@@ -321,7 +335,9 @@ def label_topics(
             from labeler.labels.naming import name_tree
 
             run.refresh()  # the parents' prompts read their children's new labels
-            stats.tree = name_tree(run, settings, chat=chat)
+            progress.describe("naming the tree")
+            stats.tree = name_tree(run, settings, chat=chat, progress=progress)
+        stats.progress = (progress.done, progress.total)
     record_settings(run, settings, chat)
     run.refresh()
     return stats
@@ -353,6 +369,7 @@ def check_language(answer: dict, detect: Detector) -> None:
         + (" and the summary" if answer.get("summary") else "")
         + f" in {asked}",
         fallback={**answer, "flags": flags},
+        check="language",
     )
 
 
@@ -403,10 +420,11 @@ def check_claims(
         if summary and bad["summary"]:
             summary = clean_summary(claim_check.remove_claims(summary, bad["summary"]))
     except AnswerError:
-        raise AnswerError(problem) from None  # nothing usable is left without the claims
+        # nothing usable is left without the claims
+        raise AnswerError(problem, check="claims") from None
     flags = sorted({*answer.get("flags", []), "unsupported-claim"})
     raise AnswerError(problem, fallback={**answer, "label": label, "summary": summary,
-                                         "flags": flags})  # fmt: skip
+                                         "flags": flags}, check="claims")  # fmt: skip
 
 
 def check_coverage(answer: dict, topic: LabelInput, corpus: TopicDocuments, embed) -> None:
@@ -431,6 +449,7 @@ def check_coverage(answer: dict, topic: LabelInput, corpus: TopicDocuments, embe
         f"the label {answer['label']!r} fits only the documents about {about(best)}, but this "
         f"topic also covers {others}: give a broader label (and summary) that covers all of them",
         fallback={**answer, "flags": sorted({*answer.get("flags", []), "narrow"})},
+        check="coverage",
     )
 
 
@@ -447,46 +466,46 @@ def check_narrow(answer: dict, topic: LabelInput, corpus: TopicDocuments) -> Non
         f"few of the topic's {len(texts)} documents: name what most of the documents "
         "are about, not one of them",
         fallback={**answer, "flags": flags},
+        check="narrow",
     )
 
 
-def ask_all(asker, selected, builder, parse, prompt, repair, schema, settings) -> list[Outcome]:
+def ask_all(
+    asker, selected, builder, parse, prompt, repair, schema, settings, progress: Progress
+) -> list[Outcome]:
+    """Every selected topic's outcome, in topic order: `settings.workers` topics in flight (the
+    packaged server decodes `settings.server_slots` of them together). Each answer is cached as
+    it arrives, so an interrupted step resumes with the topics still missing."""
+
     def one(topic: LabelInput) -> Outcome:
+        reasks: list[dict] = []
         try:
             value, messages, reply = asker.answer(
                 builder(topic), lambda r: parse(r, topic), repair,
-                prompt.fields, schema, doc_tokens=prompt.doc_tokens,
+                prompt.fields, schema, doc_tokens=prompt.doc_tokens, reasks=reasks,
             )  # fmt: skip
             flags = list(value.get("flags", []))
             label, summary = value["label"], value["summary"]
-            return Outcome(topic.id, label, summary, "llm", flags, messages, reply)
+            return Outcome(topic.id, label, summary, "llm", flags, messages, reply, reasks)
         except (LLMError, AnswerError) as exc:
             flag = "llm-unreachable" if isinstance(exc, Unreachable) else "fallback"
             log.warning("topic %d: %s; keeping its keyword label", topic.id, exc)
             with asker.stats.lock:
                 asker.stats.fallbacks += 1
-            return Outcome(topic.id, topic.keyword_label, None, "keywords", [flag])
+            return Outcome(topic.id, topic.keyword_label, None, "keywords", [flag], reasks=reasks)
 
     outcomes: list[Outcome] = []
     if not selected:
         return outcomes
-    from tqdm.auto import tqdm
-
-    bar = tqdm(
-        total=len(selected), desc="labeling topics", unit="topic",
-        disable=not log.isEnabledFor(logging.INFO), leave=False,
-    )  # fmt: skip
     pool = ThreadPoolExecutor(max_workers=settings.workers)
     try:
         futures = [pool.submit(one, t) for t in selected]
         for future in as_completed(futures):
             outcomes.append(future.result())
-            bar.update(1)
+            progress.update(1)
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)  # answers so far are cached: resumable
         raise
-    finally:
-        bar.close()
     pool.shutdown(wait=True)
     return sorted(outcomes, key=lambda o: o.topic)
 
@@ -517,7 +536,7 @@ def save_outcomes(run: Run, outcomes: list[Outcome], prompt: Prompt, chat, setti
             tx.add_label_version(
                 o.topic, o.label, summary=o.summary, source=o.source,
                 prompt_name=prompt.name, prompt_hash=prompt.text_hash, model=chat.identity,
-                params=settings.public(), flags=flags,
+                params=o.params(settings), flags=flags,
                 request=json.dumps(o.request) if o.request else None, raw_answer=o.raw,
             )  # fmt: skip
             added += 1

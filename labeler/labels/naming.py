@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from labeler.errors import LabelerError
 from labeler.labels import exemplars as cover
 from labeler.labels.distinct import distinguish, label_embedder
 from labeler.labels.injection import injection_check
+from labeler.labels.progress import Progress
 from labeler.llm.answers import AnswerError, label_schema, parse_label
 from labeler.llm.asker import Asker, LabelStats, Outcome
 from labeler.llm.client import ChatModel, LLMError, Unreachable
@@ -172,11 +174,23 @@ def check_children(answer: dict, node: NodeInput, documents: ChildDocuments | No
         f"the name {answer['label']!r} fits only the topic {child(best)}, but this group also "
         f"holds {others}: give a broader name (and summary) that covers all of its topics",
         fallback={**answer, "flags": sorted({*answer.get("flags", []), "narrow"})},
+        check="children",
     )
 
 
 def tree_layers(tree: dict) -> list[int]:
     return sorted({int(n["layer"]) for n in tree.get("nodes", []) if n["layer"] > 0})
+
+
+def planned_nodes(tree: dict, layers: list[int] | None = None, unnamed_only: bool = False) -> int:
+    """How many nodes `name_tree` goes through (each advances the progress bar once)."""
+    wanted = [n for n in (tree_layers(tree) if layers is None else layers)]
+    return sum(
+        1
+        for n in tree.get("nodes", [])
+        if n["layer"] in wanted and not (unnamed_only and n.get("label_source", "keywords")
+                                         != "keywords")
+    )  # fmt: skip
 
 
 def name_tree(
@@ -188,13 +202,15 @@ def name_tree(
     unnamed_only: bool = False,
     chat: ChatModel | None = None,
     cache_dir: Path | None = None,
+    progress: Progress | None = None,
 ) -> LabelStats:
     """Name the tree's layers above the topics (all, or `layers`), bottom-up; returns the cost.
     `unnamed_only`: only the nodes that have no name but their keywords (after a change to the
     topics, the parents whose children changed; the others kept their names and reviews).
 
     `stats.topics` counts the nodes named. Each layer ends with `run.refresh()`; the reports are
-    the caller's to render."""
+    the caller's to render. `progress`: the label step's bar, advanced once a node (else one of
+    its own)."""
     tree = run.tree()
     available = tree_layers(tree)
     wanted = available if layers is None else sorted(set(layers))
@@ -214,6 +230,9 @@ def name_tree(
     prefill = prompt.has_prefill and supports
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
+        if progress is None:
+            total = planned_nodes(tree, wanted, unnamed_only)
+            progress = stack.enter_context(Progress(total, desc="naming the tree", unit="node"))
         if chat is None:
             chat = stack.enter_context(open_chat_model(settings, cache_dir))
         asker = Asker(run.db, chat, settings, stats)
@@ -224,7 +243,7 @@ def name_tree(
             if unnamed_only:
                 inputs = [n for n in inputs if n.current_source == "keywords"]
             outcomes = name_layer(
-                asker, inputs, prompt, repair, settings, prefill, force, stats,
+                asker, inputs, prompt, repair, settings, prefill, force, stats, progress,
                 check=lambda answer, node: check_children(answer, node, documents, embed),
             )  # fmt: skip
             if any(o.source == "llm" for o in outcomes):
@@ -232,6 +251,8 @@ def name_tree(
                     asker, outcomes, {n.id: n for n in inputs}, repair, stats, embed,
                     language=settings.label_language,
                 )  # fmt: skip
+            for o in outcomes:
+                stats.count_reasks(o.reasks)
             stats.new_versions += save_names(run, inputs, outcomes, prompt, chat, settings)
             stats.topics += len(outcomes)
             run.refresh()  # the next layer's prompts read these names
@@ -240,51 +261,65 @@ def name_tree(
 
 
 def name_layer(
-    asker, inputs, prompt, repair, settings, prefill, force, stats, check=None
+    asker, inputs, prompt, repair, settings, prefill, force, stats, progress: Progress, check=None
 ) -> list[Outcome]:
-    """One outcome per node of the layer (asked one after another: a layer has few nodes);
-    `check(answer, node)` may raise AnswerError to ask again (`check_children`)."""
-    outcomes = []
+    """One outcome per node of the layer, in node order; `settings.workers` nodes in flight, as
+    topics are (a layer's names depend only on the layer below). `check(answer, node)` may raise
+    AnswerError to ask again (`check_children`)."""
+    outcomes: dict[int, Outcome] = {}
+    asked = []
     for node in inputs:
         if node.current_source in REVIEWED and not force:
             stats.skipped_reviewed += 1
-            continue
-        if len(node.children) == 1:  # the same documents as its child: the same name
+            progress.update(1)
+        elif len(node.children) == 1:  # the same documents as its child: the same name
             child = node.children[0]
-            outcomes.append(
-                Outcome(node.id, child["label"], child["summary"], "child", ["one-child"])
+            outcomes[node.id] = Outcome(
+                node.id, child["label"], child["summary"], "child", ["one-child"]
             )
-            continue
+            progress.update(1)
+        else:
+            asked.append(node)
 
-        def parse(reply: str, node: NodeInput = node) -> dict:
+    def one(node: NodeInput) -> Outcome:
+        def parse(reply: str) -> dict:
             answer = parse_label(reply, prompt.fields)
             injection_check(answer["label"], node.documents, node.words)
             if check is not None:
                 check(answer, node)
             return answer
 
+        reasks: list[dict] = []
         try:
             value, messages, reply = asker.answer(
                 parent_messages(prompt, node, settings, prefill), parse, repair,
                 prompt.fields, label_schema(prompt.fields), doc_tokens=prompt.doc_tokens,
+                reasks=reasks,
             )  # fmt: skip
-            outcomes.append(
-                Outcome(
-                    node.id,
-                    value["label"],
-                    value.get("summary"),
-                    "llm",
-                    list(value.get("flags", [])),
-                    messages,
-                    reply,
-                )  # fmt: skip
-            )
+            return Outcome(
+                node.id, value["label"], value.get("summary"), "llm",
+                list(value.get("flags", [])), messages, reply, reasks,
+            )  # fmt: skip
         except (LLMError, AnswerError) as exc:
             flag = "llm-unreachable" if isinstance(exc, Unreachable) else "fallback"
             log.warning("tree node %d: %s; keeping its keyword label", node.id, exc)
-            stats.fallbacks += 1
-            outcomes.append(Outcome(node.id, node.keyword_label, None, "keywords", [flag]))
-    return outcomes
+            with stats.lock:
+                stats.fallbacks += 1
+            return Outcome(node.id, node.keyword_label, None, "keywords", [flag], reasks=reasks)
+
+    if asked:
+        pool = ThreadPoolExecutor(max_workers=settings.workers)
+        try:
+            futures = [pool.submit(one, n) for n in asked]
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes[outcome.topic] = outcome
+                progress.update(1)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # answers so far are cached
+            raise
+        pool.shutdown(wait=True)
+    return [outcomes[n.id] for n in inputs if n.id in outcomes]
 
 
 def save_names(run: Run, inputs, outcomes, prompt, chat, settings) -> int:
@@ -304,7 +339,7 @@ def save_names(run: Run, inputs, outcomes, prompt, chat, settings) -> int:
             tx.add_node_label_version(
                 node.key, node.layer, o.label, summary=o.summary, source=o.source,
                 prompt_name=prompt.name, prompt_hash=prompt.text_hash, model=chat.identity,
-                params=settings.public(), flags=flags,
+                params=o.params(settings), flags=flags,
                 request=json.dumps(o.request) if o.request else None, raw_answer=o.raw,
             )  # fmt: skip
             added += 1

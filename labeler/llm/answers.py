@@ -24,11 +24,31 @@ class AnswerError(ValueError):
 
     `fallback`, when given, is what to use if the model does not do better when asked again: the
     answer was usable, only not as good as it should be (a claim the documents do not support,
-    removed; a label that covers one sub-group of the topic)."""
+    removed; a label that covers one sub-group of the topic).
 
-    def __init__(self, message: str, fallback: dict | None = None):
+    `check` names what found the fault (`format` for the answer's shape; the label step's checks:
+    relevance, injection, claims, language, coverage, narrow): the asker counts, per check, how
+    often asking again changed the label (`Asker.answer`'s `reasks`)."""
+
+    def __init__(self, message: str, fallback: dict | None = None, check: str = "format"):
         super().__init__(message)
         self.fallback = fallback
+        self.check = check
+
+
+def reply_answer(reply: str) -> tuple[str | None, str | None]:
+    """The (label, summary) a reply proposes, compared loosely (case and spaces), None where
+    missing: whether a re-ask changed the answer, judged on the model's own words before any
+    check edits them."""
+    try:
+        value = extract_json(reply)
+    except AnswerError:
+        return None, None
+
+    def loose(text) -> str | None:
+        return " ".join(text.casefold().split()) if isinstance(text, str) else None
+
+    return loose(value.get("label")), loose(value.get("summary"))
 
 
 def extract_json(content: str) -> dict:

@@ -10,7 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from labeler.llm.answers import AnswerError
+from labeler.llm.answers import AnswerError, reply_answer
 from labeler.llm.client import ChatModel, ContextExceeded, Unreachable
 from labeler.llm.prompts import DOC_TOKENS, Prompt, messages_tokens
 from labeler.llm.settings import LLMSettings
@@ -32,6 +32,15 @@ class Outcome:
     flags: list[str] = field(default_factory=list)
     request: list[dict] | None = None
     raw: str | None = None
+    # Each time a check asked again: {"check": name, "changed": whether the next answer's label
+    # differed, "answer_changed": its label or summary}; in the label version's params.
+    reasks: list[dict] = field(default_factory=list)
+
+    def params(self, settings: LLMSettings) -> dict:
+        """The label version's params (its provenance): the settings, and the checks that asked
+        again, each with whether the label changed, so a benchmark can count which re-asks
+        earn their time."""
+        return {**settings.public(), **({"reasks": self.reasks} if self.reasks else {})}
 
     def same_as(self, before: dict, prompt: Prompt, identity: str) -> bool:
         """Whether the current version `before` already says this (no new version needed):
@@ -60,7 +69,24 @@ class LabelStats:
     seconds: float = 0.0
     new_versions: int = 0
     tree: LabelStats | None = None  # naming the topic tree's upper layers (labeler.labels.naming)
+    # Re-asks per check: check → [asked again, the label changed] (`Outcome.reasks`, counted).
+    reasks: dict[str, list[int]] = field(default_factory=dict)
+    # The label step's one progress bar: (done, total) when it closed (topics + tree nodes).
+    progress: tuple[int, int] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count_reasks(self, reasks: list[dict]) -> None:
+        with self.lock:
+            for r in reasks:
+                counts = self.reasks.setdefault(r["check"], [0, 0])
+                counts[0] += 1
+                counts[1] += bool(r["changed"])
+
+    def reask_line(self) -> str:
+        """`re-asks: coverage 3 (1 changed the label), narrow 2 (0 changed it)`, or ''."""
+        parts = [f"{check} {n} ({changed} changed)"
+                 for check, (n, changed) in sorted(self.reasks.items())]  # fmt: skip
+        return "re-asks: " + ", ".join(parts) if parts else ""
 
     def line(self, what: str = "labels", unit: str = "topic") -> str:
         per_topic = self.seconds / self.topics if self.topics else 0.0
@@ -140,13 +166,15 @@ class Asker:
         fields: list[str],
         schema: dict,
         doc_tokens: int = DOC_TOKENS,
+        reasks: list[dict] | None = None,
     ):
         """build(doc_tokens, budget) → messages; parse(reply) → value.
 
         Returns (value, messages, reply). After "context exceeded" the documents are cut shorter
         and the prompt budget shrinks (dropping documents), up to SHRINKS times. A reply that
         parse rejects with a fallback (usable, but flawed) is asked about once; if the next one is
-        no better, the latest fallback is the answer.
+        no better, the latest fallback is the answer. `reasks`, when given, gets one entry per
+        follow-up: the check that asked (`AnswerError.check`) and whether the label changed.
         """
         budget = self.settings.prompt_budget
         for _ in range(SHRINKS + 1):
@@ -155,9 +183,16 @@ class Asker:
             prefill = messages[-1] if messages[-1]["role"] == "assistant" else None
             salvage: tuple | None = None  # (value, reply) of the latest usable, flawed answer
             soft = 0
+            asked_about: tuple | None = None  # (check, label) of the answer asked about again
             try:
                 for attempt in range(REPAIRS + 1):
                     reply = self.ask(conversation, schema)
+                    if asked_about is not None and reasks is not None:
+                        new = reply_answer(reply)
+                        reasks.append({
+                            "check": asked_about[0], "changed": new[0] != asked_about[1][0],
+                            "answer_changed": new != asked_about[1],
+                        })  # fmt: skip
                     try:
                         return parse(reply), messages, reply
                     except AnswerError as problem:
@@ -168,6 +203,7 @@ class Asker:
                             return salvage[0], messages, salvage[1]
                         if attempt == REPAIRS:
                             raise
+                        asked_about = (problem.check, reply_answer(reply))
                         follow_up = repair.render(problem=str(problem), fields=fields)
                         asked = [m for m in conversation if m is not prefill]
                         conversation = [

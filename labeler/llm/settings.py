@@ -29,6 +29,8 @@ class LLMSettings:
     timeout: float | None = None  # seconds per request; None: request_timeout's default
     max_retries: int = 4
     concurrency: int | None = None
+    # The packaged server's parallel slots (None: defaults.LLM_SLOTS); ignored for an endpoint.
+    slots: int | None = None
     context: int = 4096
     prompt: str = "label_summary"
     corpus_description: str | None = None
@@ -54,6 +56,8 @@ class LLMSettings:
             number(self.timeout, "--llm-timeout", 1.0, 86_400.0)
         if self.concurrency is not None:
             number(self.concurrency, "--concurrency", 1, 64)
+        if self.slots is not None:
+            number(self.slots, "--llm-slots", 1, 16)
         if self.label_language is not None:
             from labeler.corpus.languages import language_code
 
@@ -73,8 +77,17 @@ class LLMSettings:
         return self
 
     @property
+    def server_slots(self) -> int:
+        """The packaged server's parallel slots."""
+        from labeler.defaults import LLM_SLOTS
+
+        return self.slots or LLM_SLOTS
+
+    @property
     def workers(self) -> int:
-        return self.concurrency or (2 if self.is_local else 4)
+        """Requests in flight: one more than the packaged server's slots, so no slot idles
+        while the client checks an answer; 4 for an endpoint."""
+        return self.concurrency or (self.server_slots + 1 if self.is_local else 4)
 
     @property
     def prompt_budget(self) -> int:
@@ -103,6 +116,7 @@ class LLMSettings:
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "context": self.context,
+            **({"slots": self.server_slots} if self.is_local else {}),
             "prompt": self.prompt,
             **({"corpus_description": self.corpus_description} if self.corpus_description else {}),
             **({"label_language": self.label_language} if self.label_language else {}),
@@ -119,10 +133,10 @@ class LazyLocalChat:
         self._server = LocalServer(
             settings.provider, context=settings.context, cache_dir=cache_dir,
             prefix_dir=(cache_dir or default_cache_dir()) / "llm-prefixes",
-            # One slot unless asked: on a CPU, reading prompts is compute-bound, so a second slot
-            # adds no throughput, and it would read the (cached) system prompt a second time.
-            # The client still keeps `workers` requests in flight, so the slot never idles.
-            parallel=settings.concurrency or 1,
+            # Slots decode their topics together (benchmarks/llm_slots.py measures 1 to 4); each
+            # has its own window, and reads the (cached) system prompt once. The client keeps
+            # `workers` requests in flight, so no slot idles.
+            parallel=settings.server_slots,
         )  # fmt: skip
         self._settings = settings
         self._chat: OpenAIChat | None = None

@@ -95,9 +95,10 @@ class RunResult:
     labels: LabelStats | None = None  # the label step's costs, when an LLM labeled the run
     accounting: str = ""  # rows read, documents kept, rows dropped by reason (one line)
     # The large path (`pipeline.large.run_large`): documents the model was fitted on (the rest
-    # assigned), this process' peak memory and seconds per stage; None on the ordinary path.
+    # assigned) and this process' peak memory; None on the ordinary path.
     sample_fit: int | None = None
     peak_rss_gb: float | None = None
+    # Seconds per stage (`STAGE_NAMES`), for `labeler run`'s closing table of where time went.
     timings: dict | None = None
     carried: Carried | None = None  # `--prior`: the names and reviews carried from an old run
 
@@ -143,7 +144,9 @@ def run_pipeline(
             raise LabelerError(
                 "--sample cannot be combined with --embeddings (rows would not align)"
             )
+        clock = time.perf_counter()
         loaded = corpus.load(model.seed)
+        timings = {"read": time.perf_counter() - clock}
         stats = loaded.stats
         log.info("%s: %s", corpus.path, loaded.accounting())
         vectors = None
@@ -164,6 +167,11 @@ def run_pipeline(
                 supervision, int((y >= 0).sum()), len(y), len(names),
             )  # fmt: skip
         model.fit(loaded.texts, vectors, loaded.doc_ids, y=y, images=loaded.images)
+        fitted = model.timings_
+        timings["embed"] = fitted.get("embed", 0.0) + fitted.get("embed_images", 0.0)
+        for stage in ("reduce", "cluster", "describe"):
+            timings[stage] = fitted.get(stage, 0.0)
+        clock = time.perf_counter()
 
         config = fitted_config(model, embeddings)
         if supervision is not None:
@@ -186,15 +194,18 @@ def run_pipeline(
             new = Run(staging, check=False)
             new.db.add_answers(earlier_answers)
             if llm is None and prior is None:
+                rendering = time.perf_counter()
                 render_reports(new)
+                timings["report"] = time.perf_counter() - rendering
 
         run = Run.create(out, writer)
+        timings["write"] = time.perf_counter() - clock - timings.get("report", 0.0)
         carried = None
         if prior is not None:
             carried = carry_labels(run, prior)
             log.info("%s", carried.line())
         labels = label_and_render(
-            run, llm, cache_dir, topics=carried.unmatched if carried else None,
+            run, llm, cache_dir, timings, topics=carried.unmatched if carried else None,
             render=prior is not None, chat=chat,
         )  # fmt: skip
     return RunResult(
@@ -205,6 +216,7 @@ def run_pipeline(
         outlier_share=float((model.topics_ < 0).sum()) / len(loaded),
         labels=labels,
         accounting=loaded.accounting(),
+        timings=timings,
         carried=carried,
     )
 
@@ -239,6 +251,37 @@ def fitted_config(model: TopicModel, embeddings: Path | None) -> dict:
     return config
 
 
+# What each key of `RunResult.timings` measured, in the order `labeler run` lists them.
+STAGE_NAMES = {
+    "read": "reading the corpus",
+    "embed": "embedding",
+    "fit_sample": "fitting the sample",
+    "reduce": "UMAP",
+    "cluster": "HDBSCAN",
+    "assign": "assigning the rest",
+    "count": "counting words",
+    "describe": "representation",
+    "write": "writing the run",
+    "llm_labels": "LLM labels",
+    "tree_names": "tree names",
+    "report": "report",
+}
+
+
+def time_table(timings: dict, total: float) -> str:
+    """Where a run's time went: a short markdown table of the stages, with the rest as
+    `other` (loading the models, the tree, the checks around them)."""
+    rows = [(STAGE_NAMES.get(k, k), timings[k]) for k in STAGE_NAMES if k in timings]
+    rows += [(k, v) for k, v in timings.items() if k not in STAGE_NAMES]
+    rest = total - sum(v for _, v in rows)
+    if rest > 0.05:
+        rows.append(("other", rest))
+    lines = ["| stage | s | share |", "|---|---:|---:|"]
+    lines += [f"| {name} | {s:.1f} | {s / max(total, 1e-9):.0%} |" for name, s in rows]
+    lines.append(f"| total | {total:.1f} | 100% |")
+    return "\n".join(lines)
+
+
 def label_and_render(
     run: Run,
     llm: LLMSettings | None,
@@ -266,6 +309,10 @@ def label_and_render(
         render_reports(run)
         if timings is not None:
             timings["report"] = time.perf_counter() - clock
+    if timings is not None:
+        timings["llm_labels"] = labels.seconds
+        if labels.tree is not None:
+            timings["tree_names"] = labels.tree.seconds
     log.info("%s", labels.line())
     if labels.tree is not None:
         log.info("%s", labels.tree.line("tree names", "node"))

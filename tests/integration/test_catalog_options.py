@@ -62,6 +62,7 @@ CASES = [
     Case("run-seed-negative", [*RUN, "--seed", "-1"], expected=E("--seed", "range")),
     Case("run-seed-over-32-bits", [*RUN, "--seed", str(2**32)], expected=E("--seed", "range")),
     Case("run-llm-context-absurd", [*RUN, "--llm-context", str(10**9)], expected=E("--llm-context", "range")),
+    Case("run-llm-slots-zero", [*RUN, "--llm-slots", "0"], expected=E("--llm-slots", "range")),
     Case("run-max-tokens-fill-the-context", [*RUN, "--llm", "small", "--max-tokens", "4096", "--llm-context", "512"], expected=E("--max-tokens 4096", "--llm-context 512")),
     Case("run-sample-zero", [*RUN, "--sample", "0"], expected=E("--sample", "range")),
     Case("run-unknown-option", [*RUN, "--temprature", "0.2"], expected=E("No such option", "--help")),
