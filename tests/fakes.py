@@ -42,3 +42,19 @@ class FakeChat:
         label = " ".join(w.title() for w in words) + " Questions"
         summary = f"Customers asking about {' and '.join(words)}."
         return ChatResult(json.dumps({"label": label, "summary": summary}), 40, 12)
+
+
+class GatedChat(FakeChat):
+    """The fake model, held at its answers until `gate` is set (a long LLM, on demand);
+    `waiting` is set once a question has arrived."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.waiting = threading.Event()
+
+    def chat(self, messages, **options):
+        self.waiting.set()
+        assert self.gate.wait(60)
+        return super().chat(messages, **options)

@@ -35,7 +35,7 @@ from labeler.labels.distinct import (  # noqa: F401 - re-exported for the review
     relevance_check,
 )
 from labeler.labels.injection import injection_check
-from labeler.labels.narrow import narrow_words
+from labeler.labels.narrow import narrow_words, too_narrow
 from labeler.labels.progress import Progress
 from labeler.llm.answers import (
     AnswerError,
@@ -311,7 +311,8 @@ def label_topics(
             answer = parse_label(reply, prompt.fields)
             fits(answer["label"], topic.id)
             injection_check(answer["label"], topic.documents, topic.words)
-            answer = check_claims(answer, topic, corpus, told, told_words)
+            answer = check_claims(answer, topic, corpus, told, told_words, names=not language
+                                  or language == "en")  # fmt: skip
             if detect is not None:
                 check_language(answer, detect)
             check_coverage(answer, topic, corpus, embed)
@@ -393,15 +394,25 @@ def remembered(embed):
 
 
 def check_claims(
-    answer: dict, topic: LabelInput, corpus: TopicDocuments, told: str, ignore: set[str]
+    answer: dict,
+    topic: LabelInput,
+    corpus: TopicDocuments,
+    told: str,
+    ignore: set[str],
+    names: bool = True,
 ) -> dict:
     """Numbers, dates and names the documents do not support: asked about again (the error names
     them), and if the model insists, removed from the answer, which is flagged. `told`: the
-    prompt's instructions and the corpus description, whose words (`ignore`) are never claims."""
+    prompt's instructions and the corpus description, whose words (`ignore`) are never claims.
+    `names`: whether capitalised words count as names; only in English (German capitalises
+    every noun, so an answer asked in another language is checked for numbers and dates)."""
     found = {
         "label": claim_check.find_claims(answer["label"], title_case=True, ignore=ignore),
         "summary": claim_check.find_claims(answer["summary"] or "", ignore=ignore),
     }
+    if not names:
+        found = {part: [c for c in cs if c.kind in ("date", "year", "number")]
+                 for part, cs in found.items()}  # fmt: skip
     if not any(found.values()):
         return answer
     evidence = corpus.evidence(topic, [told])
@@ -445,11 +456,8 @@ def check_coverage(answer: dict, topic: LabelInput, corpus: TopicDocuments, embe
         return f"{', '.join(topic.groups[g]['keywords'])} ({groups.shares[g]:.0%})"
 
     others = "; ".join(about(g) for g in missed)
-    raise AnswerError(
-        f"the label {answer['label']!r} fits only the documents about {about(best)}, but this "
-        f"topic also covers {others}: give a broader label (and summary) that covers all of them",
-        fallback={**answer, "flags": sorted({*answer.get("flags", []), "narrow"})},
-        check="coverage",
+    raise too_narrow(
+        answer, "label", f"the documents about {about(best)}", "topic", others, "coverage"
     )
 
 

@@ -30,6 +30,7 @@ from labeler.errors import LabelerError
 from labeler.labels import exemplars as cover
 from labeler.labels.distinct import distinguish, label_embedder
 from labeler.labels.injection import injection_check
+from labeler.labels.narrow import too_narrow
 from labeler.labels.progress import Progress
 from labeler.llm.answers import AnswerError, label_schema, parse_label
 from labeler.llm.asker import Asker, LabelStats, Outcome
@@ -169,13 +170,8 @@ def check_children(answer: dict, node: NodeInput, documents: ChildDocuments | No
     def child(i: int) -> str:
         return f"{node.children[i]['label']!r} ({shares[i]:.0%})"
 
-    others = ", ".join(child(i) for i in missed)
-    raise AnswerError(
-        f"the name {answer['label']!r} fits only the topic {child(best)}, but this group also "
-        f"holds {others}: give a broader name (and summary) that covers all of its topics",
-        fallback={**answer, "flags": sorted({*answer.get("flags", []), "narrow"})},
-        check="children",
-    )
+    others = ", ".join(f"the topic {child(i)}" for i in missed)
+    raise too_narrow(answer, "name", f"the topic {child(best)}", "group", others, "children")
 
 
 def tree_layers(tree: dict) -> list[int]:

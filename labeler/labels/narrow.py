@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from labeler.llm.answers import AnswerError
+
 MIN_DOCS = 30
 RARE_DOCS = 2
 RARE_SHARE = 0.02
@@ -62,3 +64,15 @@ def narrow_words(label: str, texts: Sequence[str]) -> list[str]:
     if rare and (2 * len(rare) > len(found) or not common):
         return [forms[w] for w in rare]
     return []
+
+
+def too_narrow(answer: dict, word: str, fits: str, whole: str, also: str, check: str):
+    """The question asked again when a `word` (label, name) fits only part of its `whole`
+    (topic, group): what it fits and what it misses, named; the fallback keeps the answer,
+    flagged `narrow`. Shared by a topic's sub-group check and a parent's children check."""
+    return AnswerError(
+        f"the {word} {answer['label']!r} fits only {fits}, but this {whole} also covers {also}: "
+        f"give a broader {word} (and summary) that covers all of them",
+        fallback={**answer, "flags": sorted({*answer.get("flags", []), "narrow"})},
+        check=check,
+    )

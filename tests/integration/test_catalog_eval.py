@@ -133,7 +133,7 @@ def test_embedding_model_catalog(tmp_path, corpus, case):
     "key, backend",
     [
         ("all-MiniLM-L6-v2+onnx-fp32-v1-t256", "onnx-fp32"),
-        ("all-MiniLM-L6-v2+onnx-int8-v1-t256", "onnx-int8"),
+        ("all-MiniLM-L6-v2+onnx-int8-{int8}-t256", "onnx-int8"),  # static: keyed by its build
         ("static:model2vec-minilm-256-v1", "static:model2vec"),
         ("static:wordllama-l2-256-t512", "static:wordllama"),
         ("all-MiniLM-L6-v2", "torch"),
@@ -143,8 +143,10 @@ def test_eval_rebuilds_the_embedder_a_run_recorded(key, backend):
     """A run records its embedder's key; `eval` must rebuild that very embedder (it once read
     the key as a sentence-transformers model name and failed on every ONNX run)."""
     from labeler.embedding import describe_spec
+    from labeler.embedding.onnx import int8_hash
     from labeler.views.evaluation import _embedder
 
+    key = key.format(int8=int8_hash())
     rebuilt = _embedder(key)
     assert rebuilt.key == key  # the same backend, variant and token cap: the same vectors
     assert describe_spec(key)["backend"] == backend

@@ -7,12 +7,11 @@ import hashlib
 import json
 import re
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from fakes import FakeChat
+from fakes import FakeChat, GatedChat
 from review_server import ThreadServer
 
 from labeler.api import label_run
@@ -29,21 +28,6 @@ def run(banking_run, tmp_path) -> Path:
     target = tmp_path / "run"
     shutil.copytree(banking_run, target)
     return target
-
-
-class GatedChat(FakeChat):
-    """The fake model, held at its answers until `gate` is set (a long LLM, on demand)."""
-
-    def __init__(self):
-        super().__init__()
-        self.gate = threading.Event()
-        self.gate.set()
-        self.waiting = threading.Event()
-
-    def chat(self, messages, **options):
-        self.waiting.set()
-        assert self.gate.wait(60)
-        return super().chat(messages, **options)
 
 
 def hashes(run: Path) -> dict[str, str]:
