@@ -263,3 +263,32 @@ def test_print_hides_the_controls_and_fits_the_charts(banking_run, chromium_brow
     assert page.evaluate(widths) == screen
     assert v.errors == [] and [u for u in v.requests if _bare(u) != v.url] == []
     page.close()
+
+
+def test_a_0_1_0_run_reports_on_every_screen(chromium_browser, tmp_path):
+    """A run written by labeler 0.1.0 (tests/data/run-0.1.0), reported by today's code: the first
+    screen names its topics, the map's names stay apart and inside, a phone never scrolls
+    sideways, dark mode is dark; nothing is requested and nothing logs an error."""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from map_names import BOXES, outside, overlaps  # the map benchmark's own measure
+
+    run = Path(shutil.copytree(Path(__file__).parents[1] / "data" / "run-0.1.0", tmp_path / "run"))
+    cli("report", run)
+    topics = [t for t in json.loads((run / "topics.json").read_text()) if t["topic"] >= 0]
+    for viewport, scheme in (({"width": 1400, "height": 900}, "light"), (PHONE, "dark")):
+        v = open_report(chromium_browser, run / "report.html", viewport, scheme)
+        page = v.page
+        firsts = page.locator("ol.top-topics li a").all_text_contents()
+        assert firsts and set(firsts) <= {t["label"] for t in topics}
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        page.evaluate("document.getElementById('map').scrollIntoView({behavior: 'instant'})")
+        page.wait_for_timeout(300)
+        found = page.evaluate(BOXES)
+        assert found["boxes"] and overlaps(found["boxes"]) == [] and outside(**found) == []
+        background = style(page, "body", "background-color")
+        assert (luminance(background) < 0.1) == (scheme == "dark"), background
+        v.assert_offline()
+        page.close()
