@@ -92,11 +92,11 @@ def test_a_crash_with_four_in_flight_resumes_without_asking_finished_topics(run_
     first = DiesAfter(5)
     with pytest.raises(KeyboardInterrupt):
         label_run(run_copy, FOUR, chat=first)
-    answered = set(first.calls)
-    assert len(answered) == 5
+    answered = set(first.calls)  # first questions answered (of the 5 answers, some may be a
+    assert 1 <= len(answered) <= 5  # check's follow-up: a label that covers one sub-group)
     second = FakeChat()
     stats = label_run(run_copy, FOUR, chat=second)
-    assert stats.cache_hits == 5
+    assert len(answered) <= stats.cache_hits <= 5  # every answer received was kept
     assert not answered & set(second.calls)  # no finished topic asked again
     assert len(answered | set(second.calls)) == len(topic_ids(run_copy))
     labelled = json.loads((run_copy / "topics.json").read_text())
