@@ -135,8 +135,15 @@ class ChildDocuments:
     def __init__(self, run: Run):
         self.topics = run.documents(columns=["topic"])["topic"].to_numpy()
         self.embeddings = run.embeddings()
+        self._drawn: dict[int, tuple[np.ndarray, list[np.ndarray]]] = {}
 
     def samples(self, node: NodeInput) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Drawn once per node: a re-asked name is checked against the same documents."""
+        if node.id not in self._drawn:
+            self._drawn[node.id] = self._draw(node)
+        return self._drawn[node.id]
+
+    def _draw(self, node: NodeInput) -> tuple[np.ndarray, list[np.ndarray]]:
         rng = np.random.default_rng(node.id)
         rows, samples, start = [], [], 0
         for leaves in node.child_topics:
