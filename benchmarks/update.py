@@ -10,7 +10,11 @@ Per corpus, a seeded permutation gives a base slice (--max-docs), the next 5% an
   5% on the same embeddings (the way to take new documents in on BERTopic, whose `transform`
   never makes a topic), and undo byte for byte;
 - refit base + 1% with `--prior` (the base run): old names kept (old topics whose label a new
-  topic carries; target ≥ 95%), refit topics named from the prior, and topics the LLM was asked.
+  topic carries; target ≥ 95%), refit topics named from the prior, and topics the LLM was asked;
+  beside it the same refit without the prior's steering (a plain fit of base + 1%, matched to
+  the old topics the same way: what `--prior` kept before the refit was steered), and the
+  topics' quality: ARI against the corpus' truth labels of the plain refit and the steered one
+  (outliers one class), with their outlier shares, so names are not kept by freezing bad topics.
 
     nice -n 10 env LABELER_CACHE_DIR=/work/cache-bench HF_HUB_OFFLINE=1 \\
         python benchmarks/update.py --corpora banking77 clinc150 stackoverflow_titles
@@ -51,16 +55,33 @@ print(time.perf_counter() - start)
 """
 
 
-def texts_of(name: str) -> list[str]:
+def rows_of(name: str) -> list[dict]:
     with gzip.open(SHARED / f"{name}.jsonl.gz", "rt", encoding="utf-8") as fh:
-        texts = [json.loads(line)["text"] for line in fh]
+        rows = [json.loads(line) for line in fh]
     seen, unique = set(), []
-    for t in texts:  # distinct texts: a duplicate would be "already in the run"
-        if t.strip() and t not in seen:
-            seen.add(t)
-            unique.append(t)
+    for r in rows:  # distinct texts: a duplicate would be "already in the run"
+        if r["text"].strip() and r["text"] not in seen:
+            seen.add(r["text"])
+            unique.append(r)
     order = np.random.default_rng(0).permutation(len(unique))
     return [unique[i] for i in order]
+
+
+def ari(truth: dict[str, str], run: Path) -> tuple[float, float, float]:
+    """ARI of a run's topics against the truth labels (outliers one class), the same over the
+    documents in a topic only, and the outlier share."""
+    import pandas as pd
+    from sklearn.metrics import adjusted_rand_score
+
+    docs = pd.read_parquet(run / "documents.parquet", columns=["text", "topic"])
+    topics = docs["topic"].to_numpy()
+    labels = np.array([truth[t] for t in docs["text"]])
+    inside = topics >= 0
+    return (
+        adjusted_rand_score(labels, topics),
+        adjusted_rand_score(labels[inside], topics[inside]),
+        float(np.mean(~inside)),
+    )
 
 
 def write(path: Path, texts: list[str]) -> Path:
@@ -120,7 +141,7 @@ def main() -> None:
     from labeler import surgery
     from labeler.corpus import CorpusSpec
     from labeler.labels.labeling import LLMSettings
-    from labeler.labels.prior import read_prior
+    from labeler.labels.prior import match_topics, read_prior
     from labeler.model import TopicModel
     from labeler.pipeline.fit import run_pipeline
     from labeler.pipeline.update import update_run
@@ -141,7 +162,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="update-bench-"))
     try:
         for name in args.corpora:
-            texts = texts_of(name)
+            rows_all = rows_of(name)
+            texts = [r["text"] for r in rows_all]
+            truth = {r["text"]: str(r.get("label")) for r in rows_all}
             n = args.max_docs
             base, more5, more1 = texts[:n], texts[n : n + n // 20], texts[n : n + n // 100]
             folder = work / name
@@ -189,6 +212,15 @@ def main() -> None:
                 read_prior(folder / "fit"), read_prior(refit.run_dir), carried
             )
             refit_topics = len(carried.carried) + len(carried.unmatched)
+            # the same refit without the prior's steering: a plain fit, matched the same way
+            plain = run_pipeline(
+                CorpusSpec(folder / "plus1.jsonl"), folder / "plain", TopicModel(), llm=None,
+            )  # fmt: skip
+            old_members = read_prior(folder / "fit").members
+            unsteered = match_topics(old_members, read_prior(plain.run_dir).members)
+            kept_plain = len({o for o, _ in unsteered.values()})
+            ari_base = ari(truth, folder / "fit")
+            ari_plain, ari_steered = ari(truth, plain.run_dir), ari(truth, refit.run_dir)
             rows.append({
                 "corpus": name, "docs": len(base), "topics": len(before),
                 "added": done.added, "new": len(done.new_topics), "changed": len(done.changed),
@@ -198,6 +230,8 @@ def main() -> None:
                 "named": len(carried.carried) / max(refit_topics, 1),
                 "refit_asked": refit.labels.topics if refit.labels else 0,
                 "refit_s": refit_s, "merged": merged, "split": split,
+                "kept_plain": kept_plain / max(len(before), 1), "plain_topics": plain.topics,
+                "ari_base": ari_base, "ari_plain": ari_plain, "ari_steered": ari_steered,
             })  # fmt: skip
             print(json.dumps(rows[-1]), file=sys.stderr)
     finally:
@@ -218,6 +252,19 @@ def main() -> None:
             f"{bt} | {'yes' if r['undo'] else 'NO'} | "
             f"{r['refit_topics']} | {r['kept_old']:.1%} | {r['merged']} / {r['split']} | "
             f"{r['named']:.1%} | {r['refit_asked']} |"
+        )
+    print("\nRefit + 1% with `--prior`, without and with the prior's steering of UMAP. ARI against "
+          "the truth labels: all documents (outliers one class) / the documents in a topic only "
+          "[outlier share]\n")  # fmt: skip
+    print("| corpus | old topics | ARI of the old fit | unsteered: topics | names kept | ARI | "
+          "steered (`--prior`): topics | names kept (≥95%) | ARI |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    quality = lambda a: f"{a[0]:.3f} / {a[1]:.3f} [{a[2]:.0%}]"  # noqa: E731
+    for r in rows:
+        print(
+            f"| {r['corpus']} | {r['topics']} | {quality(r['ari_base'])} | {r['plain_topics']} | "
+            f"{r['kept_plain']:.1%} | {quality(r['ari_plain'])} | {r['refit_topics']} | "
+            f"{r['kept_old']:.1%} | {quality(r['ari_steered'])} |"
         )
 
 

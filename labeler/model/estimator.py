@@ -405,12 +405,21 @@ class TopicModel(
         doc_ids: Sequence | None = None,
         y: Sequence[int] | np.ndarray | None = None,
         images: Sequence | None = None,
+        *,
+        prior_topics: Sequence[int] | np.ndarray | None = None,
     ) -> TopicModel:
         """Fit the topics of `documents` (on precomputed `embeddings` when given; `doc_ids`
         are kept as given). `y`, BERTopic's targets (one int per document, -1 unknown), makes
         the fit semi-supervised, supervised or manual, by the clusterer
         (`labeler.model.supervised`); `images` (one path or None per document) makes
-        multimodal topics (`modality`, `image_model`)."""
+        multimodal topics (`modality`, `image_model`).
+
+        `prior_topics` (a refit of an earlier run, `labeler run --prior`): the topic the
+        earlier run gave each document (-1: an outlier there, or a new document). The reduction
+        is steered toward them (target-supervised UMAP at `labeler.cluster.TARGET_WEIGHT`, as
+        `y` steers a semi-supervised fit) so 1% more documents do not reshuffle the layout; the
+        clusterer still finds the topics, and nothing else of the fit changes. Ignored with `y` (the
+        given labels steer instead); `prior_steering_` records what was steered."""
         documents = [str(d) for d in documents]
         if not documents:
             raise LabelerError("no documents to fit")
@@ -419,6 +428,7 @@ class TopicModel(
         paths = self._check_images(images, len(documents))
         seeds, names = self._guidance()  # refused before anything is embedded
         given = supervised.plan(self, y, len(documents))
+        steer = _prior_steering(prior_topics, len(documents)) if given is None else None
         self.timings_: dict[str, float] = {}
         clock = time.perf_counter()
         self._embed_images(paths)  # first: an image model that cannot load fails at once
@@ -462,7 +472,17 @@ class TopicModel(
             clustered = images_mod.combine(
                 clustered, self.image_embeddings_, self.has_image_, self.modality_
             )
-        reduced, layout = self._reduce(clustered, given.steering() if given else None)
+        self.prior_steering_ = None
+        if steer is not None:
+            known = steer >= 0
+            self.prior_steering_ = {
+                "documents": int(known.sum()), "topics": len(np.unique(steer[known])),
+            }  # fmt: skip
+            log.info(
+                "UMAP steered toward the prior run's %d topics (%d documents)",
+                self.prior_steering_["topics"], self.prior_steering_["documents"],
+            )  # fmt: skip
+        reduced, layout = self._reduce(clustered, given.steering() if given else steer)
         self.layout_ = layout
         self.timings_["reduce"] = time.perf_counter() - clock
 
@@ -1008,6 +1028,20 @@ class TopicModel(
         if embedding_model is not None:
             model.embedding_model = embedding_model
         return model
+
+
+def _prior_steering(prior_topics, n_documents: int) -> np.ndarray | None:
+    """`fit(prior_topics=...)` as UMAP targets (int64, -1 unknown), or None when none is known."""
+    if prior_topics is None:
+        return None
+    steer = np.asarray(prior_topics)
+    if steer.ndim != 1 or len(steer) != n_documents or steer.dtype.kind not in "iu":
+        raise LabelerError(
+            f"prior_topics: one int per document expected ({n_documents}), got shape "
+            f"{steer.shape} of {steer.dtype}"
+        )
+    steer = np.where(steer >= 0, steer, -1).astype(np.int64)
+    return steer if (steer >= 0).any() else None
 
 
 def _members_keys(documents: list[str], topics: np.ndarray) -> dict[int, str]:

@@ -166,7 +166,14 @@ def run_pipeline(
                 "%s supervision: %d of %d documents labelled, %d classes",
                 supervision, int((y >= 0).sum()), len(y), len(names),
             )  # fmt: skip
-        model.fit(loaded.texts, vectors, loaded.doc_ids, y=y, images=loaded.images)
+        steer = None
+        if prior is not None and y is None:  # given labels steer instead of the old topics
+            from labeler.labels.prior import prior_targets
+
+            steer = prior_targets(prior, loaded.texts)
+        model.fit(
+            loaded.texts, vectors, loaded.doc_ids, y=y, images=loaded.images, prior_topics=steer
+        )
         fitted = model.timings_
         timings["embed"] = fitted.get("embed", 0.0) + fitted.get("embed_images", 0.0)
         for stage in ("reduce", "cluster", "describe"):
@@ -185,6 +192,8 @@ def run_pipeline(
             "sample": corpus.sample,
         }
         config["llm"] = llm.public() if llm else {"provider": "none"}
+        if prior is not None:
+            config["prior"] = {"run": prior.name, "steering": model.prior_steering_}
         frame = loaded.to_frame()
         set_slice_columns(model, frame)
         earlier_answers = read_llm_cache(out)

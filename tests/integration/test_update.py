@@ -207,6 +207,11 @@ def test_refit_with_prior_carries_names_and_asks_only_unmatched(labelled, new_ro
     )  # fmt: skip
     carried = result.carried
     real_new = [t for t in topics(result.run_dir) if t >= 0]
+    # the fit was steered toward the old topics (labels.prior.prior_targets): every old
+    # document outside the outliers was a target, and config.json says so
+    config = json.loads((result.run_dir / "config.json").read_text())
+    in_topics = sum(old[t]["size"] for t in real_old)
+    assert config["prior"]["steering"] == {"documents": in_topics, "topics": len(real_old)}
     # most topics of the refit carry an old name (issue 23: ≥ 95%); on this small slice the
     # refit may merge two of the old run's split halves, so it is not asked of the old names
     assert len(carried.matches) >= 0.9 * len(real_new) and len(carried.matches) >= len(old) // 2
@@ -257,3 +262,30 @@ def test_python_api_save_with_prior_and_update(labelled, new_rows, tmp_path):
     done = update(copy, corpus, id_column="id")  # no LLM: keyword labels
     assert done.added == 5 and done.llm is None
     assert "Since the last update" in (copy / "report.md").read_text()  # rendered once after
+
+
+def test_prior_topics_steer_the_reduction_and_leave_plain_fits_alone(banking_rows):
+    """`fit(prior_topics=...)` (what `--prior` passes): the old topics steer UMAP, so a refit
+    follows them; without them (or with none known) the fit is byte for byte the plain one."""
+    from sklearn.metrics import adjusted_rand_score
+
+    texts = [r["text"] for r in banking_rows]
+    vectors = TopicModel().embed(texts, show_progress=False)
+    plain = TopicModel(use_cache=False).fit(texts, vectors)
+    assert plain.prior_steering_ is None
+    for unknown in (None, np.full(len(texts), -1)):
+        again = TopicModel(use_cache=False).fit(texts, vectors, prior_topics=unknown)
+        assert again.topics_.tobytes() == plain.topics_.tobytes()
+        assert again.layout_.tobytes() == plain.layout_.tobytes()
+        assert again.prior_steering_ is None
+    # an old run whose topics were the six intents, its last 30 documents new (unknown)
+    intents = sorted({r["label"] for r in banking_rows})
+    truth = np.array([intents.index(r["label"]) for r in banking_rows])
+    prior = truth.copy()
+    prior[-30:] = -1
+    steered = TopicModel(use_cache=False).fit(texts, vectors, prior_topics=prior)
+    assert steered.prior_steering_ == {"documents": len(texts) - 30, "topics": 6}
+    assert steered.layout_.tobytes() != plain.layout_.tobytes()
+    assert adjusted_rand_score(truth, steered.topics_) > adjusted_rand_score(truth, plain.topics_)
+    with pytest.raises(LabelerError, match="one int per document"):
+        TopicModel(use_cache=False).fit(texts, vectors, prior_topics=prior[:10])
