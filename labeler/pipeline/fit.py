@@ -166,11 +166,18 @@ def run_pipeline(
                 "%s supervision: %d of %d documents labelled, %d classes",
                 supervision, int((y >= 0).sum()), len(y), len(names),
             )  # fmt: skip
-        steer = None
+        steer, changed = None, []
         if prior is not None and y is None:  # given labels steer instead of the old topics
             from labeler.labels.prior import prior_targets
 
-            steer = prior_targets(prior, loaded.texts)
+            changed = prior.steers(model.topic_model_params())
+            if changed:
+                log.info(
+                    "prior %s: other clustering parameters (%s), so the fit is not steered "
+                    "toward its topics", prior.name, ", ".join(changed),
+                )  # fmt: skip
+            else:
+                steer = prior_targets(prior, loaded.texts)
         model.fit(
             loaded.texts, vectors, loaded.doc_ids, y=y, images=loaded.images, prior_topics=steer
         )
@@ -193,7 +200,9 @@ def run_pipeline(
         }
         config["llm"] = llm.public() if llm else {"provider": "none"}
         if prior is not None:
-            config["prior"] = {"run": prior.name, "steering": model.prior_steering_}
+            config["prior"] = {
+                "run": prior.name, "steering": model.prior_steering_, "changed": changed,
+            }  # fmt: skip
         frame = loaded.to_frame()
         set_slice_columns(model, frame)
         earlier_answers = read_llm_cache(out)

@@ -212,9 +212,12 @@ def test_refit_with_prior_carries_names_and_asks_only_unmatched(labelled, new_ro
     config = json.loads((result.run_dir / "config.json").read_text())
     in_topics = sum(old[t]["size"] for t in real_old)
     assert config["prior"]["steering"] == {"documents": in_topics, "topics": len(real_old)}
-    # most topics of the refit carry an old name (issue 23: ≥ 95%); on this small slice the
-    # refit may merge two of the old run's split halves, so it is not asked of the old names
+    assert config["prior"]["changed"] == []
+    # most topics of the refit carry an old name
     assert len(carried.matches) >= 0.9 * len(real_new) and len(carried.matches) >= len(old) // 2
+    # steered toward the old topics, the refit keeps (nearly) every old name (issue 23: ≥ 95%)
+    kept = {was for was, _ in carried.matches.values()}
+    assert len(kept) >= 0.95 * len(real_old)
     assert len(carried.carried) == len(carried.matches) - 1  # all but the one without a label
     new_labels = labels(result.run_dir)
     for new in carried.carried:
@@ -236,6 +239,17 @@ def test_refit_with_prior_carries_names_and_asks_only_unmatched(labelled, new_ro
     )  # fmt: skip
     assert again.exit_code == 0, again.output
     assert f"{len(carried.carried) + len(carried.unmatched)} topics matched" in again.output
+    # a refit with another clustering parameter is not steered: it makes its own topics, and
+    # names still travel by overlap
+    other = CliRunner().invoke(
+        main, ["run", str(corpus), "--id-column", "id", "--out", str(tmp_path / "other"),
+               "--prior", str(labelled), "--llm", "none", "--min-cluster-size", "40"],
+    )  # fmt: skip
+    assert other.exit_code == 0, other.output
+    config = json.loads((tmp_path / "other" / "config.json").read_text())
+    assert config["prior"]["steering"] is None
+    assert config["prior"]["changed"] == ["min_cluster_size"]
+    assert config["hdbscan"]["min_cluster_size"] == 40
     bad = CliRunner().invoke(main, ["run", str(corpus), "--prior", str(tmp_path / "nothing")])
     assert bad.exit_code == 2 and "run directory not found" in bad.output
 
