@@ -246,8 +246,9 @@ def main() -> None:
 @click.option(
     "--prior",
     type=path_option(),
-    help="An earlier run of this corpus: topics matching its topics by documents keep their "
-    "labels, summaries and reviews; only the others go to the LLM (may be --out itself).",
+    help="An earlier run of this corpus: the fit is steered toward its topics (unless a "
+    "clustering option changed), topics matching its topics by documents keep their labels, "
+    "summaries and reviews; only the others go to the LLM (may be --out itself).",
 )
 @llm_options
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
