@@ -84,6 +84,24 @@ def test_the_figures_follow_the_assignments(run_copy):
     assert again["reconstruct_accuracy"] == figures["reconstruct_accuracy"]
 
 
+def test_a_model_that_sorts_nothing_is_named_as_the_cause(run_copy, caplog):
+    run = Run(run_copy)
+    docs = run.documents()
+    truth = dict(zip(docs["text"], docs["topic"].astype(int)))
+    topics, _ = held_out(run, sample=40)
+    labels = {int(t["topic"]): t["label"] for t in topics}
+    fake = KnownAssignments(truth, labels, none=set(labels))  # "none" for every document
+    with caplog.at_level("WARNING", logger="labeler"):
+        figures = reconstruct(run, LLMSettings(), sample=40, chat=fake, candidates=0)
+    assert figures["reconstruct_none_share"] == 1.0
+    assert any("more about the model" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    fake = KnownAssignments(truth, labels)  # sorts every document: no warning
+    with caplog.at_level("WARNING", logger="labeler"):
+        reconstruct(run, LLMSettings(), sample=40, seed=1, chat=fake, candidates=0)
+    assert not any("more about the model" in r.getMessage() for r in caplog.records)
+
+
 def test_each_document_sees_a_shortlist_of_the_nearest_labels(run_copy):
     run = Run(run_copy)
     docs = run.documents()
