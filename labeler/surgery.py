@@ -656,11 +656,27 @@ def merge(run: RunLike, topics: Sequence[int], *, settings=None, chat=None, who=
                    cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
 
 
-def split(run: RunLike, topic: int, *, settings=None, chat=None, who=None,
-          cache_dir=None, embed=None, lock: bool = True) -> Change:  # fmt: skip
-    """Split a topic along its sub-groups (`labeler topics RUN split 5`)."""
-    return _change(run, plan_split, int(topic), settings=settings, chat=chat, who=who,
-                   cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
+def plan_split_into(run: Run, topic: int, count: int, embed: Embed | None = None) -> Plan:
+    """`plan_split` into `count` parts: the partition of that size from `split_partitions`, the
+    same ones the review app's split preview offers."""
+    for k, _, score, partition in split_partitions(run, topic):
+        if k == count and score is not None:
+            return plan_split(run, topic, embed, parts=partition, silhouette=score)
+    raise LabelerError(
+        f"topic {topic} cannot be split into {count} parts of at least the run's smallest "
+        "topic size: try fewer --parts"
+    )
+
+
+def split(run: RunLike, topic: int, *, parts: int | None = None, settings=None, chat=None,
+          who=None, cache_dir=None, embed=None, lock: bool = True) -> Change:  # fmt: skip
+    """Split a topic along its sub-groups (`labeler topics RUN split 5`); `parts`: into that
+    many (`--parts 3`), else the best number of parts."""
+    if parts is None:
+        return _change(run, plan_split, int(topic), settings=settings, chat=chat, who=who,
+                       cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
+    return _change(run, plan_split_into, int(topic), int(parts), settings=settings, chat=chat,
+                   who=who, cache_dir=cache_dir, embed=embed, lock=lock)  # fmt: skip
 
 
 def reduce(run: RunLike, to: int, *, settings=None, chat=None, who=None,

@@ -319,6 +319,36 @@
     });
   }
 
+  /* The whole text of each document, as its hover text and a word index of the rest
+     (charts.word_index): the points holding every word of the query, each word matched inside
+     a document's words; null without an index. */
+  var WORDS = P.words ? P.words.split(" ") : null, decoded = {};
+  var MORE = "0123456789abcdefghijklmnopqrstuv", LAST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ()*+,-";
+  function postings(w) {
+    if (decoded[w]) return decoded[w];
+    var s = P.posts[w], out = [], at = -1, v = 0;
+    for (var k = 0; k < s.length; k++) {
+      var d = LAST.indexOf(s[k]);
+      if (d < 0) { v = v * 32 + MORE.indexOf(s[k]); continue; }
+      at += v * 32 + d + 1; out.push(at); v = 0;
+    }
+    return (decoded[w] = out);
+  }
+  function wordHits(q) {
+    if (!WORDS) return null;
+    var terms = q.match(/[\p{L}\p{N}]{2,}/gu);
+    if (!terms) return null;
+    var hits = null;
+    terms.forEach(function (term) {
+      var these = {}; // in the hover text, else in the words after it
+      lower.forEach(function (s, i) { if (s.indexOf(term) >= 0) these[i] = true; });
+      WORDS.forEach(function (word, w) { if (word.indexOf(term) >= 0) postings(w).forEach(function (i) { these[i] = true; }); });
+      if (hits) Object.keys(hits).forEach(function (i) { if (!these[i]) delete hits[i]; });
+      else hits = these;
+    });
+    return hits;
+  }
+
   function wireSearch() {
     var box = document.getElementById("map-search"), result = document.getElementById("map-search-result");
     if (!box || !result) return;
@@ -333,7 +363,14 @@
       }
       result.hidden = false;
       var found = [];
-      if (lower) { lower.forEach(function (s, i) { if (s.indexOf(q) >= 0) found.push(i); }); }
+      if (lower) {
+        var inWords = wordHits(q);
+        // a document shown whole in its hover text is matched there exactly; a longer one (cut, "…")
+        // also when its words hold every word of the query
+        lower.forEach(function (s, i) {
+          if (s.indexOf(q) >= 0 || (inWords && inWords[i] && s.slice(-1) === "\u2026")) found.push(i);
+        });
+      }
       else {
         P.t.forEach(function (t, i) { var n = topics[t]; if (n && n.name.toLowerCase().indexOf(q) >= 0) found.push(i); });
       }

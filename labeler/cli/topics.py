@@ -70,7 +70,7 @@ def _options(ctx: click.Context, own: dict) -> dict:
     return merged
 
 
-def _change(ctx: click.Context, action: str, own: dict, *args) -> None:
+def _change(ctx: click.Context, action: str, own: dict, *args, **kwargs) -> None:
     from labeler import surgery
     from labeler.run.folder import Run
     from labeler.run.layout import check_run, run_lock
@@ -85,7 +85,7 @@ def _change(ctx: click.Context, action: str, own: dict, *args) -> None:
     with run_lock(run_dir):
         run = Run(run_dir)  # opened once: the change, its labels and the render share it
         change = getattr(surgery, action)(
-            run, *args, settings=settings, who=reviewer, cache_dir=cache_dir, lock=False
+            run, *args, **kwargs, settings=settings, who=reviewer, cache_dir=cache_dir, lock=False
         )
         render_reports(run)  # once, after the change and its labels
     s = change.sizes
@@ -142,12 +142,21 @@ def merge(ctx: click.Context, topic_ids, **own) -> None:
 
 @topics.command()
 @click.argument("topic")
+@click.option("--parts", type=int, default=None,
+              help="How many parts (2 to 8; the review app's split preview offers the same). "
+                   "Default: the best number.")  # fmt: skip
 @change_options
 @click.pass_context
 @user_errors
-def split(ctx: click.Context, topic, **own) -> None:
+def split(ctx: click.Context, topic, parts, **own) -> None:
     """Split a topic along its sub-groups (the largest part keeps the id)."""
-    _change(ctx, "split", own, _topic_id(topic))
+    from labeler.cluster import MAX_SUBGROUPS
+
+    topic_id = _topic_id(topic)
+    if parts is not None and not 2 <= parts <= MAX_SUBGROUPS:
+        raise LabelerError(f"--parts is how many parts a split makes: from 2 to {MAX_SUBGROUPS}, "
+                           f"not {parts}")  # fmt: skip
+    _change(ctx, "split", own, topic_id, parts=parts)
 
 
 @topics.command()

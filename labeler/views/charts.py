@@ -11,6 +11,8 @@ corpora; each cap is stated in the report where it applies.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -52,8 +54,46 @@ def map_points(documents: pd.DataFrame, seed: int, text: bool, limit: int | None
     if text:
         points["text"] = [_short(t, HOVER_CHARS) for t in frame["text"]]
         points["id"] = [str(i) for i in frame["doc_id"]]
+        points["words"], points["posts"] = word_index(frame["text"], points["text"])
     return {"points": points, "shown": len(frame), "total": total, "sampled": len(frame) < total,
             "view": map_view(documents)}  # fmt: skip
+
+
+_WORD = re.compile(r"[^\W_]{2,}")
+# A posting list is the gaps between the points holding a word, each gap-1 in base 32, most
+# significant digit first: every digit but the last from _MORE, the last from _LAST. Both
+# alphabets are safe in a JSON string inside a <script> (report.js decodes them).
+_MORE = "0123456789abcdefghijklmnopqrstuv"
+_LAST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ()*+,-"
+
+
+def _gaps(indices: list[int]) -> str:
+    out, previous = [], -1
+    for index in indices:
+        value, digits = index - previous - 1, []
+        previous = index
+        digits.append(_LAST[value % 32])
+        value //= 32
+        while value:
+            digits.append(_MORE[value % 32])
+            value //= 32
+        out.append("".join(reversed(digits)))
+    return "".join(out)
+
+
+def word_index(texts, hovers) -> tuple[str, list[str]]:
+    """The rest of every map point's text as a compact word index, for the report's document
+    search: the distinct lowercased words (2+ letters or digits) joined by spaces, and for each
+    word the points holding it (`_gaps`). A point's words already whole in its hover text (the
+    first `HOVER_CHARS` characters, which the search reads too) are left out, so short
+    documents add nothing."""
+    postings: dict[str, list[int]] = {}
+    for index, (text, hover) in enumerate(zip(texts, hovers, strict=True)):
+        shown = set(_WORD.findall(hover.lower()))
+        for word in set(_WORD.findall(str(text).lower())) - shown:
+            postings.setdefault(word, []).append(index)
+    words = sorted(postings, key=lambda w: (-len(postings[w]), w))
+    return " ".join(words), [_gaps(postings[w]) for w in words]
 
 
 def map_view(documents: pd.DataFrame) -> dict | None:

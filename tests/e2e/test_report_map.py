@@ -127,6 +127,24 @@ def _rgb(hex_colour: str) -> str:
     return f"rgb({r}, {g}, {b})"
 
 
+def _beyond_hover(run: Path, points: dict, query: str) -> list[int]:
+    """The points whose hover text is cut ("…") and whose whole text has every word of the
+    query inside one of its words (the report's word index)."""
+    import re
+
+    import pandas as pd
+
+    docs = pd.read_parquet(run / "documents.parquet", columns=["doc_id", "text"])
+    full = dict(zip(docs["doc_id"].astype(str), docs["text"], strict=True))
+    terms = re.findall(r"[^\W_]{2,}", query.lower())
+    found = []
+    for i, (doc, hover) in enumerate(zip(points["id"], points["text"], strict=True)):
+        words = set(re.findall(r"[^\W_]{2,}", str(full[doc]).lower()))
+        if hover.endswith("…") and terms and all(any(t in w for w in words) for t in terms):
+            found.append(i)
+    return found
+
+
 def test_legend_search_view_and_layer_switch(dense_run, chromium_browser):
     data = report_data((dense_run / "report.html").read_text())
     points = data["map"]["points"]
@@ -148,6 +166,7 @@ def test_legend_search_view_and_layer_switch(dense_run, chromium_browser):
     # their topics.
     word = max(points["text"][0].split(), key=len).lower()
     hits = [i for i, text in enumerate(points["text"]) if word in text.lower()]
+    hits = sorted(set(hits) | set(_beyond_hover(dense_run, points, word)))
     page.fill("#map-search", word)
     page.wait_for_function(
         f"document.querySelectorAll('#map-plot .tracechosen .point').length === {len(hits)}"
@@ -229,4 +248,55 @@ def test_charts_titled_sorted_sized_and_one_hierarchy(dense_run, chromium_browse
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # every chart drawn
     page.wait_for_timeout(500)
     assert [m for m in console if not m.startswith(("log", "debug"))] == []  # no warning at all
+    page.close()
+
+
+def test_search_covers_whole_documents(reuters_run, chromium_browser):
+    """Issue 25: the document search reads every word of each document (a compact word index),
+    not only the first 120 characters the hover shows."""
+    import os
+    import re
+    from collections import Counter
+
+    import pandas as pd
+
+    data = report_data((reuters_run / "report.html").read_text())
+    points = data["map"]["points"]
+    docs = pd.read_parquet(reuters_run / "documents.parquet", columns=["doc_id", "text"])
+    full = dict(zip(docs["doc_id"].astype(str), docs["text"], strict=True))
+    texts = [str(full[i]).lower() for i in points["id"]]
+
+    def words(text: str) -> set[str]:
+        return set(re.findall(r"[^\W_]{2,}", text))
+
+    hover = [t.lower() for t in points["text"]]
+    seen = set().union(*(words(t) for t in hover))
+    beyond = Counter(w for t in texts for w in words(t) if len(w) >= 6 and w not in seen)
+    word = next(w for w, n in beyond.most_common() if n >= 2 and not any(w in t for t in hover))
+    hits = [i for i, t in enumerate(texts) if any(word in w for w in words(t))]
+    assert len(hits) >= 2
+    # The index is much smaller than the texts it stands for.
+    index = len(json.dumps([points["words"], points["posts"]]))
+    assert index < 0.45 * sum(len(t) for t in texts)
+
+    page, console = open_map(chromium_browser, reuters_run, 1400, 1000)
+    page.fill("#map-search", word)
+    page.wait_for_function(
+        f"document.querySelectorAll('#map-plot .tracechosen .point').length === {len(hits)}"
+    )
+    assert page.inner_text("#map-search-result").startswith(f"{len(hits)} documents contain")
+    listed = page.locator("#map-search-result button").evaluate_all(
+        "bs => bs.map(b => +b.dataset.topic)"
+    )
+    assert set(listed) == {points["t"][i] for i in hits}
+    # Two words: the documents holding both, wherever they are in the text.
+    other = max(words(texts[hits[0]]) - {word}, key=len)
+    both = [i for i in hits if any(other in w for w in words(texts[i]))]
+    page.fill("#map-search", f"{word} {other}")
+    page.wait_for_function(
+        f"document.querySelectorAll('#map-plot .tracechosen .point').length === {len(both)}"
+    )
+    if os.environ.get("LABELER_SHOTS"):
+        page.screenshot(path=str(Path(os.environ["LABELER_SHOTS"]) / "search-full-text.png"))
+    assert not [m for m in console if m.startswith(("error", "warning"))], console
     page.close()

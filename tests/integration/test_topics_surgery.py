@@ -299,3 +299,30 @@ def test_a_failed_relabel_keeps_the_change_with_keyword_labels(run):
     assert change.llm is None and "no-such-prompt" in change.llm_error
     assert drop not in records(run) and RunDB(run).current_label(keep)["source"] == "keywords"
     assert RunDB(run).revisions()[-1]["llm_calls"] is None
+
+
+def test_cli_split_parts(run):
+    """`labeler topics RUN split T --parts N`: N checked before anything changes, then the very
+    partition the review app's split preview offers for N."""
+    runner = CliRunner()
+    largest = by_size(run)[0]
+    before = hashes(run)
+    for bad in ("1", "0", "99"):
+        result = runner.invoke(main, ["topics", str(run), "split", str(largest), "--parts", bad,
+                                      "--llm", "none"])  # fmt: skip
+        assert result.exit_code == 2, result.output
+        lines = result.output.strip().splitlines()
+        assert lines == [f"labeler: error: --parts is how many parts a split makes: from 2 to 8, "
+                         f"not {bad}"], result.output  # fmt: skip
+    assert hashes(run) == before and not RunDB(run).revisions()
+    offered = {k: sorted(np.bincount(p).tolist()) for k, _, score, p in
+               surgery.split_partitions(Run(run), largest) if score is not None}  # fmt: skip
+    k = 3 if 3 in offered else min(offered)
+    highest = max(t["topic"] for t in json.loads((run / "topics.json").read_text()))
+    result = runner.invoke(main, ["topics", str(run), "split", str(largest), "--parts", str(k),
+                                  "--llm", "none"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"split {largest} into {k} parts" in result.output
+    sizes = pd.read_parquet(run / "documents.parquet", columns=["topic"])["topic"].value_counts()
+    parts = [largest, *(t for t in sizes.index if t > highest)]
+    assert sorted(int(sizes[t]) for t in parts) == offered[k]
