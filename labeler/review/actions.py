@@ -433,11 +433,7 @@ class Reviewer:
                     "undo": {"name": token}}  # fmt: skip
 
     def _undo_name(self, token: int) -> dict:
-        kept = self._name_undo.get(token)
-        if kept is None:
-            raise ReviewError(404, f"name decision {token} cannot be undone here: only those "
-                              "made since this review server started can")  # fmt: skip
-        node_id, key, before, made = kept
+        node_id, key, before, made = _undoable(self._name_undo, token, "name decision")
         if (self.db.current_node_labels().get(key) or {}).get("version") != made:
             raise ReviewError(409, f"the name of group {node_id} changed since: it cannot be "
                               "undone any more")  # fmt: skip
@@ -515,11 +511,7 @@ class Reviewer:
         return undone
 
     def _undo_review(self, review: int) -> dict:
-        kept = self._undo.get(review)
-        if kept is None:
-            raise ReviewError(404, f"decision {review} cannot be undone here: only decisions made "
-                              "since this review server started can")  # fmt: skip
-        topic, version, status, live = kept
+        topic, version, status, live = _undoable(self._undo, review, "decision")
         log_ = self.db.reviews(topic)
         if not log_ or log_[-1]["id"] != review:
             raise ReviewError(409, f"topic {topic} has a later decision: undo that one first")
@@ -1064,3 +1056,12 @@ class ReportRenderer:
             self._stop = True
             self._cond.notify_all()
         self._thread.join(timeout)
+
+
+def _undoable(kept: dict, token: int, what: str) -> tuple:
+    """What `token`'s undo needs, kept in memory when the decision was made (so a restarted
+    review server has none: the reviewer is told so, not shown a stale undo)."""
+    if token not in kept:
+        raise ReviewError(404, f"{what} {token} cannot be undone here: only those made since "
+                          "this review server started can")  # fmt: skip
+    return kept[token]
