@@ -15,6 +15,7 @@ import gzip
 import json
 import os
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,20 @@ def banking_run(banking_file, tmp_path_factory) -> Path:
     before = digest(out)
     yield out
     assert digest(out) == before, "a test changed the shared banking_run: copy it first"
+
+
+@pytest.fixture
+def run_copy(banking_run, tmp_path) -> Path:
+    """A writable copy of `banking_run`, for a test that changes its run."""
+    target = tmp_path / "run"
+    shutil.copytree(banking_run, target)
+    return target
+
+
+@pytest.fixture
+def run(run_copy) -> Path:
+    """`run_copy` under the name the review and surgery tests give their run."""
+    return run_copy
 
 
 def digest(folder: Path) -> dict[str, str]:

@@ -6,11 +6,9 @@ checked to stay on the review server."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 from llm_stub import StubLLM, label_json, ok, topic_label
 from review_server import TOKEN, ThreadServer
@@ -25,13 +23,6 @@ HOSTILE_DOC = (
 HOSTILE_LABEL = '<img src=x onerror="window.__pwned = 3">Label'
 HOSTILE_SUMMARY = "</script><script>window.__pwned = 4</script> & more"
 HOSTILE_ANSWER = '{"label": "<svg onload=\\"window.__pwned = 5\\">", "summary": "x"}'
-
-
-@pytest.fixture
-def run(banking_run, tmp_path) -> Path:
-    target = tmp_path / "run"
-    shutil.copytree(banking_run, target)
-    return target
 
 
 def topics_json(run: Path) -> dict[int, dict]:

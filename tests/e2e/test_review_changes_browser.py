@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
-import pytest
 from fakes import GatedChat
 from review_server import TOKEN, ThreadServer
 
@@ -19,13 +17,6 @@ from labeler.run.db import RunDB
 
 FAKE = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", concurrency=1)
 SHOTS = Path(os.environ["LABELER_SHOTS"]) if os.environ.get("LABELER_SHOTS") else None
-
-
-@pytest.fixture
-def run(banking_run, tmp_path) -> Path:
-    target = tmp_path / "run"
-    shutil.copytree(banking_run, target)
-    return target
 
 
 def sizes(run: Path) -> dict[int, int]:

@@ -150,13 +150,6 @@ def _args(command: str, run: Path, tmp_path: Path) -> list:
     }[command]
 
 
-@pytest.fixture
-def run_copy(banking_run, tmp_path) -> Path:
-    target = tmp_path / "run"
-    shutil.copytree(banking_run, target)
-    return target
-
-
 @pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
 def test_damaged_run_catalog(run_copy, tmp_path, case, caplog):
     kind, command, outcome = case

@@ -8,7 +8,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -51,13 +50,6 @@ def topics(run: Path) -> list[int]:
 
 def snapshot(run: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
-
-
-@pytest.fixture
-def run_copy(banking_run, tmp_path) -> Path:
-    target = tmp_path / "run"
-    shutil.copytree(banking_run, target)
-    return target
 
 
 def leftovers(run: Path) -> list[str]:

@@ -24,13 +24,6 @@ from labeler.surgery import plan_merge
 SETTINGS = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", concurrency=1)
 
 
-@pytest.fixture
-def run_copy(banking_run, tmp_path) -> Path:
-    target = tmp_path / "run"
-    shutil.copytree(banking_run, target)
-    return target
-
-
 class FakeChat:
     """Answers with `answer(user_text, follow_ups)`, recording every conversation it is sent."""
 

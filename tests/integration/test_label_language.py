@@ -8,7 +8,6 @@ Also: German stop words for German keywords, and what `language="multilingual"` 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -53,13 +52,6 @@ class EnglishThenGerman(FakeChat):
         words = keywords_of(messages).split(":", 1)[1].replace(",", " ").split()[:2]
         answer = german(words) if follow_up and not self.stubborn else english(words)
         return ChatResult(json.dumps(answer), 40, 12)
-
-
-@pytest.fixture
-def run_copy(banking_run, tmp_path) -> Path:
-    target = tmp_path / "run"
-    shutil.copytree(banking_run, target)
-    return target
 
 
 def topics_of(run: Path) -> list[dict]:

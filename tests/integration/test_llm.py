@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 import urllib.request
 from pathlib import Path
@@ -21,13 +20,6 @@ from labeler.llm.client import OpenAIChat
 from labeler.llm.local import LocalServer
 from labeler.llm.prompts import FENCE, fit_messages, load_prompt
 from labeler.run.db import RunDB
-
-
-@pytest.fixture
-def run_copy(banking_run, tmp_path) -> Path:
-    target = tmp_path / "run"
-    shutil.copytree(banking_run, target)
-    return target
 
 
 def settings_for(url: str, **kw) -> LLMSettings:

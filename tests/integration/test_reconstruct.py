@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,13 +16,6 @@ from labeler.labels.reconstruct import held_out, reconstruct
 from labeler.llm.client import ChatResult
 from labeler.llm.settings import LLMSettings
 from labeler.run.folder import Run
-
-
-@pytest.fixture
-def run_copy(banking_run, tmp_path) -> Path:
-    target = tmp_path / "run"
-    shutil.copytree(banking_run, target)
-    return target
 
 
 class KnownAssignments:

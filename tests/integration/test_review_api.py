@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,13 +23,6 @@ from labeler.cli import main
 from labeler.labels.labeling import LLMSettings
 from labeler.review import flags as flagging
 from labeler.run.db import RunDB
-
-
-@pytest.fixture
-def run(banking_run, tmp_path) -> Path:
-    target = tmp_path / "run"
-    shutil.copytree(banking_run, target)
-    return target
 
 
 def reviews(run: Path, *columns: str) -> list[dict]:

@@ -23,13 +23,6 @@ from labeler.run.db import RunDB
 FAKE = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", concurrency=1)
 
 
-@pytest.fixture
-def run(banking_run, tmp_path) -> Path:
-    target = tmp_path / "run"
-    shutil.copytree(banking_run, target)
-    return target
-
-
 def hashes(run: Path) -> dict[str, str]:
     return {
         name: hashlib.sha256((run / name).read_bytes()).hexdigest()

@@ -31,13 +31,6 @@ from labeler.run.layout import run_lock
 FAKE = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", concurrency=2)
 
 
-@pytest.fixture
-def run(banking_run, tmp_path) -> Path:
-    target = tmp_path / "run"
-    shutil.copytree(banking_run, target)
-    return target
-
-
 def hashes(run: Path) -> dict[str, str]:
     return {
         name: hashlib.sha256((run / name).read_bytes()).hexdigest()
