@@ -142,6 +142,18 @@ def run(run_copy) -> Path:
     return run_copy
 
 
+def run_files_hashes(run: Path) -> dict[str, str]:
+    """Content hash of the run files a topic change rewrites: equal before and after means the
+    change (refused, cancelled or undone) left the run as it was."""
+    import hashlib
+
+    return {
+        name: hashlib.sha256((run / name).read_bytes()).hexdigest()
+        for name in ("topics.json", "documents.parquet", "config.json", "hierarchy.json")
+        if (run / name).is_file()
+    }
+
+
 def digest(folder: Path) -> dict[str, str]:
     """Content hash per file: session runs are shared, so no test may change them."""
     import hashlib

@@ -3,7 +3,6 @@ on 127.0.0.1 and a copy of the BANKING77 run; labels from the in-process fake Ch
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -11,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_files_hashes as hashes
 from fakes import FakeChat, GatedChat
 from review_server import ThreadServer
 
@@ -21,14 +21,6 @@ from labeler.labels.labeling import LLMSettings
 from labeler.run.db import RunDB
 
 FAKE = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", concurrency=1)
-
-
-def hashes(run: Path) -> dict[str, str]:
-    return {
-        name: hashlib.sha256((run / name).read_bytes()).hexdigest()
-        for name in ("topics.json", "documents.parquet", "config.json", "hierarchy.json")
-        if (run / name).is_file()
-    }
 
 
 def sizes(run: Path) -> dict[int, int]:

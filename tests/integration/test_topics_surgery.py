@@ -4,7 +4,6 @@ the fake chat model), reviewed labels follow their documents, and undo is byte f
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import run_files_hashes as hashes
 from fakes import FakeChat
 
 from labeler import surgery
@@ -29,14 +29,6 @@ from labeler.run.folder import Run
 from labeler.run.layout import run_lock
 
 FAKE = LLMSettings(base_url="http://127.0.0.1:9/v1", model="fake", concurrency=2)
-
-
-def hashes(run: Path) -> dict[str, str]:
-    return {
-        name: hashlib.sha256((run / name).read_bytes()).hexdigest()
-        for name in ("topics.json", "documents.parquet", "config.json", "hierarchy.json")
-        if (run / name).is_file()
-    }
 
 
 def tree_leaves(run: Path) -> set[int]:
