@@ -10,13 +10,19 @@ hand, not in CI; run it alone: the cores must not be shared with other work).
    - the same from a cache holding only that export ("cold": no embedding or reduction cached);
    - the same again on the cold run's cache ("warm": what a rerun with other options costs);
    - BERTopic 0.17 end to end with its defaults and the same model (it embeds itself).
-2. 20 Newsgroups, every post (headers, footers and quotes stripped as in prepare.py), from a
+2. `make demo`'s run (2,000 BANKING77 questions, labels and tree, packaged 1.5B) from an empty
+   cache (issue 24: under 2 minutes on a quiet 2-core machine).
+3. A seeded sample of 5,000 stripped 20 Newsgroups posts: `labeler run` with LLM labels from a
+   cold cache beside BERTopic 0.17 embedding and fitting the same posts with no labels (issue 24:
+   at most 0.5x).
+4. 20 Newsgroups, every post (headers, footers and quotes stripped as in prepare.py), from a
    cold cache to an LLM-labelled report with the packaged 1.5B model (`labeler run`, defaults).
 
 Each row is a whole child process: wall seconds and its peak RSS (os.wait4). ARI is against the
 gold labels on the documents the system did not call outliers.
 
-    nice -n 5 python benchmarks/cold_warm.py [--short 30000] [--skip-20ng] [--work DIR]
+    nice -n 5 python benchmarks/cold_warm.py [--short 30000] [--skip-demo] [--ng-sample 5000]
+        [--skip-20ng] [--work DIR]
 """
 
 from __future__ import annotations
@@ -105,18 +111,8 @@ def fmt_stages(stages: dict) -> str:
     return ", ".join(f"{k} {v:.0f}" for k, v in stages.items() if isinstance(v, (int, float)))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--short", type=int, default=30_000, help="documents in the short mix")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-20ng", action="store_true")
-    parser.add_argument("--skip-bertopic", action="store_true")
-    parser.add_argument("--work", type=Path, help="keep runs here [a temporary folder]")
-    args = parser.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="cold-warm-"))
-    work.mkdir(parents=True, exist_ok=True)
+def short_rows(args, work: Path, first_cache: Path) -> None:
     rows = []
-
     texts, labels = short_mix(args.short, args.seed)
     mix = work / "short_mix.jsonl"
     write_corpus(mix, texts, labels)
@@ -126,7 +122,7 @@ def main() -> None:
     rows.append({"what": "sentence-transformers encode (peer)", "wall": wall, "peak": peak})
     print(f"peer {wall:.1f} s", file=sys.stderr, flush=True)
 
-    first_cache, cold_cache = work / "cache-first", work / "cache-cold"
+    cold_cache = work / "cache-cold"
     for path in (first_cache, cold_cache):
         shutil.rmtree(path, ignore_errors=True)
     none = ["--llm", "none"]
@@ -140,7 +136,7 @@ def main() -> None:
     if not args.skip_bertopic:
         script, out = work / "bertopic_e2e.py", work / "bertopic.json"
         script.write_text(BERTOPIC)
-        wall, peak = timed([sys.executable, str(script), str(mix), str(out)])
+        wall, peak = timed([args.bertopic_python, str(script), str(mix), str(out)])
         topics = json.loads(out.read_text())
         rows.append({"what": "BERTopic 0.17 end to end", "wall": wall, "peak": peak,
                      "ari": ari(topics, labels), "topics": len(set(topics) - {-1}),
@@ -163,6 +159,70 @@ def main() -> None:
         )
     sys.stdout.flush()
 
+
+def demo(work: Path) -> None:
+    """`make demo`'s command (Makefile) on an empty cache: what a new user waits for."""
+    _, labels = load("banking77")
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77.jsonl.gz"
+    cache = work / "cache-demo"
+    shutil.rmtree(cache, ignore_errors=True)
+    r = labeler_row("make demo's run", corpus, work / "demo", cache, labels, ["--sample", "2000"])
+    print(f"\n`make demo`'s run (2,000 BANKING77, labels and tree, packaged 1.5B), empty cache: "
+          f"{r['wall']:.0f} s (target 120 s: {r['wall'] / 120:.2f}x the target), peak RSS "
+          f"{r['peak']:.0f} MB, {r['topics']} topics; stages: {fmt_stages(r['stages'])}",
+          flush=True)  # fmt: skip
+
+
+def ng_sample(args, work: Path, first_cache: Path) -> None:
+    """5,000 stripped 20NG posts: a labelled labeler report vs BERTopic's embed and fit alone."""
+    texts, labels = load("20newsgroups")
+    keep = sorted(random.Random(args.seed).sample(range(len(texts)), args.ng_sample))
+    texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+    corpus = work / "20ng_sample.jsonl"
+    write_corpus(corpus, texts, labels)
+    cache = work / "cache-20ng-sample"
+    shutil.rmtree(cache, ignore_errors=True)
+    if (first_cache / "models").exists():
+        shutil.copytree(first_cache / "models", cache / "models")
+    r = labeler_row("labeler run, LLM labels", corpus, work / "20ng-sample", cache, labels)
+    script, out = work / "bertopic_e2e.py", work / "bertopic-20ng.json"
+    script.write_text(BERTOPIC)
+    wall, peak = timed([args.bertopic_python, str(script), str(corpus), str(out)])
+    topics = json.loads(out.read_text())
+    print(f"\n{len(texts):,} stripped 20 Newsgroups posts (seed {args.seed}), cold cache")
+    print("\n| run | wall s | × BERTopic | peak RSS MB | topics | outliers | ARI | stages s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print(f"| labeler, LLM labels and tree | {r['wall']:.1f} | {r['wall'] / wall:.2f} | "
+          f"{r['peak']:.0f} | {r['topics']} | {r['outliers']:.1%} | {r['ari']:.3f} | "
+          f"{fmt_stages(r['stages'])} |")  # fmt: skip
+    print(f"| BERTopic 0.17, embed and fit, no labels | {wall:.1f} | 1.00 | {peak:.0f} | "
+          f"{len(set(topics) - {-1})} | {np.mean(np.asarray(topics) < 0):.1%} | "
+          f"{ari(topics, labels):.3f} | |", flush=True)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--short", type=int, default=30_000, help="documents in the short mix")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-short", action="store_true", help="no 30,000-document rows")
+    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--ng-sample", type=int, default=5000, help="0: no 20NG sample rows")
+    parser.add_argument("--skip-20ng", action="store_true")
+    parser.add_argument("--skip-bertopic", action="store_true")
+    parser.add_argument("--bertopic-python", default=sys.executable,
+                        help="a Python that imports bertopic and labeler [this one]")  # fmt: skip
+    parser.add_argument("--work", type=Path, help="keep runs here [a temporary folder]")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="cold-warm-"))
+    work.mkdir(parents=True, exist_ok=True)
+
+    first_cache = work / "cache-first"
+    if not args.skip_short:
+        short_rows(args, work, first_cache)
+    if not args.skip_demo:
+        demo(work)
+    if args.ng_sample:
+        ng_sample(args, work, first_cache)
     if not args.skip_20ng:
         texts, labels = load("20newsgroups")
         corpus = work / "20newsgroups.jsonl"
