@@ -40,6 +40,8 @@ from fit_vs_bertopic import timed
 from prepare import load
 from scale import CORPORA as SHORT  # the six short-text corpora of the million-document set
 
+ROOT = Path(__file__).resolve().parents[1]
+
 PEER = r"""
 import json, sys
 from sentence_transformers import SentenceTransformer
@@ -51,6 +53,7 @@ model.encode(texts, batch_size=64)
 
 BERTOPIC = r"""
 import json, sys
+sys.path.insert(0, sys.argv[3])  # the repository: another venv may not see labeler's install
 from bertopic import BERTopic
 from sentence_transformers import SentenceTransformer
 from labeler.embedding.sbert import resolve_model_path
@@ -136,7 +139,7 @@ def short_rows(args, work: Path, first_cache: Path) -> None:
     if not args.skip_bertopic:
         script, out = work / "bertopic_e2e.py", work / "bertopic.json"
         script.write_text(BERTOPIC)
-        wall, peak = timed([args.bertopic_python, str(script), str(mix), str(out)])
+        wall, peak = timed([args.bertopic_python, str(script), str(mix), str(out), str(ROOT)])
         topics = json.loads(out.read_text())
         rows.append({"what": "BERTopic 0.17 end to end", "wall": wall, "peak": peak,
                      "ari": ari(topics, labels), "topics": len(set(topics) - {-1}),
@@ -187,7 +190,7 @@ def ng_sample(args, work: Path, first_cache: Path) -> None:
     r = labeler_row("labeler run, LLM labels", corpus, work / "20ng-sample", cache, labels)
     script, out = work / "bertopic_e2e.py", work / "bertopic-20ng.json"
     script.write_text(BERTOPIC)
-    wall, peak = timed([args.bertopic_python, str(script), str(corpus), str(out)])
+    wall, peak = timed([args.bertopic_python, str(script), str(corpus), str(out), str(ROOT)])
     topics = json.loads(out.read_text())
     print(f"\n{len(texts):,} stripped 20 Newsgroups posts (seed {args.seed}), cold cache")
     print("\n| run | wall s | × BERTopic | peak RSS MB | topics | outliers | ARI | stages s |")
