@@ -294,7 +294,7 @@ def label_topics(
     with contextlib.ExitStack() as stack:
         # One bar over the topics and the tree's nodes: its ETA is the whole step's.
         progress = stack.enter_context(
-            Progress(len(selected) + nodes, desc="labeling topics", unit="label")
+            Progress(len(selected), desc="labeling topics", unit="label", nodes=nodes)
         )
         if chat is None:
             chat = stack.enter_context(open_chat_model(settings, cache_dir))

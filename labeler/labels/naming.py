@@ -235,7 +235,9 @@ def name_tree(
     with contextlib.ExitStack() as stack:
         if progress is None:
             total = planned_nodes(tree, wanted, unnamed_only)
-            progress = stack.enter_context(Progress(total, desc="naming the tree", unit="node"))
+            progress = stack.enter_context(
+                Progress(0, desc="naming the tree", unit="node", nodes=total)
+            )
         if chat is None:
             chat = stack.enter_context(open_chat_model(settings, cache_dir))
         asker = Asker(run.db, chat, settings, stats)
@@ -274,13 +276,13 @@ def name_layer(
     for node in inputs:
         if node.current_source in REVIEWED and not force:
             stats.skipped_reviewed += 1
-            progress.update(1)
+            progress.update_node(1)
         elif len(node.children) == 1:  # the same documents as its child: the same name
             child = node.children[0]
             outcomes[node.id] = Outcome(
                 node.id, child["label"], child["summary"], "child", ["one-child"]
             )
-            progress.update(1)
+            progress.update_node(1)
         else:
             asked.append(node)
 
@@ -317,7 +319,7 @@ def name_layer(
             for future in as_completed(futures):
                 outcome = future.result()
                 outcomes[outcome.topic] = outcome
-                progress.update(1)
+                progress.update_node(1)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)  # answers so far are cached
             raise
