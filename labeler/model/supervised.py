@@ -9,7 +9,10 @@ The clusterer chooses the mode, as in BERTopic:
 - **full** (supervised): `hdbscan_model` a classifier (scikit-learn's `LogisticRegression`, ...).
   The topics are the classes; the classifier, fitted on the labelled documents (in
   `umap_model`'s space when one is given, else on the embeddings, since labeler keeps no UMAP
-  after a fit), assigns any unlabelled ones and serves `transform`.
+  after a fit), assigns any unlabelled ones and serves `transform`. A run keeps a linear
+  classifier fitted on the embeddings (the CLI's `LogisticRegression`) as arrays, no pickle
+  (`classifier_arrays`), so a model opened from the run transforms by it too; any other
+  classifier is not stored, and the run votes by nearest neighbours.
 - **manual**: `hdbscan_model=BaseCluster()` (`labeler.bertopic.cluster`). The topics are the
   given assignments (-1: outliers), with no clustering.
 
@@ -256,12 +259,60 @@ def predict(model, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray] | No
             return None
         space = np.nan_to_num(np.asarray(reducer.transform(embeddings), dtype=np.float32))
     classes = np.asarray(fitted.predict(space), dtype=np.int64)
-    mapping = model.topic_mapper_.get_mappings(original_topics=True)
+    mapping = getattr(model, "class_topics_", None)
+    if mapping is None:
+        mapping = model.topic_mapper_.get_mappings(original_topics=True)
     topics = np.array([mapping.get(int(c), UNKNOWN) for c in classes], dtype=np.int64)
     probs = np.ones(len(classes), dtype=np.float32)
     if hasattr(fitted, "predict_proba"):
         probs = np.asarray(fitted.predict_proba(space), dtype=np.float32).max(axis=1)
     return topics, probs
+
+
+def classifier_arrays(model) -> dict[str, np.ndarray] | None:
+    """A full fit's classifier as plain arrays, when a run can keep it without pickle: a
+    scikit-learn `LogisticRegression` fitted on the embeddings themselves (labeler keeps no
+    UMAP, so one fitted in `umap_model`'s space could not be fed). None otherwise."""
+    from sklearn.linear_model import LogisticRegression
+
+    record = getattr(model, "supervision_", None) or {}
+    fitted = getattr(model, "hdbscan_model_", None)
+    on_embeddings = model.umap_model is None or isinstance(
+        model.umap_model, clustering.BaseDimensionalityReduction
+    )
+    if record.get("mode") != "full" or type(fitted) is not LogisticRegression or not on_embeddings:
+        return None
+    return {
+        "coef": np.asarray(fitted.coef_, dtype=np.float64),
+        "intercept": np.asarray(fitted.intercept_, dtype=np.float64),
+        "classes": np.asarray(fitted.classes_, dtype=np.int64),
+    }
+
+
+def restore_classifier(model, arrays, embeddings: np.ndarray, topics: np.ndarray) -> None:
+    """Set a model opened from a run to transform by its stored classifier: `hdbscan_model_`
+    rebuilt from `classifier_arrays`' arrays, and `class_topics_`, each class's topic *now*:
+    the run's current topic of most of the documents the classifier puts in that class, so
+    merges and splits made after the fit (surgery renumbers topics) are followed."""
+    from sklearn.linear_model import LogisticRegression
+
+    fitted = LogisticRegression()
+    fitted.coef_ = np.asarray(arrays["coef"])
+    fitted.intercept_ = np.asarray(arrays["intercept"])
+    fitted.classes_ = np.asarray(arrays["classes"])
+    fitted.n_features_in_ = fitted.coef_.shape[1]
+    if embeddings.shape[1] != fitted.n_features_in_:
+        return  # not this run's vectors (a damaged file): vote by neighbours
+    predicted = np.asarray(fitted.predict(np.asarray(embeddings, dtype=np.float32)), np.int64)
+    class_topics = {}
+    for c in fitted.classes_:
+        inside = topics[(predicted == c) & (topics >= 0)]
+        if len(inside):
+            values, counts = np.unique(inside, return_counts=True)
+            class_topics[int(c)] = int(values[np.argmax(counts)])
+    model.hdbscan_model_ = fitted
+    model.umap_model_ = clustering.BaseDimensionalityReduction()
+    model.class_topics_ = class_topics
 
 
 def components(mode: str) -> dict:

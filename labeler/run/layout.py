@@ -36,6 +36,8 @@ EMBEDDINGS = "embeddings.npy"
 # A multimodal run's unit image vectors (zeros where a document has no usable image), row for row
 # with documents.parquet, whose `image` column holds each document's image path.
 IMAGE_EMBEDDINGS = "image_embeddings.npy"
+# A full supervised fit's linear classifier as arrays (`labeler.model.supervised`), no pickle.
+CLASSIFIER = "classifier.npz"
 DATABASE = "run.sqlite"
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
@@ -105,6 +107,16 @@ def write_npy(path: Path, array) -> Path:
     def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
             np.save(fh, array, allow_pickle=False)
+
+    return atomic_write(path, write)
+
+
+def write_npz(path: Path, arrays: dict) -> Path:
+    import numpy as np
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
 
     return atomic_write(path, write)
 

@@ -14,11 +14,13 @@ from labeler import __version__, defaults
 from labeler.cluster import default_min_samples
 from labeler.errors import LabelerError
 from labeler.guided import CUSTOM_SOURCE, ZERO_SHOT_SOURCE
+from labeler.model import supervised
 from labeler.represent import CTFIDF, STAGES, keyword_label, topic_vectors
 from labeler.represent import chain as representation
 from labeler.represent.describe import seed_words
 from labeler.run.db import RunDB
 from labeler.run.layout import (
+    CLASSIFIER,
     CONFIG,
     DATABASE,
     DOCUMENTS,
@@ -34,6 +36,7 @@ from labeler.run.layout import (
     read_json,
     write_json,
     write_npy,
+    write_npz,
     write_parquet,
     write_parquet_batches,
 )
@@ -196,6 +199,9 @@ def save_model(
             write_npy(run_dir / IMAGE_EMBEDDINGS, model.image_embeddings_.astype(np.float32))
     else:
         write_parquet_batches(run_dir / DOCUMENTS, documents)
+    classifier = supervised.classifier_arrays(model)
+    if classifier is not None:
+        write_npz(run_dir / CLASSIFIER, classifier)
     write_json(run_dir / TOPICS, topic_records(model, model.layout_))
     db = RunDB(run_dir, create=True)
     named = getattr(model, "zeroshot_topics_", {})
@@ -600,6 +606,9 @@ def read_model(cls, path: Path):
     }
     model.guided_ = {k: v for k, v in config.get("guided", {}).items() if not k.endswith("_list")}
     model.supervision_ = config.get("supervision")
+    if (run_dir / CLASSIFIER).is_file():
+        with np.load(run_dir / CLASSIFIER, allow_pickle=False) as arrays:
+            supervised.restore_classifier(model, arrays, embeddings, model.topics_)
     # The fitted c-TF-IDF is not stored (its vocabulary is rebuilt from the documents: same
     # texts, topics and parameters, same weights; a user's vectorizer or weighting object is
     # not in the run, so its run reopens with labeler's).

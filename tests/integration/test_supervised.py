@@ -63,14 +63,29 @@ def test_manual_topics_are_the_given_assignments(slice_600):
     assert set(info["Topic"]) == set(np.unique(topics).tolist())
 
 
-def test_supervised_topics_are_the_classes_and_transform_predicts_them(slice_600, banking_rows):
+@pytest.fixture(scope="module")
+def supervised_fit(slice_600, banking_rows):
+    """A full fit on 9 in 10 labelled queries, and its transform of 120 held-out ones."""
     docs, y, names = slice_600
     given = y.copy()
     given[::10] = -1  # unlabelled: the classifier assigns them
     model = BERTopic(
         umap_model=BaseDimensionalityReduction(), hdbscan_model=LogisticRegression(max_iter=1000)
     )
-    topics, probs = model.fit_transform(docs, y=given)
+    model.fit(docs, y=given)
+    # New queries of the same intents, not in the slice: the classifier predicts their class.
+    seen = set(docs)
+    rng = random.Random(1)
+    held = [r for r in read_corpus("banking77") if r["label"] in names and r["text"] not in seen]
+    held = rng.sample(held, 120)
+    predicted, shares = model.transform([r["text"] for r in held])
+    return model, given, held, predicted, shares
+
+
+def test_supervised_topics_are_the_classes_and_transform_predicts_them(supervised_fit, slice_600):
+    model, given, held, predicted, shares = supervised_fit
+    docs, y, names = slice_600
+    topics = model.topics_
     mapping = model.topic_mapper_.get_mappings()
     labelled = given >= 0
     assert [mapping[c] for c in given[labelled]] == list(topics[labelled])
@@ -80,14 +95,30 @@ def test_supervised_topics_are_the_classes_and_transform_predicts_them(slice_600
     assert (topics[~labelled] == assigned).mean() >= 0.9
     assert model.supervision_["mode"] == "full" and model.supervision_["labelled"] == 540
     # New queries of the same intents, not in the slice: the classifier predicts their class.
-    seen = set(docs)
-    rng = random.Random(1)
-    held = [r for r in read_corpus("banking77") if r["label"] in names and r["text"] not in seen]
-    held = rng.sample(held, 120)
-    predicted, shares = model.transform([r["text"] for r in held])
     truth = np.array([mapping[names.index(r["label"])] for r in held])
     assert (predicted == truth).mean() >= 0.85
     assert shares.shape == (120,) and ((shares > 0) & (shares <= 1)).all()
+
+
+def test_a_saved_supervised_run_transforms_by_its_classifier(supervised_fit, tmp_path):
+    """The run keeps the logistic regression as arrays (no pickle), so the reopened model
+    answers `transform` exactly as the fitted one, not by its neighbours' votes; after a merge
+    in the run, both merged classes go to the merged topic."""
+    model, _, held, predicted, shares = supervised_fit
+    path = model.save(tmp_path / "run")
+    assert (path / "classifier.npz").is_file()
+    reopened = load_run(path)
+    assert type(reopened.hdbscan_model_) is LogisticRegression
+    again, again_shares = reopened.transform([r["text"] for r in held])
+    assert again.tolist() == predicted.tolist()
+    assert np.allclose(again_shares, shares, atol=1e-5)
+    # Merge the two largest topics in the run: the classes of both now predict the merged one.
+    result = CliRunner().invoke(main, ["topics", str(path), "merge", "0", "1", "--llm", "none"])
+    assert result.exit_code == 0, result.output
+    merged = load_run(path).transform([r["text"] for r in held])[0]
+    before = np.isin(predicted, [0, 1])
+    assert before.any() and len(set(merged[before].tolist())) == 1
+    assert (merged[~before] != merged[before][0]).all()
 
 
 def test_semi_supervised_beats_unsupervised_with_a_fifth_labelled():
@@ -163,6 +194,8 @@ def test_cli_given_labels_are_the_topics(mode, labelled_file, banking_rows, tmp_
     )
     model = load_run(out)  # the run reopens as a fitted model, its supervision recorded
     assert model.supervision_["mode"] == mode
+    # A full run keeps its classifier (the CLI's logistic regression); a manual one has none.
+    assert (out / "classifier.npz").is_file() == (mode == "full")
     assert len(model.topic_ids_) == 6
     # LLM labels, as for clustered topics: every given topic is asked once and labelled.
     chat = FakeChat()
