@@ -139,6 +139,14 @@ CHANGES = ("merge", "split")  # decisions that change the topics: run as a job, 
 KEEP_JOBS = 20  # finished jobs remembered (their answers and undo) for the pages that poll them
 
 
+def runs_as_job(decision: Decision) -> bool:
+    """Decisions that run as a job: a merge or split, and a relabel (the LLM may take minutes);
+    the others are one short transaction, answered at once."""
+    return decision.action in CHANGES or (
+        decision.action == "reject" and decision.mode == "relabel"
+    )
+
+
 class Cancelled(Exception):
     """A reviewer cancelled the job: raised at its next checkpoint, before anything is written
     (or, once the change is written, the change is taken back)."""
@@ -310,12 +318,9 @@ class Reviewer:
         self._jobs: dict[int, Job] = {}
         self._job_ids = itertools.count(1)
         self._active: Job | None = None
-        # What undo puts back, per review id: (topic, label version before, status row before,
-        # the live revisions then). Decisions made since this server started.
-        self._undo: dict[int, tuple[int, int | None, dict | None, int]] = {}
+        # What undo puts back is kept in run.sqlite (`RunDB.record_undo`), not here: a restarted
+        # server still undoes the decisions of the notices shown before.
         self._previews: dict[int, SplitPreview] = {}
-        self._name_ids = itertools.count(1)
-        self._name_undo: dict[int, tuple[int, str, int | None, int]] = {}
 
     # ------------------------------------------------------------------ one at a time
     def _refuse_if_busy(self) -> None:
@@ -421,25 +426,29 @@ class Reviewer:
             if decision.action == "edit":
                 label = decision.label or label
                 summary = decision.summary if decision.summary_given else summary
-            version = self.db.add_node_label_version(
-                node["key"], node["layer"], label, summary=summary or None, source="review",
-                model=self.reviewer, params={"note": decision.note} if decision.note else None,
-            )  # fmt: skip
-            token = next(self._name_ids)
-            self._name_undo[token] = (node_id, node["key"], current.get("version"), version)
+            with self.db.transaction() as tx:  # the name and its undo, together
+                version = tx.add_node_label_version(
+                    node["key"], node["layer"], label, summary=summary or None, source="review",
+                    model=self.reviewer, params={"note": decision.note} if decision.note else None,
+                )  # fmt: skip
+                token = tx.record_undo("name", node=node_id, node_key=node["key"],
+                                       version_before=current.get("version"),
+                                       version_made=version)  # fmt: skip
             self.run.refresh()
             self.on_change()
             return {"id": node_id, "label": label, "summary": summary or None, "source": "review",
                     "undo": {"name": token}}  # fmt: skip
 
     def _undo_name(self, token: int) -> dict:
-        node_id, key, before, made = _undoable(self._name_undo, token, "name decision")
-        if (self.db.current_node_labels().get(key) or {}).get("version") != made:
-            raise ReviewError(409, f"the name of group {node_id} changed since: it cannot be "
-                              "undone any more")  # fmt: skip
-        self.db.set_current_node_version(key, before)
-        del self._name_undo[token]
-        label = (self.db.current_node_labels().get(key) or {}).get("label")
+        with self.db.transaction() as tx:  # checked, put back and used up together
+            kept = _undoable(tx.undo_token("name", token), token, "name decision")
+            node_id, key = kept["node"], kept["node_key"]
+            if (tx.current_node_labels().get(key) or {}).get("version") != kept["version_made"]:
+                raise ReviewError(409, f"the name of group {node_id} changed since: it cannot be "
+                                  "undone any more")  # fmt: skip
+            tx.set_current_node_version(key, kept["version_before"])
+            _use_up(tx, kept, token, "name decision", self.reviewer)
+            label = (tx.current_node_labels().get(key) or {}).get("label")
         return {"node": node_id, "label": label}
 
     def topics(self) -> set[int]:
@@ -448,10 +457,10 @@ class Reviewer:
     # ------------------------------------------------------------------ decisions
     def apply(self, topic: int, decision: Decision) -> dict:
         """Carry out one decision on `topic`; returns the reviews row written, with `undo` (what
-        `undo` takes to put the topic back). A merge or split runs as a job and is waited for
-        here (`start_change` answers at once instead)."""
-        if decision.action in CHANGES:
-            job = self.start_change(topic, decision)
+        `undo` takes to put the topic back). A merge, split or relabel runs as a job and is
+        waited for here (`start_decision` answers at once instead)."""
+        if runs_as_job(decision):
+            job = self.start_decision(topic, decision)
             job.wait()
             if job.state != "done":
                 raise ReviewError(job.status if job.state == "failed" else 409,
@@ -461,13 +470,8 @@ class Reviewer:
             self.run.check("review")
             if topic not in self.topics():
                 raise ReviewError(404, f"no topic {topic} in this run")
-            before = self.db.current_label(topic) or {}
-            status = self.db.statuses().get(topic)
             handler = getattr(self, f"_{decision.action}")
-            row = handler(topic, decision)
-            live = len([r for r in self.db.revisions() if not r.get("undone_at")])
-            self._undo[int(row["id"])] = (topic, before.get("version"), status, live)
-            row = {**row, "undo": {"review": int(row["id"])}}
+            row = handler(topic, decision, self._undo_state(topic))
             # Inside the lock: a refresh racing a merge could write the merged-away topic back.
             # The reports are rendered in the background (on_change → ReportRenderer).
             self.run.refresh()
@@ -510,16 +514,34 @@ class Reviewer:
         self.on_change()
         return undone
 
+    def _undo_state(self, topic: int) -> dict:
+        """What the undo of a decision on `topic` about to be made needs (`RunDB.record_undo`):
+        its label version and status row now, and the revisions not undone."""
+        return {
+            "topic": topic,
+            "version_before": (self.db.current_label(topic) or {}).get("version"),
+            "status_before": self.db.statuses().get(topic),
+            "live_revisions": len([r for r in self.db.revisions() if not r.get("undone_at")]),
+        }
+
+    def _decided(self, tx, row: dict, undo: dict) -> dict:
+        """The reviews row just written in `tx`, its undo recorded in the same transaction;
+        returns the row with `undo` (what `POST /api/undo` takes)."""
+        tx.record_undo("review", review=int(row["id"]), **undo)
+        return {**row, "undo": {"review": int(row["id"])}}
+
     def _undo_review(self, review: int) -> dict:
-        topic, version, status, live = _undoable(self._undo, review, "decision")
-        log_ = self.db.reviews(topic)
-        if not log_ or log_[-1]["id"] != review:
-            raise ReviewError(409, f"topic {topic} has a later decision: undo that one first")
-        if len([r for r in self.db.revisions() if not r.get("undone_at")]) != live:
-            raise ReviewError(409, f"the topics changed after decision {review}: it cannot be "
-                              "undone any more")  # fmt: skip
-        done = log_[-1]
-        with self.db.transaction() as tx:
+        with self.db.transaction() as tx:  # checked, put back and used up together
+            kept = _undoable(tx.undo_token("review", review), review, "decision")
+            topic, version, status = kept["topic"], kept["version_before"], kept["status_before"]
+            log_ = tx.reviews(topic)
+            if not log_ or log_[-1]["id"] != review:
+                raise ReviewError(409, f"topic {topic} has a later decision: undo that one first")
+            live = len([r for r in tx.revisions() if not r.get("undone_at")])
+            if live != kept["live_revisions"]:
+                raise ReviewError(409, f"the topics changed after decision {review}: it cannot "
+                                  "be undone any more")  # fmt: skip
+            done = log_[-1]
             now_label = tx.current_label(topic) or {}
             if version is not None and now_label.get("version") != version:
                 tx.set_current_version(topic, version)
@@ -532,27 +554,29 @@ class Reviewer:
                 tx.set_status(topic, "unreviewed", None)
             else:
                 tx.set_status(topic, status["status"], status["reviewer"], status["updated_at"])
-        del self._undo[review]
+            _use_up(tx, kept, review, "decision", self.reviewer)
         return {"review": review, "topic": topic, "action": done["action"],
                 "label": back.get("label")}  # fmt: skip
 
-    def _simple(self, topic: int, decision: Decision, action: str, status: str | None) -> dict:
+    def _simple(self, topic: int, decision: Decision, undo: dict, action: str,
+                status: str | None) -> dict:  # fmt: skip
         with self.db.transaction() as tx:
             current = tx.current_label(topic)
-            return tx.record_review(
+            row = tx.record_review(
                 topic, action, current, current, decision.note, self.reviewer, status
             )
+            return self._decided(tx, row, undo)
 
-    def _accept(self, topic: int, decision: Decision) -> dict:
-        return self._simple(topic, decision, "accept", "accepted")
+    def _accept(self, topic: int, decision: Decision, undo: dict) -> dict:
+        return self._simple(topic, decision, undo, "accept", "accepted")
 
-    def _note(self, topic: int, decision: Decision) -> dict:
-        return self._simple(topic, decision, "note", None)
+    def _note(self, topic: int, decision: Decision, undo: dict) -> dict:
+        return self._simple(topic, decision, undo, "note", None)
 
-    def _not_a_topic(self, topic: int, decision: Decision) -> dict:
-        return self._simple(topic, decision, "not_a_topic", "not_a_topic")
+    def _not_a_topic(self, topic: int, decision: Decision, undo: dict) -> dict:
+        return self._simple(topic, decision, undo, "not_a_topic", "not_a_topic")
 
-    def _edit(self, topic: int, decision: Decision) -> dict:
+    def _edit(self, topic: int, decision: Decision, undo: dict) -> dict:
         with self.db.transaction() as tx:
             before = tx.current_label(topic) or {}
             label = decision.label if decision.label is not None else before.get("label")
@@ -563,13 +587,13 @@ class Reviewer:
                 raise ReviewError(400, "the edit changes nothing (to keep the label, accept it)")
             tx.add_label_version(topic, label, summary=summary, source="review", flags=[])
             after = {"label": label, "summary": summary}
-            return tx.record_review(
+            row = tx.record_review(
                 topic, "edit", before, after, decision.note, self.reviewer, "edited"
             )
+            return self._decided(tx, row, undo)
 
-    def _reject(self, topic: int, decision: Decision) -> dict:
-        if decision.mode == "relabel":
-            return self._relabel(topic, decision)
+    def _reject(self, topic: int, decision: Decision, undo: dict) -> dict:
+        """Back to the keyword label (a reject with a note for the LLM is `start_relabel`)."""
         with self.db.transaction() as tx:
             before = tx.current_label(topic) or {}
             keyword = tx.keyword_label(topic) or before.get("label")
@@ -577,9 +601,10 @@ class Reviewer:
             if before.get("source") != "keywords" or before.get("label") != keyword:
                 tx.add_label_version(topic, keyword, summary=None, source="keywords", flags=[])
                 after = {"label": keyword, "summary": None}
-            return tx.record_review(
+            row = tx.record_review(
                 topic, "reject", before, after, decision.note, self.reviewer, "rejected"
             )
+            return self._decided(tx, row, undo)
 
     def _llm(self):
         if self.settings is None:
@@ -588,25 +613,61 @@ class Reviewer:
             )
         return self.settings
 
-    def _label_with_llm(self, topic: int | list[int], settings):
+    def start_decision(self, topic: int, decision: Decision) -> Job:
+        """Start a decision that runs as a job (`runs_as_job`): a merge, a split or a relabel;
+        returns the job at once, or refuses at once (ReviewError)."""
+        if decision.action in CHANGES:
+            return self.start_change(topic, decision)
+        return self.start_relabel(topic, decision)
+
+    def start_relabel(self, topic: int, decision: Decision) -> Job:
+        """Check a reject-and-relabel and start it as a job: the LLM asked again for this topic,
+        told the rejected label and the reviewer's note. Refused at once (ReviewError) when the
+        topic is unknown, no LLM is configured or another job runs."""
+        self.run.check("review")
+        if topic not in self.topics():
+            raise ReviewError(404, f"no topic {topic} in this run")
+        self._llm()
+        steps = ["checking the topic", "asking the LLM for a new label"]
+        return self.start("relabel", f"Relabelling topic {topic}", steps, topic,
+                          lambda job: self._relabel(job, topic, decision))  # fmt: skip
+
+    def _relabel(self, job: Job, topic: int, decision: Decision) -> dict:
+        """Ask the LLM again, telling it the rejected label and the reviewer's note; the new
+        label becomes current and the topic unreviewed. A cancel puts the label (and the run's
+        recorded LLM settings) back as they were: nothing is left half-done."""
         from labeler.labels.labeling import label_topics
+        from labeler.llm.settings import open_chat_model
 
-        topics = [topic] if isinstance(topic, int) else list(topic)
-        try:
-            return label_topics(self.run, settings, topics=topics, force=True, chat=self.chat)
-        except LabelerError as exc:
-            raise ReviewError(502, f"the LLM could not relabel topic {topic}: {exc}") from exc
-
-    def _relabel(self, topic: int, decision: Decision) -> dict:
-        """Ask the LLM again, telling it the rejected label and the reviewer's note."""
         settings = self._llm()
+        job.at("checking the topic")
+        self.run.check("review")
+        if topic not in self.topics():
+            raise ReviewError(404, f"no topic {topic} in this run")
         before = self.db.current_label(topic) or {}
+        undo = self._undo_state(topic)
+        config = self.run.config()
         hint = (
             f"A reviewer rejected the label {before.get('label')!r} for this topic and noted: "
             f"{decision.note}"
         )
         described = " ".join(p for p in (settings.corpus_description, hint) if p)
-        self._label_with_llm(topic, dataclasses.replace(settings, corpus_description=described))
+        told = dataclasses.replace(settings, corpus_description=described)
+        job.at("asking the LLM for a new label", 0, 1, detail="asking the LLM")
+        try:
+            with contextlib.ExitStack() as stack:
+                chat = self.chat or stack.enter_context(open_chat_model(told))
+                watched = _WatchedChat(chat, job, 1)
+                try:
+                    label_topics(self.run, told, topics=[topic], force=True, chat=watched)
+                except LabelerError as exc:
+                    raise ReviewError(
+                        502, f"the LLM could not relabel topic {topic}: {exc}"
+                    ) from exc
+            job.check()
+        except Cancelled:
+            self._put_back_label(topic, before, config)
+            raise
         with self.db.transaction() as tx:
             after = tx.current_label(topic) or {}
             if after.get("version") == before.get("version"):
@@ -615,9 +676,24 @@ class Reviewer:
                     "the LLM gave no new label (unreachable, unusable answers, or the same label "
                     "again); nothing was changed",
                 )
-            return tx.record_review(
+            row = tx.record_review(
                 topic, "reject", before, after, decision.note, self.reviewer, "unreviewed"
             )
+            row = self._decided(tx, row, undo)
+        self.run.refresh()
+        label = after.get("label")
+        return {"review": row, "undo": row["undo"], "topic": topic, "label": label,
+                "message": f"Relabelled topic {topic} “{label}”."}  # fmt: skip
+
+    def _put_back_label(self, topic: int, before: dict, config: dict) -> None:
+        """A cancelled relabel: the label version current before is current again (the LLM's
+        answer stays cached and in the history, never current) and config.json as it was."""
+        now_label = self.db.current_label(topic) or {}
+        if before.get("version") is not None and now_label.get("version") != before["version"]:
+            self.db.set_current_version(topic, before["version"])
+        if self.run.config() != config:
+            self.run.write_config(config)
+        self.run.refresh()
 
     # ------------------------------------------------------------------ changes of the topics
     def _was(self, topic: int) -> str | None:
@@ -1058,10 +1134,18 @@ class ReportRenderer:
         self._thread.join(timeout)
 
 
-def _undoable(kept: dict, token: int, what: str) -> tuple:
-    """What `token`'s undo needs, kept in memory when the decision was made (so a restarted
-    review server has none: the reviewer is told so, not shown a stale undo)."""
-    if token not in kept:
-        raise ReviewError(404, f"{what} {token} cannot be undone here: only those made since "
-                          "this review server started can")  # fmt: skip
-    return kept[token]
+def _undoable(kept: dict | None, token: int, what: str) -> dict:
+    """What `token`'s undo needs, as run.sqlite kept it when the decision was made (so it
+    outlives a restart of the review server); 404 when none was kept or it was used."""
+    if kept is None:
+        raise ReviewError(404, f"{what} {token} cannot be undone here: no undo was recorded "
+                          "for it (only the review app's decisions have one)")  # fmt: skip
+    if kept["used_at"]:
+        raise ReviewError(404, f"{what} {token} was undone already: an undo is used once")
+    return kept
+
+
+def _use_up(tx, kept: dict, token: int, what: str, who: str) -> None:
+    """Mark the undo used, in the undo's own transaction (so it is used once)."""
+    if not tx.consume_undo(kept["id"], who):
+        raise ReviewError(404, f"{what} {token} was undone already: an undo is used once")

@@ -43,12 +43,12 @@ from labeler.errors import LabelerError
 from labeler.represent import STAGES as KEYWORD_STAGES
 from labeler.resources import data_dir
 from labeler.review.actions import (
-    CHANGES,
     ReportRenderer,
     Reviewer,
     ReviewError,
     parse_decision,
     parse_node_decision,
+    runs_as_job,
 )
 from labeler.review.data import FILTERS, ReviewRun, UnknownTopic
 from labeler.review.data import select as _select
@@ -397,8 +397,8 @@ async def api_node_review(request: Request) -> Response:
 
 
 def _background(request: Request) -> bool:
-    """`?async=1`: a change answers 202 with its job at once (the pages poll it); without, the
-    request waits for the change and answers as a decision does (scripts)."""
+    """`?async=1`: a change or a relabel answers 202 with its job at once (the pages poll it);
+    without, the request waits for it and answers as a decision does (scripts)."""
     return request.query_params.get("async", "") in ("1", "true", "yes")
 
 
@@ -410,8 +410,8 @@ async def api_review(request: Request) -> Response:
     review = _review(request)
     decision = parse_decision(await read_body(request))
     topic = request.path_params["topic"]
-    if decision.action in CHANGES and _background(request):
-        job = await run_in_threadpool(review.actions.start_change, topic, decision)
+    if runs_as_job(decision) and _background(request):  # a merge, split or relabel
+        job = await run_in_threadpool(review.actions.start_decision, topic, decision)
         return _job_answer(job)
     row = await run_in_threadpool(review.actions.apply, topic, decision)
     # The topic as it is now, without flags (GET /api/topics/{id} has them): recomputing flags

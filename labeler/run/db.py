@@ -375,6 +375,63 @@ class RunDB:
                 (now(), who, int(revision)),
             )
 
+    # ------------------------------------------------------------------ undo tokens
+    def record_undo(
+        self,
+        kind: str,
+        *,
+        review: int | None = None,
+        topic: int | None = None,
+        node: int | None = None,
+        node_key: str | None = None,
+        version_before: int | None = None,
+        version_made: int | None = None,
+        status_before: dict | None = None,
+        live_revisions: int | None = None,
+    ) -> int:
+        """What the review app's undo of a decision puts back: `kind` "review" (its reviews row,
+        the topic, the label version and topic_status row before, the revisions not undone
+        then) or "name" (a tree node's id and key, its name's version before and the one the
+        decision made). Returns the token's id (a name's undo token). Call it inside the
+        decision's `transaction()`, so the decision and its undo are committed together."""
+        with self._use() as con:
+            cursor = con.execute(
+                "INSERT INTO undo_tokens (kind, review, topic, node, node_key, version_before,"
+                " version_made, status_before, live_revisions, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    kind, _int(review), _int(topic), _int(node), node_key, _int(version_before),
+                    _int(version_made), json.dumps(status_before) if status_before else None,
+                    _int(live_revisions), now(),
+                ),
+            )  # fmt: skip
+            return int(cursor.lastrowid)
+
+    def undo_token(self, kind: str, key: int) -> dict | None:
+        """The undo recorded for a decision (`kind` "review": `key` is its reviews row id) or a
+        name (`kind` "name": `key` is the token's id), used or not (`used_at`); None when none
+        was recorded. `status_before` comes back as the row it was (a dict, or None)."""
+        column = "review" if kind == "review" else "id"
+        rows = self._rows(
+            f"SELECT * FROM undo_tokens WHERE kind = ? AND {column} = ?", (kind, int(key))
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        row["status_before"] = json.loads(row["status_before"]) if row["status_before"] else None
+        return row
+
+    def consume_undo(self, token: int, who: str | None) -> bool:
+        """Mark undo token `token` used; False when it was used already. Call it inside the
+        undo's `transaction()`, with the undo's writes: a token is used once, even by two
+        servers on one run."""
+        with self._use() as con:
+            cursor = con.execute(
+                "UPDATE undo_tokens SET used_at = ?, used_by = ? WHERE id = ? AND used_at IS NULL",
+                (now(), who, int(token)),
+            )
+            return cursor.rowcount == 1
+
     # ------------------------------------------------------------------ carrying topics across
     def topic_state(self) -> dict:
         """Every label version, review status, review and tree-node name, rows as stored: what
@@ -489,3 +546,7 @@ class RunDB:
                 f" VALUES ({', '.join('?' * len(columns))})",
                 values,
             )
+
+
+def _int(value) -> int | None:
+    return None if value is None else int(value)

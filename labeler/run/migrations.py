@@ -150,4 +150,28 @@ def m004_node_labels(con: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m005_undo_tokens(con: sqlite3.Connection) -> None:
+    """What the review app's Undo puts back, for every decision and group name it made: kept
+    here rather than in the server's memory, so the Undo of a notice shown before a restart of
+    `labeler review` still works. A token is used once (`used_at`)."""
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS undo_tokens (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,  -- a name's token: {"name": id}
+            kind TEXT NOT NULL,            -- review | name
+            review INTEGER UNIQUE,         -- review: the reviews row ({"review": id})
+            topic INTEGER,                 -- review: the topic decided on
+            node INTEGER,                  -- name: the tree node's id when it was named
+            node_key TEXT,                 -- name: the node's key
+            version_before INTEGER,        -- the label (or name) version current before
+            version_made INTEGER,          -- name: the version the decision made current
+            status_before TEXT,            -- review: JSON topic_status row before (NULL: none)
+            live_revisions INTEGER,        -- review: revisions not undone when it was made
+            created_at TEXT NOT NULL,
+            used_at TEXT,                  -- set by its undo: a token is used once
+            used_by TEXT
+        )"""
+    )
+
+
 LATEST = len(MIGRATIONS)

@@ -4,9 +4,9 @@
 //
 // After every decision and every change of the topics a notice says what was done, with Undo
 // (POST /api/undo); it is kept in sessionStorage so it shows on the page the decision moved on
-// to. Changes of the topics (merge, split and their previews, outliers) run on the server as
-// jobs: the page polls GET /api/jobs/{id} and shows the step, how many of how many, the seconds
-// since the click, and a Cancel button.
+// to. Changes of the topics (merge, split and their previews, outliers) and relabels run on
+// the server as jobs: the page polls GET /api/jobs/{id} and shows the step, how many of how
+// many, the seconds since the click, and a Cancel button.
 (function () {
   "use strict";
 
@@ -264,9 +264,13 @@
       previewSplit(body.note);
       return;
     }
-    const slow = body.mode === "relabel";
+    if (body.mode === "relabel") {
+      // The LLM may take a while: a job, followed like a change (step, count, Cancel).
+      startChange(body);
+      return;
+    }
     setBusy(true);
-    say(slow ? "Asking the LLM…" : "Saving…", false);
+    say("Saving…", false);
     let answer;
     try {
       answer = await post(`/api/topics/${page.topic}/review`, body);
@@ -276,9 +280,9 @@
       return;
     }
     const label = answer.topic ? answer.topic.label : "";
-    const words = body.mode === "relabel" ? "Relabelled" : DONE_WORDS[action] || "Saved";
+    const words = DONE_WORDS[action] || "Saved";
     remember(`${words} topic ${page.topic} “${label}”.`, answer.undo);
-    if (STAY.has(action) || body.mode === "relabel") {
+    if (STAY.has(action)) {
       window.location.replace(page.urls.self);
     } else {
       go(page.urls.next || page.urls.list);

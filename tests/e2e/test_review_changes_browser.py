@@ -289,3 +289,42 @@ def test_the_outliers_form_offers_a_share_below_the_runs_own(run, chromium_brows
     after = json.loads((run / "topics.json").read_text())
     left = next((t["size"] for t in after if t["topic"] == -1), 0)
     assert left <= value / 100 * sum(t["size"] for t in after) + 1e-9
+
+
+def test_a_relabel_runs_as_a_job_with_progress_and_its_notice_undoes_it(run, chromium_browser):
+    chat = GatedChat()
+    topics = sorted(sizes(run))
+    topic, other = topics[0], topics[1]
+    before = RunDB(run).current_label(topic)["label"]
+    with ThreadServer(run, settings=FAKE, chat=chat) as server:
+        tab = Tab(chromium_browser, server.base)
+        tab.goto(f"/topics/{topic}")
+        tab.page.fill("#relabel-note", "Too broad: name the card problem")
+        chat.gate.clear()  # the LLM answers only when the test says so
+        clicked = time.monotonic()
+        tab.page.click("#relabel-button")
+        tab.page.wait_for_function(
+            "() => !document.getElementById('job').hidden && "
+            "document.getElementById('job-step').textContent.includes('asking the LLM')"
+        )
+        assert time.monotonic() - clicked < 3  # the page follows the job at once
+        assert tab.text("#job-title") == f"Relabelling topic {topic}"
+        assert "0 of 1" in tab.text("#job-step")
+        assert tab.page.locator("#job-cancel").is_visible()
+        # Meanwhile another decision is answered at once (refused, with the reason), not held.
+        asked = time.monotonic()
+        refused = server.review(other, action="accept")
+        assert time.monotonic() - asked < 3
+        assert refused.status == 409 and "is running" in refused.json["error"]
+
+        with tab.page.expect_navigation(url=server.base + f"/topics/{topic}"):
+            chat.gate.set()
+        after = RunDB(run).current_label(topic)["label"]
+        assert after != before
+        assert tab.text("#label") == after
+        assert tab.text("#notice-text") == f"Relabelled topic {topic} “{after}”."
+        with tab.page.expect_navigation():
+            tab.page.click("#notice-undo")
+        assert tab.text("#label") == before
+        tab.close()
+    assert RunDB(run).current_label(topic)["label"] == before

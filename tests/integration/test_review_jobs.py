@@ -257,3 +257,157 @@ def test_a_merged_topic_never_shows_a_copy_of_another_topics_label(run):
     # the label step's own checks or the review app's copied-label guard: keyword label, flagged
     assert current["source"] == "keywords" and json.loads(current["flags"])
     assert RunDB(run).current_label(bystander)["label"] == "Card Questions"  # keeps its own
+
+
+# ------------------------------------------------------------------ undo after a restart
+def test_undo_works_after_the_review_server_restarts_and_only_once(run):
+    """Undo is kept in run.sqlite: a notice shown before `labeler review` restarted still
+    undoes its decision (a new app and server on the same run), and a token works once."""
+    ids = sorted(sizes(run))
+    db = RunDB(run)
+    label = db.current_label(ids[1])["label"]
+    with ThreadServer(run) as server:
+        accepted = server.review(ids[0], action="accept").json["undo"]
+        edited = server.review(ids[1], action="edit", label="Wrong Name").json["undo"]
+        tree = server.call("GET", "/api/tree").json
+        node = next(n for n in tree["nodes"] if n["layer"] > 0)
+        named = server.call("POST", f"/api/nodes/{node['id']}/review",
+                            {"action": "edit", "label": "Wrong Group"}, auth=True)  # fmt: skip
+        assert named.status == 200, named.text
+        name_undo = named.json["node"]["undo"]
+    assert db.current_label(ids[1])["label"] == "Wrong Name"
+
+    with ThreadServer(run) as server:  # restarted: nothing of the first one in memory
+        reply = server.call("POST", "/api/undo", edited, auth=True)
+        assert reply.status == 200, reply.text
+        assert reply.json["undone"] == {"review": edited["review"], "topic": ids[1],
+                                        "action": "edit", "label": label}  # fmt: skip
+        assert db.current_label(ids[1])["label"] == label
+        assert db.status_names().get(ids[1], "unreviewed") == "unreviewed"
+        again = server.call("POST", "/api/undo", edited, auth=True)
+        assert again.status == 404 and "undone already" in again.json["error"]
+
+        reply = server.call("POST", "/api/undo", accepted, auth=True)
+        assert reply.status == 200, reply.text
+        assert db.status_names().get(ids[0], "unreviewed") == "unreviewed"
+
+        reply = server.call("POST", "/api/undo", name_undo, auth=True)
+        assert reply.status == 200, reply.text
+        assert reply.json["undone"]["node"] == node["id"]
+        assert reply.json["undone"]["label"] != "Wrong Group"
+        current = server.call("GET", "/api/tree").json
+        assert next(n for n in current["nodes"] if n["id"] == node["id"])["label"] == node["label"]
+        assert server.call("POST", "/api/undo", name_undo, auth=True).status == 404
+        unknown = server.call("POST", "/api/undo", {"review": 10_000}, auth=True)
+        assert unknown.status == 404 and "no undo was recorded" in unknown.json["error"]
+
+    with ThreadServer(run) as server:  # and after another restart, still used up
+        assert server.call("POST", "/api/undo", edited, auth=True).status == 404
+        assert server.call("POST", "/api/undo", accepted, auth=True).status == 404
+    log = [(r["topic"], r["action"]) for r in db.reviews()]
+    assert log == [(ids[0], "accept"), (ids[1], "edit"), (ids[1], "undo"), (ids[0], "undo")]
+
+
+def test_a_decision_undone_by_another_server_cannot_be_undone_again(run):
+    """Two servers on one run (or a restart racing an old tab): the token is used up in the
+    database, not in either server's memory, so the second undo is refused."""
+    topic = sorted(sizes(run))[0]
+    with ThreadServer(run) as first, ThreadServer(run) as second:
+        undo = first.review(topic, action="accept").json["undo"]
+        assert second.call("POST", "/api/undo", undo, auth=True).status == 200
+        assert first.call("POST", "/api/undo", undo, auth=True).status == 404
+    assert [r["action"] for r in RunDB(run).reviews()] == ["accept", "undo"]
+
+
+# ------------------------------------------------------------------ relabel as a job
+RELABEL = {"action": "reject", "mode": "relabel", "note": "say which card problem"}
+
+
+def test_a_relabel_runs_as_a_job_and_decisions_meanwhile_are_answered_at_once(run):
+    chat = GatedChat()
+    ids = sorted(sizes(run))
+    topic, other = ids[0], ids[1]
+    db = RunDB(run)
+    before = db.current_label(topic)
+    with ThreadServer(run, settings=FAKE, chat=chat) as server:
+        chat.gate.clear()
+        chat.waiting.clear()
+        started = time.monotonic()
+        reply = server.call("POST", f"/api/topics/{topic}/review?async=1", RELABEL, auth=True)
+        assert reply.status == 202, reply.text
+        assert time.monotonic() - started < 2  # answered at once, the LLM works on
+        job = reply.json["job"]
+        assert job["kind"] == "relabel" and job["topic"] == topic and job["state"] == "running"
+        assert job["steps"] == 2
+        assert chat.waiting.wait(60)  # the LLM is being asked, held there
+        job = wait_job(server, job, lambda j: j["step_name"].startswith("asking the LLM"))
+        assert (job["step"], job["done"], job["total"]) == (2, 0, 1)
+        assert server.call("GET", "/api/jobs").json["job"]["id"] == job["id"]
+
+        asked = time.monotonic()
+        refused = server.review(other, action="accept")
+        assert time.monotonic() - asked < 2
+        assert refused.status == 409, refused.text
+        assert re.search(rf"Relabelling topic {topic} is running \(step 2 of 2: asking the LLM "
+                         r"for a new label, 0 of 1", refused.json["error"])  # fmt: skip
+        assert db.reviews() == []  # nothing written while the LLM works
+
+        chat.gate.set()
+        job = wait_job(server, job)
+        assert job["state"] == "done", job
+        assert job["done"] == job["total"] == 1 and job["step"] == job["steps"]
+        result = job["result"]
+        row = result["review"]
+        assert result["undo"] == row["undo"] == {"review": row["id"]}
+        assert row["action"] == "reject" and row["note"] == RELABEL["note"]
+        assert row["label_before"] == before["label"] and result["label"] == row["label_after"]
+        assert str(topic) in result["message"] and result["label"] in result["message"]
+        assert server.call("GET", "/api/jobs").json["job"] is None
+        assert server.review(other, action="accept").status == 200  # the run is free again
+        current = db.current_label(topic)
+        assert current["source"] == "llm" and current["label"] == result["label"]
+        assert current["version"] > before["version"]
+        assert db.status_names()[topic] == "unreviewed"  # the new label awaits a look
+        asked = "\n".join(m["content"] for m in json.loads(current["request"]))
+        assert RELABEL["note"] in asked and before["label"] in asked
+
+        reply = server.call("POST", "/api/undo", result["undo"], auth=True)
+        assert reply.status == 200, reply.text
+    assert db.current_label(topic)["version"] == before["version"]
+
+
+def test_a_relabel_without_async_answers_as_a_decision(run):
+    """Scripts that do not ask for a job get today's answer: the review row, the topic, undo."""
+    topic = sorted(sizes(run))[0]
+    with ThreadServer(run, settings=FAKE, chat=FakeChat()) as server:
+        reply = server.call("POST", f"/api/topics/{topic}/review", RELABEL, auth=True)
+        assert reply.status == 200, reply.text
+        body = reply.json
+        assert set(body) == {"review", "topic", "undo"}
+        assert body["undo"] == {"review": body["review"]["id"]}
+        assert body["topic"]["id"] == topic and body["topic"]["status"] == "unreviewed"
+        assert body["topic"]["label"] == body["review"]["label_after"]
+        assert server.call("GET", "/api/jobs").json["job"] is None
+
+
+def test_a_cancelled_relabel_leaves_nothing_behind(run):
+    chat = GatedChat()
+    topic = sorted(sizes(run))[0]
+    db = RunDB(run)
+    before, files = db.current_label(topic), hashes(run)
+    with ThreadServer(run, settings=FAKE, chat=chat) as server:
+        chat.gate.clear()
+        chat.waiting.clear()
+        reply = server.call("POST", f"/api/topics/{topic}/review?async=1", RELABEL, auth=True)
+        job = reply.json["job"]
+        assert chat.waiting.wait(60)
+        cancel = server.call("POST", f"/api/jobs/{job['id']}/cancel", {}, auth=True)
+        assert cancel.status == 200 and cancel.json["job"]["cancel_asked"]
+        chat.gate.set()
+        job = wait_job(server, job)
+        assert job["state"] == "cancelled", job
+        assert "nothing was changed" in job["result"]["message"]
+        assert db.current_label(topic)["version"] == before["version"]
+        assert db.reviews() == [] and db.statuses() == {}
+        assert hashes(run) == files
+        assert server.review(topic, action="accept").status == 200  # the run is free again

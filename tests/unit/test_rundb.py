@@ -147,3 +147,58 @@ def test_node_labels_are_versioned_by_node_key(old_run):
         "1:0,2": "Card Troubles", "1:1,3": "Money Transfers",
     }  # fmt: skip
     assert [r["version"] for r in db.node_label_history("1:0,2")] == [1, 2]
+
+
+def test_undo_tokens_are_kept_and_used_once(old_run):
+    """Migration 5: the review app's undo tokens, in run.sqlite (a 0.1.0 run gains the table
+    on opening); a token is used once, inside the undo's transaction."""
+    db = RunDB(old_run)
+    status = db.statuses()[0]
+    token = db.record_undo("review", review=7, topic=0, version_before=1, status_before=status,
+                           live_revisions=0)  # fmt: skip
+    name = db.record_undo("name", node=12, node_key="1:0,1", version_before=None, version_made=1)
+    assert name != token
+    kept = db.undo_token("review", 7)
+    assert kept["id"] == token and kept["topic"] == 0 and kept["version_before"] == 1
+    assert kept["status_before"] == status and kept["live_revisions"] == 0 and not kept["used_at"]
+    assert db.undo_token("review", 8) is None and db.undo_token("name", token) is None
+    assert db.undo_token("name", name)["node_key"] == "1:0,1"
+    assert db.undo_token("name", name)["status_before"] is None
+
+    with pytest.raises(RuntimeError), db.transaction() as tx:  # an undo that failed midway
+        assert tx.consume_undo(token, "ana")
+        raise RuntimeError("the undo failed")
+    assert not RunDB(old_run).undo_token("review", 7)["used_at"]  # still usable
+    with db.transaction() as tx:
+        assert tx.consume_undo(token, "ana")
+    with db.transaction() as tx:
+        assert not tx.consume_undo(token, "bo")  # used once
+    used = RunDB(old_run).undo_token("review", 7)
+    assert used["used_at"] and used["used_by"] == "ana"
+
+
+def test_a_version_4_run_gains_the_undo_tokens_table(tmp_path):
+    """A run written by the labeler before migration 5 (schema 4, no undo_tokens) is upgraded
+    on open, and keeps what it had."""
+    db = RunDB(tmp_path, create=True)
+    db.add_keyword_labels({0: "0_card"})
+    db.record_review(0, "accept", None, None, None, "ana", "accepted")
+    con = sqlite3.connect(db.path)
+    con.execute("DROP TABLE undo_tokens")
+    con.execute("PRAGMA user_version = 4")
+    con.commit()
+    con.close()
+
+    def tables() -> set[str]:
+        con = sqlite3.connect(db.path)
+        try:
+            return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            con.close()
+
+    assert "undo_tokens" not in tables() and user_version(db.path) == 4
+    opened = RunDB(tmp_path)
+    assert user_version(db.path) == LATEST == 5 and "undo_tokens" in tables()
+    assert [r["action"] for r in opened.reviews()] == ["accept"]
+    token = opened.record_undo("review", review=1, topic=0, live_revisions=0)
+    assert opened.undo_token("review", 1)["id"] == token
