@@ -51,6 +51,8 @@ class OnlineState:
     documents_seen: int = 0
     batches: int = 0
     seed_vectors: np.ndarray | None = None
+    # topic → its representative documents over every batch so far, as (text, unit vector)
+    representative: dict[int, list[tuple[str, np.ndarray]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,7 +121,9 @@ class CombineMixin:
         no decay). A cluster seen for the first time becomes a new topic (`topic_mapper_`
         records it); sizes, centres and the decaying word counts cover every batch, and every
         topic is described again from them. `topics_`, `documents_` and `embeddings_` are the
-        latest batch's (as BERTopic's `topics_`); `doc_ids_` count documents across batches.
+        latest batch's (as BERTopic's `topics_`); `doc_ids_` count documents across batches;
+        representative documents are chosen over every batch (the nearest to each topic's
+        running centre), where BERTopic's come from the latest batch only.
         `representation_model`'s LLM namers are not called per batch, and the model does not
         save as a run (it holds the latest batch's documents only). `y` is not used (BERTopic's
         partial_fit ignores it too)."""
@@ -253,6 +257,7 @@ class CombineMixin:
             probabilities = np.where(topics >= 0, 1.0, 0.0)
         self.assigned_probabilities_ = np.asarray(probabilities, dtype=np.float32)
         self._set_description(topics, corpus, name=False)
+        self._carry_representatives(state, documents, vectors)
         self._online_distribution()
         self._add_timing("describe", clock)
         log.info(
@@ -261,6 +266,23 @@ class CombineMixin:
             sum(1 for t in state.sizes if t != OUTLIER),
         )  # fmt: skip
         return self
+
+    def _carry_representatives(self, state: OnlineState, documents, vectors) -> None:
+        """Each topic's representative documents over every batch: the nearest to its running
+        centre among those it had and this batch's. BERTopic's partial_fit keeps the latest
+        batch's only, so a topic absent from that batch had none, and a topic's examples came
+        from whichever batch was last (`representative_docs_` reads these)."""
+        for t, sums in state.centre_sums.items():
+            if t == OUTLIER:
+                continue
+            had = state.representative.get(t, [])
+            fresh = [(documents[i], vectors[i]) for i in self.representative_rows_.get(t, [])]
+            pool = dict(had + fresh)  # by text: a document seen again counts once
+            if pool:
+                centre = unit(sums)
+                keep = max(len(had), len(fresh))
+                ranked = sorted(pool.items(), key=lambda pair: -float(pair[1] @ centre))
+                state.representative[t] = ranked[:keep]
 
     def _add_timing(self, step: str, since: float) -> None:
         self.timings_[step] = self.timings_.get(step, 0.0) + time.perf_counter() - since

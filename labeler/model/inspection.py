@@ -31,10 +31,16 @@ class InspectionMixin:
 
     @property
     def representative_docs_(self) -> dict[int, list[str]]:
-        """Each topic's representative documents, as texts (`representative_rows_`' rows)."""
-        return {
+        """Each topic's representative documents, as texts (`representative_rows_`' rows; after
+        `partial_fit`, those of every batch: `CombineMixin._carry_representatives`)."""
+        docs = {
             t: [self.documents_[i] for i in rows] for t, rows in self.representative_rows_.items()
         }
+        online = getattr(self, "online_", None)
+        if online is not None:
+            docs.update({t: [text for text, _ in pairs]
+                         for t, pairs in online.representative.items()})  # fmt: skip
+        return docs
 
     @property
     def c_tf_idf_(self):

@@ -99,6 +99,29 @@ def test_partial_fit_over_three_batches_with_the_seeds_components(tmp_path):
         model.merge_topics(batches[-1], [0, 1])
 
 
+def test_partial_fit_keeps_representative_documents_from_every_batch():
+    """A topic the latest batch has none of keeps the examples of the batch it came from (in
+    BERTopic it would have none), and every example is among the nearest to its topic's
+    centre over all batches."""
+    first = slice_of(("card_arrival", "exchange_rate"), 40, 2, "a")
+    second = slice_of(("verify_my_identity", "pending_top_up"), 40, 3, "b")
+    model = online_model(n_clusters=4)
+    model.partial_fit([r["text"] for r in first])
+    early = {t for t in model.topic_ids_ if t >= 0}
+    model.partial_fit([r["text"] for r in second])
+    latest = set(model.topics_.tolist())
+    absent = early - latest
+    assert absent  # the card and exchange topics are not in the second batch
+    intent = {r["text"]: r["label"] for r in first + second}
+    for t in sorted(t for t in model.topic_ids_ if t >= 0):
+        docs = model.get_representative_docs(t)
+        assert docs, t  # every topic has examples, whichever batch it was seen in
+    for t in absent:
+        docs = model.get_representative_docs(t)
+        assert {intent[d] for d in docs} <= {"card_arrival", "exchange_rate"}
+        assert all(d not in model.documents_ for d in docs)  # from the first batch
+
+
 def test_partial_fit_gives_a_new_cluster_the_next_topic_id():
     from labeler.model.combine import OnlineState
 
