@@ -14,7 +14,13 @@ Per corpus, a seeded permutation gives a base slice (--max-docs), the next 5% an
   beside it the same refit without the prior's steering (a plain fit of base + 1%, matched to
   the old topics the same way: what `--prior` kept before the refit was steered), and the
   topics' quality: ARI against the corpus' truth labels of the plain refit and the steered one
-  (outliers one class), with their outlier shares, so names are not kept by freezing bad topics.
+  (outliers one class), with their outlier shares, so names are not kept by freezing bad topics;
+- `update` with a new theme (--new-theme N, 150 by default): N documents of another corpus
+  (stackoverflow_titles, or banking77 for that one), which no topic of the base is about: the
+  new topics they form, the share of them in new topics / joined to old topics / left as
+  outliers, and the new topics' purity (their share of the new theme's documents); then undo.
+  The +5% step draws from the same corpus, so it rarely makes a topic: this one checks that an
+  update finds what is new.
 
     nice -n 10 env LABELER_CACHE_DIR=/work/cache-bench HF_HUB_OFFLINE=1 \\
         python benchmarks/update.py --corpora banking77 clinc150 stackoverflow_titles
@@ -127,6 +133,25 @@ def why_unmatched(old, new, carried) -> tuple[int, int]:
     return merged, split
 
 
+def new_theme(run: Path, foreign: set[str], done, source: str) -> dict:
+    """Where an update put documents of another corpus: new topics, old topics, outliers, and
+    how much of each new topic is the new theme."""
+    import pandas as pd
+
+    docs = pd.read_parquet(run / "documents.parquet", columns=["text", "topic"])
+    theirs = docs[docs["text"].isin(foreign)]
+    new = set(done.new_topics)
+    in_new = theirs["topic"].isin(new)
+    purity = [float(docs.loc[docs["topic"] == t, "text"].isin(foreign).mean()) for t in sorted(new)]
+    return {
+        "source": source, "docs": len(theirs), "new_topics": len(new),
+        "in_new": float(in_new.mean()), "outliers": float((theirs["topic"] < 0).mean()),
+        "joined_old": float((~in_new & (theirs["topic"] >= 0)).mean()),
+        "purity": float(np.mean(purity)) if purity else None,
+        "asked": done.llm.topics if done.llm is not None else 0,
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpora", nargs="*", default=["banking77", "clinc150",
@@ -134,6 +159,7 @@ def main() -> None:
     parser.add_argument("--max-docs", type=int, default=2000)
     parser.add_argument("--llm", default="fake", help="fake (counting, in-process) or small")
     parser.add_argument("--no-bertopic", action="store_true")
+    parser.add_argument("--new-theme", type=int, default=150, help="documents; 0: skip")
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from fakes import FakeChat
@@ -195,6 +221,18 @@ def main() -> None:
             surgery.undo(run)
             undo_ok = digest(run) == before_files
 
+            theme = {}
+            if args.new_theme:
+                other = "banking77" if name == "stackoverflow_titles" else "stackoverflow_titles"
+                foreign = [r["text"] for r in rows_of(other)[: args.new_theme]]
+                found = update_run(
+                    Run(run), CorpusSpec(write(folder / "theme.jsonl", foreign)),
+                    settings=settings, chat=chat(),
+                )  # fmt: skip
+                theme = new_theme(run, set(foreign), found, other)
+                surgery.undo(run)
+                theme["undo"] = digest(run) == before_files
+
             bt_s = None
             if not args.no_bertopic:
                 vectors = np.concatenate([np.load(run / "embeddings.npy"), new_vectors])
@@ -232,6 +270,7 @@ def main() -> None:
                 "refit_s": refit_s, "merged": merged, "split": split,
                 "kept_plain": kept_plain / max(len(before), 1), "plain_topics": plain.topics,
                 "ari_base": ari_base, "ari_plain": ari_plain, "ari_steered": ari_steered,
+                "theme": theme,
             })  # fmt: skip
             print(json.dumps(rows[-1]), file=sys.stderr)
     finally:
@@ -266,6 +305,21 @@ def main() -> None:
             f"{r['kept_plain']:.1%} | {quality(r['ari_plain'])} | {r['refit_topics']} | "
             f"{r['kept_old']:.1%} | {quality(r['ari_steered'])} |"
         )
+    themed = [r for r in rows if r["theme"]]
+    if themed:
+        print("\nUpdate with a new theme: documents of another corpus added to the base run "
+              "(then undone)\n")  # fmt: skip
+        print("| corpus | new theme from | documents | new topics | in new topics | joined old "
+              "topics | outliers | new topics' purity | LLM asked | undo exact |")  # fmt: skip
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        for r in themed:
+            t = r["theme"]
+            purity = f"{t['purity']:.1%}" if t["purity"] is not None else "–"
+            print(
+                f"| {r['corpus']} | {t['source']} | {t['docs']} | {t['new_topics']} | "
+                f"{t['in_new']:.1%} | {t['joined_old']:.1%} | {t['outliers']:.1%} | {purity} | "
+                f"{t['asked']} | {'yes' if t['undo'] else 'NO'} |"
+            )
 
 
 if __name__ == "__main__":
