@@ -126,10 +126,10 @@ def colours_by_position(
     """A colour per topic (or tree node) chosen by where it sits on the map, so that topics
     side by side differ: largest first, each takes the palette colour farthest (ΔE) from the
     colours of its `NEIGHBOURS` nearest coloured topics, nearer ones weighing more; among
-    colours far enough (ΔE 40 and up) the least used. Two colours are as far apart as they
-    are on the light map or on the dark one (`on_dark`), whichever is less, so neighbours
-    differ on both. With no more topics than colours every topic gets its own. A topic
-    without a position (or negative id) gets the outlier grey."""
+    colours far enough (ΔE 40 and up) the least used. With no more topics than colours every
+    topic gets its own. A topic without a position (or negative id) gets the outlier grey.
+    (Lightened for the dark map, `on_dark`, each palette's colours stay ΔE 20 apart, so
+    neighbours differ there too.)"""
     import numpy as np
 
     palette = palette or MAP_PALETTE
@@ -141,7 +141,7 @@ def colours_by_position(
     xy = np.array([positions[t] for t in placed], dtype=float)
     gaps = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=-1)
     near = np.argsort(gaps, axis=1)[:, 1 : NEIGHBOURS + 1]
-    delta = _distances(tuple(palette))
+    delta = [[colour_distance(a, b) for b in palette] for a in palette]
     used = [0] * len(palette)
     chosen: dict[int, int] = {}
     for i, t in enumerate(placed):
@@ -155,13 +155,6 @@ def colours_by_position(
         used[best] += 1
         out[t] = palette[best]
     return out
-
-
-@functools.lru_cache(maxsize=8)
-def _distances(palette: tuple[str, ...]) -> list[list[float]]:
-    """ΔE between every two palette colours: the smaller of the light and the dark map's."""
-    return [[min(colour_distance(a, b), colour_distance(on_dark(a), on_dark(b)))
-             for b in palette] for a in palette]  # fmt: skip
 
 
 def esc(value) -> str:
