@@ -678,7 +678,12 @@
       F.layout.height = F.layout.height - side + fit;
       F.layout.width = room;
     }
-    div.setAttribute("data-colours", "distinct-light"); // as labeler/figures drew it: follow() repaints
+    topicColours(F.data, null).forEach(function (f) { // drawn in the chosen colours from the start
+      var trace = F.data[f[0]], attr = f[1].split(".");
+      trace[attr[0]] = Object.assign({}, trace[attr[0]]);
+      trace[attr[0]][attr[1]] = f[2];
+    });
+    div.setAttribute("data-colours", colourKey());
     plotly.newPlot(div, F.data, F.layout, CONFIG).then(function () { follow(div); });
     if (!topicOf) return;
     div.on("plotly_click", function (ev) {
@@ -742,23 +747,30 @@
   /* A chart's topic colours for the palette and scheme: a keyword or timeline chart's (its div's
      data-topic), a figure's lines per topic (trace.meta.topic: topics over time) and dots per
      topic (marker colours beside customdata topic ids: the hierarchy, intertopic distance). */
+  function topicColours(data, own) { // [[trace index, "line.color" or "marker.color", value]]
+    var out = [];
+    data.forEach(function (trace, i) {
+      if (own !== null && topics[own]) out.push([i, trace.type === "bar" ? "marker.color" : "line.color", paint(topics[own])]);
+      else if (trace.meta && trace.meta.topic !== undefined && topics[trace.meta.topic]) {
+        out.push([i, "line.color", paint(topics[trace.meta.topic])]);
+      } else if (trace.marker && Array.isArray(trace.marker.color) && Array.isArray(trace.customdata) &&
+                 trace.customdata.every(function (id) { return topics[id]; })) {
+        out.push([i, "marker.color", trace.customdata.map(function (id) { return paint(topics[id]); })]);
+      }
+    });
+    return out;
+  }
   function paintTopics(div) {
     if (!div.data || !div._fullLayout || div.getAttribute("data-colours") === colourKey()) return;
     div.setAttribute("data-colours", colourKey());
-    var own = div.getAttribute("data-topic"), lines = [], lineAt = [], marks = [], markAt = [];
-    div.data.forEach(function (trace, i) {
-      if (own !== null && topics[own]) {
-        if (trace.type === "bar") { marks.push(paint(topics[own])); markAt.push(i); }
-        else { lines.push(paint(topics[own])); lineAt.push(i); }
-      } else if (trace.meta && trace.meta.topic !== undefined && topics[trace.meta.topic]) {
-        lines.push(paint(topics[trace.meta.topic])); lineAt.push(i);
-      } else if (trace.marker && Array.isArray(trace.marker.color) && Array.isArray(trace.customdata) &&
-                 trace.customdata.every(function (id) { return topics[id]; })) {
-        marks.push(trace.customdata.map(function (id) { return paint(topics[id]); })); markAt.push(i);
-      }
+    var found = topicColours(div.data, div.getAttribute("data-topic"));
+    ["line.color", "marker.color"].forEach(function (attr) {
+      var these = found.filter(function (f) { return f[1] === attr; });
+      if (!these.length) return;
+      var update = {};
+      update[attr] = these.map(function (f) { return f[2]; });
+      plotly.restyle(div, update, these.map(function (f) { return f[0]; }));
     });
-    if (lineAt.length) plotly.restyle(div, { "line.color": lines }, lineAt);
-    if (markAt.length) plotly.restyle(div, { "marker.color": marks }, markAt);
   }
   function retheme() {
     following.forEach(function (div) { theme(div, isDark()); paintTopics(div); });
