@@ -6,8 +6,9 @@
   var R = REPORT;
   var topics = {};
   R.topics.forEach(function (t) { topics[t.id] = t; });
-  var DIM = "#dde1e8";
   var FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: "#1d2330" };
+  var STYLE = R.style || {}; // labeler/figures/_style.py's: the outlier grey, the dots' opacity, the dark paper
+  var OUTLIER = STYLE.outlier || "#7b7b7b";
   var CONFIG = { displaylogo: false, responsive: true, showSendToCloud: false, plotlyServerURL: "",
                  modeBarButtonsToRemove: ["select2d", "lasso2d", "sendChartToCloud"] }; // nothing leaves the file
   var GL_ABOVE = 3000; // points; below this SVG is fast enough and crisper
@@ -38,14 +39,47 @@
     });
     return node;
   }
+  function font(extra) { return Object.assign({}, FONT, extra || {}); } // a copy: a relayout changes it in place
   function layout(extra) {
-    var base = { font: FONT, margin: { l: 10, r: 10, t: 10, b: 10 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
-                 hoverlabel: { font: FONT, align: "left" } };
+    var base = { font: font(), margin: { l: 10, r: 10, t: 10, b: 10 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
+                 hoverlabel: { font: font(), align: "left" } };
     Object.keys(extra).forEach(function (k) { base[k] = extra[k]; });
     return base;
   }
   function bySize(a, b) { return b.size - a.size; }
   function realTopics() { return R.topics.filter(function (t) { return !t.outlier; }); }
+  /* Dark mode: every chart follows prefers-color-scheme (below), the map too; printing is light. */
+  var DARK = { paper: STYLE.dark_paper || "#181c25", text: "#e4e8ef", muted: "#a4aebd", grid: "#2f3646", zero: "#3a4354", line: "#5a6579",
+               scale: [[0, "#1d2431"], [0.35, "#2f4f7a"], [0.7, "#5b8bd0"], [1, "#d6e4ff"]] };
+  var darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  var printQuery = window.matchMedia ? window.matchMedia("print") : null;
+  var printing = false, following = [];
+  function isDark() { return !printing && !!(darkQuery && darkQuery.matches); }
+
+  /* Colours: each topic (and tree group) has four (REPORT's colour, colour_dark, colour_safe,
+     colour_safe_dark: the default palette's and the colour-blind-safe one's, light and as
+     lightened for dark paper). The page's swatches read theirs from CSS custom properties
+     (--t<topic>, --n<group>) that html[data-palette] and the dark scheme switch; the charts are
+     restyled here. The choice is kept in localStorage, which the page's head reads before the
+     first paint; storage may be blocked (some file:// pages, privacy settings): then it is not
+     kept, and everything else works. */
+  var PALETTE_KEY = "labeler.palette"; // as the page's head reads it
+  var root = document.documentElement;
+  var palette = root.getAttribute("data-palette") === "safe" ? "safe" : "distinct";
+  function paint(item) {
+    if (!item) return OUTLIER;
+    var key = (palette === "safe" ? "colour_safe" : "colour") + (isDark() ? "_dark" : "");
+    return item[key] || item.colour;
+  }
+  function swatch(item) { // a swatch's colour: its topic's or group's custom property
+    if (!item) return "background:" + OUTLIER;
+    return "background:var(--" + (item.layer ? "n" : "t") + item.id + ")";
+  }
+  function colourKey() { return palette + (isDark() ? "-dark" : "-light"); }
+  function savePalette() {
+    try { window.localStorage.setItem(PALETTE_KEY, palette); } catch (e) { /* blocked: not kept */ }
+  }
+
   function scrollTo(id) {
     var node = document.getElementById(id);
     var still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -65,7 +99,6 @@
   var P = R.map.points;
   var TREE = R.tree; // the topic tree: per layer, each topic's node (its name, colour, position)
   var mapLayer = 0;
-  var palette = "distinct"; // or "safe": colour-blind safe (REPORT's colour_safe)
   var NAME_CHARS = 20; // a name wraps at about this many characters a line
   var NAME_LINES = 4; // and is cut (…) only past this many lines
   var LINE_SPACING = 1.3; // Plotly's, between the lines of one text
@@ -76,7 +109,13 @@
     var id = TREE.up[layer][topic];
     return id === undefined ? null : TREE.nodes[id];
   }
-  function paint(item) { return item ? (palette === "safe" && item.colour_safe ? item.colour_safe : item.colour) : "#c7c7c7"; }
+  function ink() { // the map's own colours on its light or dark paper
+    return isDark()
+      ? { paper: DARK.paper, text: DARK.text, name: "#e4e8ef", dimName: "#8d96a6", focus: "#fff", dim: "#363d4c",
+          halo: "0 0 3px #181c25, 0 0 3px #181c25, 0 0 2px #181c25", focusHalo: "0 0 4px #000, 0 0 4px #000, 0 0 3px #000" }
+      : { paper: "#fff", text: "#1d2330", name: "#1d2330", dimName: "#7a8494", focus: "#000", dim: "#dde1e8",
+          halo: "0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff", focusHalo: "0 0 4px #fff, 0 0 4px #fff, 0 0 3px #fff" };
+  }
   function layerColour(topic, layer) { return paint(layer ? nodeAt(topic, layer) : topics[topic]); }
   function layerItems(layer) { // what the map names: topics, or the layer's nodes, largest first
     if (!layer) return realTopics().filter(function (t) { return t.pos; }).sort(bySize);
@@ -178,7 +217,7 @@
     if (!plotly || !mapDiv.data) return;
     var placed = placeNames(), names = placed.filter(function (p) { return !p.focus; });
     var focus = placed.filter(function (p) { return p.focus; });
-    var dim = selected !== null || highlight;
+    var dim = selected !== null || highlight, look = ink();
     function column(list, f) { return list.map(f); }
     plotly.restyle(mapDiv, {
       x: [column(names, function (p) { return p.x; })], y: [column(names, function (p) { return p.y; })],
@@ -186,7 +225,7 @@
       customdata: [column(names, function (p) { return mapLayer ? null : p.item.id; })],
       hovertext: [column(names, function (p) { return nameHover(p.item); })],
       "textfont.size": [column(names, function (p) { return p.size; })],
-      "textfont.color": [column(names, function () { return dim ? "#7a8494" : "#1d2330"; })]
+      "textfont.color": [column(names, function () { return dim ? look.dimName : look.name; })]
     }, [2]);
     plotly.restyle(mapDiv, {
       x: [column(focus, function (p) { return p.x; })], y: [column(focus, function (p) { return p.y; })],
@@ -197,33 +236,37 @@
   }
 
   function drawMap(renderer) {
-    var gl = renderer === "webgl";
+    var gl = renderer === "webgl", look = ink();
     var hover = hoverTexts(mapLayer);
+    baseColours = P.t.map(function (t) { return layerColour(t, mapLayer); });
     var points = {
       type: gl ? "scattergl" : "scatter", uid: "docs", mode: "markers", name: "documents", x: P.x, y: P.y,
       customdata: P.t, hovertext: hover, hoverinfo: "text", showlegend: false,
-      marker: { color: baseColours, size: P.x.length > 5000 ? 3 : 5, opacity: 0.8 },
-      hoverlabel: { bgcolor: "#fff", bordercolor: baseColours, font: FONT, align: "left" }
+      marker: { color: baseColours, size: P.x.length > 5000 ? 3 : 5, opacity: STYLE.opacity || 0.9 },
+      hoverlabel: { bgcolor: look.paper, bordercolor: baseColours, font: font({ color: look.text }), align: "left" }
     };
     var chosen = { // the highlighted points, drawn over the dimmed rest
       type: points.type, uid: "chosen", mode: "markers", name: "selected documents", x: [], y: [], customdata: [], hovertext: [],
-      hoverinfo: "text", showlegend: false, marker: { color: "#000", size: points.marker.size + 1, opacity: 0.9 },
-      hoverlabel: { bgcolor: "#fff", font: FONT, align: "left" }
+      hoverinfo: "text", showlegend: false, marker: { color: look.focus, size: points.marker.size + 1, opacity: 0.9 },
+      hoverlabel: { bgcolor: look.paper, font: font({ color: look.text }), align: "left" }
     };
     mapHover = hover;
     var names = {
       type: "scatter", uid: "names", mode: "text", name: "topics", showlegend: false, x: [], y: [], text: [],
       customdata: [], hovertext: [], hoverinfo: "text", textposition: "middle center",
-      textfont: { family: FONT.family, size: 12, color: "#1d2330", shadow: "0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff" }
+      textfont: { family: FONT.family, size: 12, color: look.name, shadow: look.halo }
     };
     var focus = { type: "scatter", uid: "focus", mode: "text", name: "selected", showlegend: false, x: [], y: [], text: [],
                   textposition: "middle center", customdata: [], hoverinfo: "skip",
-                  textfont: { family: FONT.family, size: 15, color: "#000", weight: 700, shadow: "0 0 4px #fff, 0 0 4px #fff, 0 0 3px #fff" } };
+                  textfont: { family: FONT.family, size: 15, color: look.focus, weight: 700, shadow: look.focusHalo } };
     var view = R.map.view; // the 1st-99th percentile of the documents: far outliers do not shrink the rest
     var axis = { visible: false, showgrid: false, zeroline: false };
     var x = Object.assign({}, axis, view ? { range: view.x } : {});
     var y = Object.assign({ scaleanchor: "x", scaleratio: 1 }, axis, view ? { range: view.y } : {});
-    return plotly.newPlot(mapDiv, [points, chosen, names, focus], layout({ xaxis: x, yaxis: y, dragmode: "pan", hovermode: "closest" }),
+    var page = layout({ xaxis: x, yaxis: y, dragmode: "pan", hovermode: "closest", paper_bgcolor: look.paper, plot_bgcolor: look.paper });
+    page.font.color = look.text;
+    mapDiv.setAttribute("data-theme", isDark() ? "dark" : "light");
+    return plotly.newPlot(mapDiv, [points, chosen, names, focus], page,
                           Object.assign({ scrollZoom: true }, CONFIG)).then(function () {
       if (gl && mapDiv.querySelector(".no-webgl")) { // WebGL looked available but failed: draw SVG
         plotly.purge(mapDiv);
@@ -256,12 +299,24 @@
     });
   }
 
-  function recolour() { // the documents' colours for the layer and palette, the legend, the highlight
+  function recolour() { // the documents' colours for the layer, palette and scheme, the legend, the highlight
     baseColours = P.t.map(function (t) { return layerColour(t, mapLayer); });
     drawLegend();
     if (!plotly || !mapDiv.data) return;
     plotly.restyle(mapDiv, { "hoverlabel.bordercolor": [baseColours] }, [0]);
     highlightMap();
+  }
+  function themeMap() { // the map's paper, names and hover boxes for the scheme, then its colours
+    if (!plotly || !mapDiv.data || !mapDiv._fullLayout) return;
+    var want = isDark() ? "dark" : "light";
+    if (mapDiv.getAttribute("data-theme") === want) return;
+    var look = ink();
+    mapDiv.setAttribute("data-theme", want);
+    plotly.relayout(mapDiv, { paper_bgcolor: look.paper, plot_bgcolor: look.paper, "font.color": look.text });
+    plotly.restyle(mapDiv, { "hoverlabel.bgcolor": look.paper, "hoverlabel.font.color": look.text }, [0, 1]);
+    plotly.restyle(mapDiv, { "textfont.shadow": look.halo }, [2]);
+    plotly.restyle(mapDiv, { "textfont.color": look.focus, "textfont.shadow": look.focusHalo }, [3]);
+    recolour();
   }
 
   function showLayer(layer) { // colours and names of one layer of the topic tree
@@ -278,9 +333,10 @@
     if (!plotly || !mapDiv.data) return;
     var t = selected === null ? null : topics[selected];
     var idx = t ? members[t.id] || [] : (highlight ? highlight.indices : []);
-    var colour = t ? paint(t) : (highlight ? highlight.colour : "#000");
+    if (!t && highlight && highlight.group) highlight.colour = paint(TREE.nodes[highlight.group]); // palette or scheme may have changed
+    var colour = t ? paint(t) : (highlight ? highlight.colour : ink().focus);
     function pick(values) { return idx.map(function (i) { return values[i]; }); }
-    plotly.restyle(mapDiv, { "marker.color": [t || highlight ? DIM : baseColours] }, [0]);
+    plotly.restyle(mapDiv, { "marker.color": [t || highlight ? ink().dim : baseColours] }, [0]);
     plotly.restyle(mapDiv, { x: [pick(P.x)], y: [pick(P.y)], customdata: [pick(P.t)], hovertext: [pick(mapHover)],
                              "marker.color": [highlight && highlight.colours && !t ? pick(baseColours) : colour] }, [1]);
     drawNames();
@@ -302,7 +358,7 @@
     items.forEach(function (item) {
       var b = el("button", { type: "button", class: "legend-item", "data-key": String(item.id), "aria-pressed": "false",
                              title: item.name + " · " + item.size.toLocaleString() + " documents" }, [
-        el("span", { class: "swatch", style: "background:" + paint(item) }), short(item.name, 40),
+        el("span", { class: "swatch", style: swatch(item) }), short(item.name, 40),
         el("span", { class: "muted" }, [" " + item.size.toLocaleString()])
       ]);
       b.addEventListener("click", function () {
@@ -399,7 +455,7 @@
   function renderPanel(t, group) {
     panel.textContent = "";
     if (!t && group) { // a group of the tree's layer, chosen in the legend
-      panel.appendChild(el("h3", {}, [el("span", { class: "swatch", style: "background:" + paint(group) }), group.name]));
+      panel.appendChild(el("h3", {}, [el("span", { class: "swatch", style: swatch(group) }), group.name]));
       panel.appendChild(el("p", { class: "muted" }, [group.size.toLocaleString() + " documents · layer " + group.layer]));
       if (group.summary) panel.appendChild(el("p", { class: "summary" }, [group.summary]));
       var inside = el("ul", {});
@@ -417,7 +473,7 @@
       panel.appendChild(el("p", { class: "muted" }, ["Click a topic on the map or in the list to see it here."]));
       return;
     }
-    var title = el("h3", {}, [el("span", { class: "swatch", style: "background:" + paint(t) }), t.name]);
+    var title = el("h3", {}, [el("span", { class: "swatch", style: swatch(t) }), t.name]);
     panel.appendChild(title);
     var meta = el("p", { class: "muted" }, [t.size.toLocaleString() + " documents (" + (100 * t.share).toFixed(1) + "%) "]);
     meta.appendChild(el("span", { class: "status st-" + t.status }, [t.status.replace(/_/g, " ")]));
@@ -514,7 +570,7 @@
       order.forEach(function (key) {
         var n = key ? TREE.nodes[key] : null;
         var head = el("th", { colspan: "5" }, [
-          el("span", { class: "swatch", style: "background:" + (n ? n.colour : "#c7c7c7") }),
+          el("span", { class: "swatch", style: swatch(n) }),
           n ? n.name : "no group", el("span", { class: "muted" }, [n ? " · " + n.size.toLocaleString() + " documents" : ""])
         ]);
         body.appendChild(el("tr", { class: "group-row", "data-group": key }, [head]));
@@ -555,7 +611,7 @@
       var suffix = i ? String(i + 1) : "";
       traces.push({
         type: "bar", orientation: "h", x: words.map(function (w) { return w[1]; }), y: words.map(function (w) { return esc(w[0]); }),
-        xaxis: "x" + suffix, yaxis: "y" + suffix, marker: { color: t.colour },
+        xaxis: "x" + suffix, yaxis: "y" + suffix, marker: { color: paint(t) },
         hovertemplate: "%{y}: %{x:.3f}<extra>" + esc(stage[0]) + "</extra>"
       });
       if (stacked) {
@@ -574,6 +630,7 @@
       lay.annotations.push({ text: esc(stage[0]), x: (left + right) / 2, y: 1.0, xref: "paper", yref: "paper",
                              yanchor: "bottom", showarrow: false, font: { size: 12, color: "#5f6b7a" } });
     });
+    div.setAttribute("data-colours", colourKey());
     plotly.newPlot(div, traces, lay, Object.assign({}, CONFIG, { displayModeBar: false })).then(function () { follow(div); });
   }
 
@@ -581,8 +638,9 @@
     var t = topics[div.getAttribute("data-topic")];
     var counts = R.time.counts[t.id];
     if (!counts) return;
+    div.setAttribute("data-colours", colourKey());
     plotly.newPlot(div, [{
-      type: "scatter", mode: "lines", x: R.time.periods, y: counts, line: { color: t.colour, width: 2, shape: "hv" },
+      type: "scatter", mode: "lines", x: R.time.periods, y: counts, line: { color: paint(t), width: 2, shape: "hv" },
       fill: "tozeroy", hovertemplate: "%{x}: %{y} documents<extra></extra>"
     }], layout({ height: 240, margin: { l: 52, r: 10, t: 26, b: 44 }, showlegend: false,
                  title: { text: "Documents per " + R.time.unit, font: { size: 12, color: "#5f6b7a" }, x: 0.02 },
@@ -620,6 +678,12 @@
       F.layout.height = F.layout.height - side + fit;
       F.layout.width = room;
     }
+    topicColours(F.data, null).forEach(function (f) { // drawn in the chosen colours from the start
+      var trace = F.data[f[0]], attr = f[1].split(".");
+      trace[attr[0]] = Object.assign({}, trace[attr[0]]);
+      trace[attr[0]][attr[1]] = f[2];
+    });
+    div.setAttribute("data-colours", colourKey());
     plotly.newPlot(div, F.data, F.layout, CONFIG).then(function () { follow(div); });
     if (!topicOf) return;
     div.on("plotly_click", function (ev) {
@@ -635,17 +699,13 @@
   function pointTopic(p) { return p.customdata; }
 
   /* ---------------------------------------------------------------- dark mode, print, narrow screens
-     The charts (every one but the map, which keeps the light paper its colours and name halos
-     were chosen on) follow prefers-color-scheme: paper, text, grid and heatmap colours switch
-     with it. Printing draws every chart light and at most a page wide, then as it was. */
+     The charts follow prefers-color-scheme: paper, text, grid and heatmap colours switch with it,
+     and their topic colours (paintTopics). The map (themeMap) takes the dark paper, light names
+     with dark halos, and each topic's colour lightened for dark paper (colour_dark: a contrast of
+     3 or more as its dots are drawn, labeler/figures/_style.py's on_dark). Printing draws every
+     chart light and at most a page wide, then as it was. */
   var KW_SIDE_BY_SIDE = 520; // px: narrower keyword charts put their stages one under another
   var PRINT_WIDTH = 680; // px: an A4 or Letter page's width inside the default margins
-  var DARK = { paper: "#181c25", text: "#e4e8ef", muted: "#a4aebd", grid: "#2f3646", zero: "#3a4354", line: "#5a6579",
-               scale: [[0, "#1d2431"], [0.35, "#2f4f7a"], [0.7, "#5b8bd0"], [1, "#d6e4ff"]] };
-  var darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
-  var printQuery = window.matchMedia ? window.matchMedia("print") : null;
-  var printing = false, following = [];
-  function isDark() { return !printing && !!(darkQuery && darkQuery.matches); }
   function lookup(obj, path) {
     return path.split(".").reduce(function (o, k) {
       var m = /^(\w+)\[(\d+)\]$/.exec(k);
@@ -678,12 +738,51 @@
     });
     div.setAttribute("data-theme", dark ? "dark" : "light");
   }
-  function follow(div) { // a chart just drawn: take the page's scheme, and keep taking it
+  function follow(div) { // a chart just drawn: take the page's scheme and colours, and keep taking them
     if (following.indexOf(div) < 0) following.push(div);
     if (isDark()) theme(div, true);
     else div.setAttribute("data-theme", "light");
+    paintTopics(div);
   }
-  function retheme() { following.forEach(function (div) { theme(div, isDark()); }); }
+  /* A chart's topic colours for the palette and scheme: a keyword or timeline chart's (its div's
+     data-topic), a figure's lines per topic (trace.meta.topic: topics over time) and dots per
+     topic (marker colours beside customdata topic ids: the hierarchy, intertopic distance). */
+  function topicColours(data, own) { // [[trace index, "line.color" or "marker.color", value]]
+    var out = [];
+    data.forEach(function (trace, i) {
+      if (own !== null && topics[own]) out.push([i, trace.type === "bar" ? "marker.color" : "line.color", paint(topics[own])]);
+      else if (trace.meta && trace.meta.topic !== undefined && topics[trace.meta.topic]) {
+        out.push([i, "line.color", paint(topics[trace.meta.topic])]);
+      } else if (trace.marker && Array.isArray(trace.marker.color) && Array.isArray(trace.customdata) &&
+                 trace.customdata.every(function (id) { return topics[id]; })) {
+        out.push([i, "marker.color", trace.customdata.map(function (id) { return paint(topics[id]); })]);
+      }
+    });
+    return out;
+  }
+  function paintTopics(div) {
+    if (!div.data || !div._fullLayout || div.getAttribute("data-colours") === colourKey()) return;
+    div.setAttribute("data-colours", colourKey());
+    var found = topicColours(div.data, div.getAttribute("data-topic"));
+    ["line.color", "marker.color"].forEach(function (attr) {
+      var these = found.filter(function (f) { return f[1] === attr; });
+      if (!these.length) return;
+      var update = {};
+      update[attr] = these.map(function (f) { return f[2]; });
+      plotly.restyle(div, update, these.map(function (f) { return f[0]; }));
+    });
+  }
+  function retheme() {
+    following.forEach(function (div) { theme(div, isDark()); paintTopics(div); });
+    themeMap();
+  }
+  function setPalette(value) { // the Colours select: every swatch (CSS) and every chart
+    palette = value === "safe" ? "safe" : "distinct";
+    if (palette === "safe") root.setAttribute("data-palette", "safe"); else root.removeAttribute("data-palette");
+    savePalette();
+    recolour();
+    following.forEach(paintTopics);
+  }
   function printMode(on) {
     if (on === printing) return;
     printing = on;
@@ -735,6 +834,11 @@
   wireTable();
   wireSearch();
   drawLegend();
+  var paletteBox = document.getElementById("map-palette");
+  if (paletteBox) {
+    paletteBox.value = palette;
+    paletteBox.addEventListener("change", function () { setPalette(paletteBox.value); });
+  }
   document.querySelectorAll("button.show-on-map").forEach(function (b) {
     b.addEventListener("click", function () { select(b.getAttribute("data-topic"), { scroll: "map" }); });
   });
@@ -757,11 +861,6 @@
     if (layerBox) {
       layerBox.addEventListener("change", function () { showLayer(Number(layerBox.value)); });
       if (Number(layerBox.value)) showLayer(Number(layerBox.value));
-    }
-    var paletteBox = document.getElementById("map-palette");
-    if (paletteBox) {
-      paletteBox.addEventListener("change", function () { palette = paletteBox.value; recolour(); });
-      if (paletteBox.value !== palette) { palette = paletteBox.value; recolour(); }
     }
     var m = /^#topic-(-?\d+)$/.exec(window.location.hash);
     if (m && topics[m[1]]) select(Number(m[1]));

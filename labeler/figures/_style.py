@@ -11,6 +11,8 @@ module without loading it.
 
 from __future__ import annotations
 
+import colorsys
+import functools
 import html
 import json
 
@@ -34,7 +36,14 @@ SAFE_PALETTE = [
     "#aa4499",
 ]  # fmt: skip
 NEIGHBOURS = 8  # a topic's colour differs most from those of its nearest topics on the map
-OUTLIER_COLOUR = "#c7c7c7"
+# The map's papers: white, and in dark mode the report's dark card (report.js's DARK.paper).
+LIGHT_PAPER = "#ffffff"
+DARK_PAPER = "#181c25"
+MAP_OPACITY = 0.9  # the map's dots: a colour is seen blended this much over the paper
+LEAST_CONTRAST = 3.0  # WCAG's least contrast for graphics: every dot against its paper (on dark)
+# Outliers: a mid grey whose dots reach LEAST_CONTRAST on both papers (3.5 on white, 3.5 on dark,
+# as drawn); the old #c7c7c7 had 1.7 on white.
+OUTLIER_COLOUR = "#7b7b7b"
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12,
         "color": "#1d2330"}  # fmt: skip
 SCALE = [[0, "#f4f7fc"], [0.35, "#a9c4e8"], [0.7, "#4e79a7"], [1, "#1b3a63"]]  # blues
@@ -51,9 +60,49 @@ def colour(topic: int) -> str:
     return OUTLIER_COLOUR if topic < 0 else PALETTE[topic % len(PALETTE)]
 
 
+def _rgb(hex_colour: str) -> list[float]:
+    return [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+
+
+def _hex(rgb) -> str:
+    return "#" + "".join(f"{round(min(max(c, 0.0), 1.0) * 255):02x}" for c in rgb)
+
+
+def luminance(hex_colour: str) -> float:
+    """WCAG 2 relative luminance of a `#rrggbb` colour (0 black to 1 white)."""
+    r, g, b = (
+        c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in _rgb(hex_colour)
+    )
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two `#rrggbb` colours, 1 (same) to 21 (black on white)."""
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def drawn(hex_colour: str, paper: str, opacity: float = MAP_OPACITY) -> str:
+    """The colour a dot of `hex_colour` at `opacity` shows over `paper` (as browsers blend)."""
+    return _hex(opacity * c + (1 - opacity) * p for c, p in zip(_rgb(hex_colour), _rgb(paper)))
+
+
+@functools.lru_cache(maxsize=1024)
+def on_dark(hex_colour: str, paper: str = DARK_PAPER, least: float = LEAST_CONTRAST) -> str:
+    """A topic colour as the dark map shows it: the same hue and saturation, lightened (HLS
+    lightness, 1% steps) until its dots (`MAP_OPACITY` over `paper`) have a WCAG contrast of
+    `least` against it; a colour that already has it (the outlier grey too) is kept."""
+    hue, light, saturation = colorsys.rgb_to_hls(*_rgb(hex_colour))
+    out = hex_colour
+    while contrast(drawn(out, paper), paper) < least and light < 1.0:
+        light = min(1.0, light + 0.01)
+        out = _hex(colorsys.hls_to_rgb(hue, light, saturation))
+    return out
+
+
 def _lab(hex_colour: str) -> tuple[float, float, float]:
     """sRGB `#rrggbb` → CIELAB (D65)."""
-    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    rgb = _rgb(hex_colour)
     r, g, b = (((c + 0.055) / 1.055) ** 2.4 if c > 0.04045 else c / 12.92 for c in rgb)
     xyz = (
         (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
@@ -78,7 +127,9 @@ def colours_by_position(
     side by side differ: largest first, each takes the palette colour farthest (ΔE) from the
     colours of its `NEIGHBOURS` nearest coloured topics, nearer ones weighing more; among
     colours far enough (ΔE 40 and up) the least used. With no more topics than colours every
-    topic gets its own. A topic without a position (or negative id) gets the outlier grey."""
+    topic gets its own. A topic without a position (or negative id) gets the outlier grey.
+    (Lightened for the dark map, `on_dark`, each palette's colours stay ΔE 20 apart, so
+    neighbours differ there too.)"""
     import numpy as np
 
     palette = palette or MAP_PALETTE

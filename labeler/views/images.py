@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from labeler.figures._style import OUTLIER_COLOUR
 from labeler.run.layout import atomic_write
 
 KEYWORD_TOPICS = 12  # the keyword chart shows the largest topics
@@ -54,7 +55,7 @@ def _map(plt, context: dict, path: Path) -> Path:
     points = context["map"]["points"]
     topics = {t["topic"]: t for t in context["topics"]}
     fig, ax = plt.subplots(figsize=(9, 7))
-    colours = [topics[t]["colour"] if t in topics else "#c7c7c7" for t in points["t"]]
+    colours = [topics[t]["colour"] if t in topics else OUTLIER_COLOUR for t in points["t"]]
     size = 2 if len(colours) > 5000 else 6
     ax.scatter(points["x"], points["y"], c=colours, s=size, linewidths=0, alpha=0.8)
     real = sorted(context["real_topics"], key=lambda t: -t["size"])[:30]

@@ -207,6 +207,47 @@ def _topic_structure(run: Run, documents: pd.DataFrame, topics: list[dict]) -> d
             "intertopic": {"topics": ids, "xy": xy}}  # fmt: skip
 
 
+PAINTS = ("colour", "colour_dark", "colour_safe", "colour_safe_dark")  # palette × light/dark
+_HEX = re.compile(r"#[0-9a-f]{6}")
+
+
+def paints(colour: str, safe: str) -> dict[str, str]:
+    """A topic's (or tree node's) four colours: the default palette's and the colour-blind-safe
+    one's, each as on a light page and as lightened for the dark map (`on_dark`)."""
+    on_dark = figure_style.on_dark
+    return {"colour": colour, "colour_dark": on_dark(colour),
+            "colour_safe": safe, "colour_safe_dark": on_dark(safe)}  # fmt: skip
+
+
+def _colour_set(item: dict) -> dict[str, str]:
+    return {key: item[key] for key in PAINTS}
+
+
+def colour_css(topics: list[dict], tree: dict | None) -> str:
+    """The page's colour per topic (`--t<id>`) and per tree group above the topics (`--n<id>`)
+    as CSS custom properties: every swatch reads its colour from one, so one attribute on the
+    page (`data-palette=safe`, set by report.js and before the first paint by the page's head)
+    and the reader's dark mode recolour them all. Printing keeps the light colours."""
+    items = [(f"--t{t['topic']}", t) for t in topics]
+    if tree:
+        items += [(f"--n{n['id']}", n) for n in tree["nodes"].values() if n["layer"] > 0]
+    for _, item in items:  # only our palettes' colours reach the style sheet
+        if not all(_HEX.fullmatch(item[key]) for key in PAINTS):
+            raise ValueError(f"not a #rrggbb colour: {[item[key] for key in PAINTS]}")
+
+    def block(selector: str, key: str) -> str:
+        return selector + " {" + "".join(f"{name}:{item[key]};" for name, item in items) + "}"
+
+    return "\n".join([
+        block(":root", "colour"),
+        block(":root[data-palette=safe]", "colour_safe"),
+        "@media screen and (prefers-color-scheme:dark) {",
+        block(":root", "colour_dark"),
+        block(":root[data-palette=safe]", "colour_safe_dark"),
+        "}",
+    ])  # fmt: skip
+
+
 def _tree(run: Run, documents: pd.DataFrame, topics: list[dict]) -> dict | None:
     """The topic tree (hierarchy.json) as the report shows it: nested nodes for the collapsible
     tree, and per layer each topic's node, with a colour, a name and a map position per node."""
@@ -255,8 +296,7 @@ def _tree(run: Run, documents: pd.DataFrame, topics: list[dict]) -> dict | None:
                 "size": n["size"], "children": list(n["children"]), "parent": n["parent"],
                 "source": n.get("label_source", "keywords"),
                 "name": topic["name"] if topic else n["label"],
-                "colour": topic["colour"] if topic else colours[n["id"]],
-                "colour_safe": topic["colour_safe"] if topic else safe[n["id"]],
+                **(_colour_set(topic) if topic else paints(colours[n["id"]], safe[n["id"]])),
                 "pos": [round(float(v), 3) for v in np.median(xy[inside], axis=0)]
                 if inside.any() else None,
                 "keywords": [w for w, _ in n.get("keywords", [])][:8],
@@ -287,8 +327,7 @@ def _prepare_topics(topics: list[dict], stages: list, nearest: dict, options: Re
     colours = figure_style.colours_by_position(where, sizes)
     safe = figure_style.colours_by_position(where, sizes, figure_style.SAFE_PALETTE)
     for record in topics:
-        record["colour"] = colours[record["topic"]]
-        record["colour_safe"] = safe[record["topic"]]
+        record.update(paints(colours[record["topic"]], safe[record["topic"]]))
         record["name"] = display_name(record["topic"], record["label"])
         texts = record.get("representative_docs") or []
         ids = record.get("representative_doc_ids") or [None] * len(texts)
@@ -393,8 +432,7 @@ def _page_data(topics: list[dict], stages: list, charts_data: dict, nearest: dic
                 "summary": t["summary"],
                 "size": t["size"],
                 "share": t["share"],
-                "colour": t["colour"],
-                "colour_safe": t["colour_safe"],
+                **_colour_set(t),
                 "outlier": t["is_outlier"],
                 "status": t["status"],
                 "source": t["label_source"],
@@ -407,6 +445,11 @@ def _page_data(topics: list[dict], stages: list, charts_data: dict, nearest: dic
         ],
         **{key: charts_data[key] for key in CHART_DATA},
         "figures": _figures(charts_data, topics),
+        "style": {
+            "outlier": figure_style.OUTLIER_COLOUR,
+            "opacity": figure_style.MAP_OPACITY,
+            "dark_paper": figure_style.DARK_PAPER,
+        },
     }
 
 
@@ -577,6 +620,7 @@ def report_context(run: Run | Path, options: ReportOptions | None = None) -> dic
         "data": _page_data(topics, stages, charts_data, structure["nearest"]),
         "images": {},
         "tree_roots": tree["roots"] if tree else [],
+        "colour_css": colour_css(topics, tree),
     }
 
 

@@ -277,7 +277,9 @@ def test_hostile_document_and_label_text_stays_text(banking_run, chromium_browse
     cli("report", run)
 
     page_html = (run / "report.html").read_text()
-    assert page_html.count("<script") == 1  # the report's own script, nothing injected
+    # the report's own two scripts, nothing injected: the saved colours in the head, the report's
+    assert page_html.count("<script") == 2
+    assert page_html.index("<script") < page_html.index("</head>") < page_html.rindex("<script")
     assert "<img" not in page_html and "<svg onload" not in page_html
     assert "&lt;/a&gt;&lt;/script&gt;&lt;script&gt;window.__pwned = 1" in page_html  # as text
     data = report_data(page_html)  # and intact inside the inlined JSON
@@ -289,7 +291,7 @@ def test_hostile_document_and_label_text_stays_text(banking_run, chromium_browse
     v = visit(chromium_browser, run / "report.html")
     page = v.page
     assert page.evaluate("window.__pwned") is None
-    assert page.evaluate("document.scripts.length") == 1
+    assert page.evaluate("document.scripts.length") == 2  # ours, as above
     assert page.evaluate("document.images.length") == 0
     page.click(f'#topic-table tr[data-topic="{target["topic"]}"] td.num')
     assert page.inner_text("#map-panel h3").strip().endswith(HOSTILE_LABEL)

@@ -196,7 +196,7 @@ def test_dark_mode_is_dark_and_readable(banking_run, chromium_browser):
         assert contrast(style(page, selector, "color"), card) >= least, selector
     assert contrast(style(page, "#filter", "color"), style(page, "#filter", "backgroundColor")) >= 7
 
-    # The charts turn dark too, with light text (the map keeps its light paper).
+    # The charts turn dark too, with light text, the map too.
     page.wait_for_function("document.getElementById('similarity-plot').dataset.theme === 'dark'")
     for plot in ("similarity-plot", "hierarchy-plot", "class-plot"):
         lay = f"document.getElementById('{plot}')._fullLayout"
@@ -212,13 +212,18 @@ def test_dark_mode_is_dark_and_readable(banking_run, chromium_browser):
     page.wait_for_selector(f'{chart}[data-theme="dark"] .main-svg')  # drawn dark when it comes
     back = page.evaluate(f"document.querySelector('{chart}')._fullLayout.paper_bgcolor")
     assert luminance(back) < 0.03
-    map_paper = page.evaluate("document.getElementById('map-plot')._fullLayout.paper_bgcolor")
-    assert luminance(map_paper) > 0.9
+    map_paper = "document.getElementById('map-plot')._fullLayout.paper_bgcolor"
+    assert luminance(page.evaluate(map_paper)) < 0.03
+    name = page.evaluate(
+        "getComputedStyle(document.querySelector('#map-plot .tracenames text')).fill"
+    )
+    assert contrast(name, page.evaluate(map_paper)) >= 7  # the topic names: light on dark
 
     page.emulate_media(color_scheme="light")  # and back: the figures' own colours again
     assert luminance(style(page, "body", "backgroundColor")) > 0.8
     page.wait_for_function("document.getElementById('similarity-plot').dataset.theme === 'light'")
     assert luminance(page.evaluate(paper)) > 0.9
+    assert luminance(page.evaluate(map_paper)) > 0.9
     v.assert_offline()
     page.close()
 
