@@ -119,7 +119,20 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class LocalServer:
-    """llama.cpp's OpenAI-compatible server in this process: `with LocalServer(...) as url:`."""
+    """llama.cpp's OpenAI-compatible server in this process: `with LocalServer(...) as server:`
+    (then `server.base_url`).
+
+    `speculative` picks llama.cpp's speculative decoding: "none" (the default), an n-gram
+    lookup ("ngram", "ngram-mod", "ngram-cache": drafts copied from the prompt and the answer so
+    far) or "draft" (the packaged 0.5B model drafts for the 1.5B; "draft:PATH" names another
+    GGUF file sharing the vocabulary). benchmarks/speculative.py measured them on the label
+    step's own prompts (1.5B, 2 cores): n-gram lookups 0.98-1.12x the plain server's seconds,
+    the 0.5B draft 2.46x and other answers, so labeler asks with "none". A label answer is
+    about 27 tokens, mostly new words: little for an n-gram to copy, and verifying a draft
+    costs a CPU as much as decoding it.
+    """
+
+    SPECULATIVE = ("none", "ngram", "ngram-mod", "ngram-cache", "draft")
 
     def __init__(
         self,
@@ -131,7 +144,15 @@ class LocalServer:
         threads: int | None = None,
         cache_dir: Path | None = None,
         prefix_dir: Path | None = None,
+        speculative: str = "none",
     ):
+        kind = speculative.split(":", 1)[0]
+        if kind not in self.SPECULATIVE or (":" in speculative and kind != "draft"):
+            raise LabelerError(
+                f"speculative={speculative!r}: choose one of {', '.join(self.SPECULATIVE)} "
+                "or draft:PATH"
+            )
+        self.speculative = speculative
         self.model = model
         self.host = host
         self.port = port
@@ -184,6 +205,7 @@ class LocalServer:
             self.prefix_dir.mkdir(parents=True, exist_ok=True)
             params.slot_save_path = str(self.prefix_dir) + os.sep  # llama.cpp appends the name
         params.verbosity = -1 if not log.isEnabledFor(logging.DEBUG) else 3
+        self._speculate(params, xlc)
         started = time.perf_counter()
         try:
             self._server = xlc.Server(params)
@@ -195,6 +217,28 @@ class LocalServer:
             time.perf_counter() - started,
         )  # fmt: skip
         return self.base_url
+
+    def _speculate(self, params, xlc) -> None:
+        """Set llama.cpp's speculative decoding from `self.speculative` (nothing for "none")."""
+        kind, _, draft = self.speculative.partition(":")
+        if kind == "none":
+            return
+        types = xlc.common_speculative_type
+        params.speculative.types = [{
+            "ngram": types.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE,
+            "ngram-mod": types.COMMON_SPECULATIVE_TYPE_NGRAM_MOD,
+            "ngram-cache": types.COMMON_SPECULATIVE_TYPE_NGRAM_CACHE,
+            "draft": types.COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE,
+        }[kind]]  # fmt: skip
+        if kind == "draft":
+            path = Path(draft) if draft else model_path("small", self.cache_dir)
+            if not path.is_file():
+                raise LabelerError(f"draft model file not found: {path}")
+            spec = params.speculative.draft
+            spec.mparams.path = str(path)
+            spec.cpuparams.n_threads = self.threads
+            spec.cpuparams_batch.n_threads = self.threads
+            spec.n_max = 8
 
     def _wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
