@@ -254,8 +254,10 @@ def main() -> None:
             plain = run_pipeline(
                 CorpusSpec(folder / "plus1.jsonl"), folder / "plain", TopicModel(), llm=None,
             )  # fmt: skip
-            old_members = read_prior(folder / "fit").members
-            unsteered = match_topics(old_members, read_prior(plain.run_dir).members)
+            old_prior = read_prior(folder / "fit")
+            unsteered = match_topics(
+                old_prior.members, read_prior(plain.run_dir).members, outliers=old_prior.outliers
+            )
             kept_plain = len({o for o, _ in unsteered.values()})
             ari_base = ari(truth, folder / "fit")
             ari_plain, ari_steered = ari(truth, plain.run_dir), ari(truth, refit.run_dir)

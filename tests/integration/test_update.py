@@ -264,6 +264,19 @@ def test_match_topics_rules():
     assert match_topics(old, {9: set("xyz")}) == {}
 
 
+def test_old_outliers_that_join_a_topic_do_not_cost_it_its_name():
+    """A steered refit puts old outliers in topics: an old topic that took in more of them than
+    it had documents is that topic grown. Documents new to the corpus still count, so a new
+    theme that took in a few old documents does not take their topic's name."""
+    old = {0: {f"a{i}" for i in range(40)}, 1: {f"b{i}" for i in range(8)}}
+    outliers = frozenset(f"o{i}" for i in range(60))
+    grown = {3: old[0] | {f"o{i}" for i in range(50)}}
+    assert match_topics(old, grown) == {}  # 40 of 90: under half of the new topic
+    assert match_topics(old, grown, outliers=outliers)[3][0] == 0
+    theme = {4: {f"b{i}" for i in range(5)} | {f"n{i}" for i in range(95)}}
+    assert match_topics(old, theme, outliers=outliers) == {}
+
+
 def test_python_api_save_with_prior_and_update(labelled, new_rows, tmp_path):
     from labeler import load_run, save
     from labeler.api import update
