@@ -49,6 +49,18 @@ def label(base: Path, out: Path, model: str, slots: int, topics: list[int]):
     return seconds, stats, labels, reasks
 
 
+def fit_without_llm(corpus: str, sample: int, out: Path) -> list[int]:
+    """`labeler run CORPUS --sample N --llm none` into `out`; its topic ids (no outliers)."""
+    from labeler.run.folder import Run
+
+    subprocess.run(
+        [sys.executable, "-m", "labeler", "run", corpus, "--sample", str(sample),
+         "--out", str(out), "--llm", "none", "-q"],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return sorted(t["topic"] for t in Run(out).topics() if t["topic"] >= 0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", default=str(SHARED / "banking77.jsonl.gz"))
@@ -62,14 +74,7 @@ def main() -> None:
     order = [*slot_counts, slot_counts[0]]  # the first again, last: the noise
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"
-        subprocess.run(
-            [sys.executable, "-m", "labeler", "run", args.corpus, "--sample", str(args.sample),
-             "--out", str(base), "--llm", "none", "-q"],
-            check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        from labeler.run.folder import Run
-
-        ids = sorted(t["topic"] for t in Run(base).topics() if t["topic"] >= 0)
+        ids = fit_without_llm(args.corpus, args.sample, base)
         topics = ids[: args.topics]
         print(f"BANKING77, {args.sample:,} documents, {len(ids)} topics; labeling topics "
               f"{topics[0]}..{topics[-1]} ({len(topics)}); {os.cpu_count()} cores\n")  # fmt: skip

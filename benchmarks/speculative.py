@@ -35,13 +35,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from llm_slots import fit_without_llm  # noqa: E402
 
 
 class Twin:
@@ -101,12 +103,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"
-        subprocess.run(
-            [sys.executable, "-m", "labeler", "run", args.corpus, "--sample", str(args.sample),
-             "--out", str(base), "--llm", "none", "-q"],
-            check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        ids = sorted(t["topic"] for t in Run(base).topics() if t["topic"] >= 0)
+        ids = fit_without_llm(args.corpus, args.sample, base)
         topics = ids[: args.topics]
         print(f"{Path(args.corpus).name}, {args.sample:,} documents, labeling {len(topics)} of "
               f"{len(ids)} topics with the packaged 1.5B; {os.cpu_count()} cores\n")  # fmt: skip

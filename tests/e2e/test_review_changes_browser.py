@@ -64,6 +64,20 @@ class Tab:
         self.context.close()
 
 
+def click_until_the_job_shows(tab, chat, button: str, step: str) -> float:
+    """Hold the LLM at its answer, click `button`, and wait for the job panel to show a step
+    holding `step`: the seconds from the click."""
+    chat.gate.clear()  # the LLM answers only when the test says so
+    clicked = time.monotonic()
+    tab.page.click(button)
+    tab.page.wait_for_function(
+        "step => !document.getElementById('job').hidden && "
+        "document.getElementById('job-step').textContent.includes(step)",
+        arg=step,
+    )
+    return time.monotonic() - clicked
+
+
 def test_a_decision_shows_a_notice_whose_undo_puts_the_topic_back(run, chromium_browser):
     first, second = sorted(sizes(run))[:2]
     label = RunDB(run).current_label(first)["label"]
@@ -106,14 +120,7 @@ def test_a_merge_is_previewed_shows_progress_at_once_and_can_be_undone(run, chro
         assert preview.locator(".part").nth(1).locator("li").count() == 2  # two documents
         shot(tab.page, "merge-preview")
 
-        chat.gate.clear()  # the LLM answers only when the test says so
-        clicked = time.monotonic()
-        tab.page.click("#preview-go")
-        tab.page.wait_for_function(
-            "() => !document.getElementById('job').hidden && "
-            "document.getElementById('job-step').textContent.startsWith('Step')"
-        )
-        first_update = time.monotonic() - clicked
+        first_update = click_until_the_job_shows(tab, chat, "#preview-go", "Step")
         print(f"\nseconds from the merge click to the first progress update: {first_update:.2f}")
         assert first_update < 3, first_update
         tab.page.wait_for_function(
@@ -300,14 +307,8 @@ def test_a_relabel_runs_as_a_job_with_progress_and_its_notice_undoes_it(run, chr
         tab = Tab(chromium_browser, server.base)
         tab.goto(f"/topics/{topic}")
         tab.page.fill("#relabel-note", "Too broad: name the card problem")
-        chat.gate.clear()  # the LLM answers only when the test says so
-        clicked = time.monotonic()
-        tab.page.click("#relabel-button")
-        tab.page.wait_for_function(
-            "() => !document.getElementById('job').hidden && "
-            "document.getElementById('job-step').textContent.includes('asking the LLM')"
-        )
-        assert time.monotonic() - clicked < 3  # the page follows the job at once
+        waited = click_until_the_job_shows(tab, chat, "#relabel-button", "asking the LLM")
+        assert waited < 3  # the page follows the job at once
         assert tab.text("#job-title") == f"Relabelling topic {topic}"
         assert "0 of 1" in tab.text("#job-step")
         assert tab.page.locator("#job-cancel").is_visible()

@@ -37,6 +37,23 @@ def wait_job(server, job: dict, until=lambda j: j["state"] != "running", timeout
     return job
 
 
+def cancelled(server, chat, topic: int, decision: dict) -> dict:
+    """Start `decision` as a job, cancel it while the LLM is held at its answer, let the LLM go:
+    the finished job, which must say it was cancelled and changed nothing."""
+    chat.gate.clear()
+    chat.waiting.clear()
+    reply = server.call("POST", f"/api/topics/{topic}/review?async=1", decision, auth=True)
+    job = reply.json["job"]
+    assert chat.waiting.wait(60)  # the job is at the LLM (a change: its revision is written)
+    cancel = server.call("POST", f"/api/jobs/{job['id']}/cancel", {}, auth=True)
+    assert cancel.status == 200 and cancel.json["job"]["cancel_asked"]
+    chat.gate.set()
+    job = wait_job(server, job)
+    assert job["state"] == "cancelled", job
+    assert "nothing was changed" in job["result"]["message"]
+    return job
+
+
 def test_every_decision_and_change_can_be_undone(run):
     ids = sorted(sizes(run))
     db = RunDB(run)
@@ -125,17 +142,7 @@ def test_a_cancelled_change_leaves_nothing_behind(run):
     ids = sorted(sizes(run))
     before = hashes(run)
     with ThreadServer(run, settings=FAKE, chat=chat) as server:
-        chat.gate.clear()
-        reply = server.call("POST", f"/api/topics/{ids[0]}/review?async=1",
-                            {"action": "merge", "other": ids[1]}, auth=True)  # fmt: skip
-        job = reply.json["job"]
-        assert chat.waiting.wait(60)  # the revision is written; the LLM is being asked
-        cancel = server.call("POST", f"/api/jobs/{job['id']}/cancel", {}, auth=True)
-        assert cancel.status == 200 and cancel.json["job"]["cancel_asked"]
-        chat.gate.set()
-        job = wait_job(server, job)
-        assert job["state"] == "cancelled", job
-        assert "nothing was changed" in job["result"]["message"]
+        cancelled(server, chat, ids[0], {"action": "merge", "other": ids[1]})
         assert hashes(run) == before
         assert server.review(ids[0], action="accept").status == 200  # the run is free again
     assert [r for r in RunDB(run).revisions() if not r["undone_at"]] == []
@@ -396,17 +403,7 @@ def test_a_cancelled_relabel_leaves_nothing_behind(run):
     db = RunDB(run)
     before, files = db.current_label(topic), hashes(run)
     with ThreadServer(run, settings=FAKE, chat=chat) as server:
-        chat.gate.clear()
-        chat.waiting.clear()
-        reply = server.call("POST", f"/api/topics/{topic}/review?async=1", RELABEL, auth=True)
-        job = reply.json["job"]
-        assert chat.waiting.wait(60)
-        cancel = server.call("POST", f"/api/jobs/{job['id']}/cancel", {}, auth=True)
-        assert cancel.status == 200 and cancel.json["job"]["cancel_asked"]
-        chat.gate.set()
-        job = wait_job(server, job)
-        assert job["state"] == "cancelled", job
-        assert "nothing was changed" in job["result"]["message"]
+        cancelled(server, chat, topic, RELABEL)
         assert db.current_label(topic)["version"] == before["version"]
         assert db.reviews() == [] and db.statuses() == {}
         assert hashes(run) == files
