@@ -311,7 +311,6 @@ def restore_classifier(model, arrays, embeddings: np.ndarray, topics: np.ndarray
             values, counts = np.unique(inside, return_counts=True)
             class_topics[int(c)] = int(values[np.argmax(counts)])
     model.hdbscan_model_ = fitted
-    model.umap_model_ = clustering.BaseDimensionalityReduction()
     model.class_topics_ = class_topics
 
 
